@@ -1,0 +1,117 @@
+/**
+ * The errors of Python's `concurrent.futures` (`CancelledError`,
+ * `InvalidStateError`, `BrokenExecutor`, ...) as tagged, yieldable Schema
+ * errors, so they can be caught with `Effect.catchTag` and survive the trip
+ * through a worker.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The future was cancelled before it could finish.
+ *
+ * Mirrors Python's `concurrent.futures.CancelledError`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class CancelledError extends Schema.TaggedError<CancelledError>()("CancelledError", {
+  message: Schema.String
+}) {}
+
+/**
+ * An operation was called on a future in a state that does not allow it, such
+ * as setting the result of a future that is already done.
+ *
+ * Mirrors Python's `concurrent.futures.InvalidStateError`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidStateError extends Schema.TaggedError<InvalidStateError>()("InvalidStateError", {
+  message: Schema.String
+}) {}
+
+/**
+ * A task was submitted to an executor after `shutdown` was called on it.
+ *
+ * Mirrors Python's `RuntimeError('cannot schedule new futures after shutdown')`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ExecutorShutdownError extends Schema.TaggedError<ExecutorShutdownError>()("ExecutorShutdownError", {
+  message: Schema.String
+}) {}
+
+/**
+ * Which kind of executor an error comes from.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ExecutorKind = Schema.Literals(["ThreadPool", "InterpreterPool", "ProcessPool"])
+
+/**
+ * Which kind of executor an error comes from.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ExecutorKind = typeof ExecutorKind.Type
+
+/**
+ * The executor can no longer run tasks: an initializer failed, or a worker
+ * died. Every pending and later submitted future fails with it.
+ *
+ * Mirrors Python's `BrokenExecutor` and its subclasses `BrokenThreadPool`,
+ * `BrokenInterpreterPool` and `BrokenProcessPool`: one `_tag` for all of them,
+ * with `kind` saying which pool broke and `reason` saying why.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class BrokenExecutor extends Schema.TaggedError<BrokenExecutor>()("BrokenExecutor", {
+  kind: ExecutorKind,
+  reason: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get message(): string {
+    return `${this.kind} executor is broken: ${this.reason}`
+  }
+}
+
+/**
+ * A task failed in a worker with an error that cannot be rebuilt in the
+ * parent; its name, message and the worker's stack are kept.
+ *
+ * Stands where Python shows a `_RemoteTraceback`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("ExecutionFailed", {
+  name: Schema.String,
+  message: Schema.String,
+  remoteStack: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * A task argument or result cannot cross to or from a worker. Only the future
+ * it belongs to fails; the pool stays healthy.
+ *
+ * Mirrors Python's `pickle.PicklingError` as raised through a pool.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class SerializationError extends Schema.TaggedError<SerializationError>()("SerializationError", {
+  direction: Schema.Literals(["argument", "result"]),
+  valueType: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `cannot send the task's ${this.direction} (${this.valueType}) across the worker boundary: ${this.detail}`
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The service every pool provides: `submit` a task for a `Future`, `map` a
+ * task over iterables, `shutdown`. Code written against `Executor.Executor`
+ * runs on any pool.
+ *
+ * Mirrors Python's `concurrent.futures.Executor`.
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError } from "./Errors.ts"
+import type { Future } from "./Future.ts"
+
+/**
+ * What a task's function returns once it has run: the value, or what the
+ * Promise or Effect it returned gives.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Success<T> =
+  T extends Effect.Effect<infer A, infer _E, infer _R> ? A : T extends PromiseLike<infer A> ? A : T
+
+/**
+ * The typed failure of a task's function: the error channel of the Effect it
+ * returns, `never` otherwise (thrown errors and rejections are defects).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Failure<T> = T extends Effect.Effect<infer _A, infer E, infer _R> ? E : never
+
+/**
+ * The services a task's function needs: those of the Effect it returns.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Services<T> = T extends Effect.Effect<infer _A, infer _E, infer R> ? R : never
+
+/**
+ * One iterable per argument of the task's function.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Iterables<Args extends ReadonlyArray<unknown>> = { readonly [K in keyof Args]: Iterable<Args[K]> }
+
+/**
+ * Options of `shutdown`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ShutdownOptions {
+  /** Wait for running and queued tasks to finish (default `true`). */
+  readonly wait?: boolean | undefined
+  /** Cancel the tasks that have not started (default `false`). */
+  readonly cancelFutures?: boolean | undefined
+}
+
+/**
+ * Options of `map`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MapOptions {
+  /** The stream fails with `TimeoutError` if the next result is not ready this long after the stream started. */
+  readonly timeout?: Duration.Input | undefined
+  /** Calls sent to a worker in one message (worker pools; accepted and ignored by the thread pool). */
+  readonly chunksize?: number | undefined
+  /** At most this many calls submitted ahead of the consumer, so an endless iterable works. */
+  readonly buffersize?: number | undefined
+}
+
+/**
+ * The errors of `submit`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SubmitError = ExecutorShutdownError | BrokenExecutor
+
+/**
+ * The errors a `map` stream may fail with besides the task's own.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type MapError = Cause.TimeoutError | BrokenExecutor | ExecutorShutdownError | Cause.IllegalArgumentError
+
+/**
+ * The operations of an executor.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Which kind of pool this is. */
+  readonly kind: ExecutorKind
+  /**
+   * Schedules a task and returns its future at once. The task runs with the
+   * caller's services. Mirrors Python's `Executor.submit(fn, *args)`.
+   */
+  readonly submit: {
+    <A, E, R>(task: Effect.Effect<A, E, R>): Effect.Effect<Future<A, E | BrokenExecutor>, SubmitError, R>
+    <Args extends ReadonlyArray<unknown>, T>(
+      task: (...args: Args) => T,
+      ...args: Args
+    ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor>, SubmitError, Services<T>>
+  }
+  /**
+   * Runs the task over the iterables, zipped like Python's `map`, and streams
+   * the results in input order. Mirrors Python's `Executor.map`.
+   */
+  readonly map: <Args extends ReadonlyArray<unknown>, T>(
+    task: (...args: Args) => T,
+    ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
+  ) => Stream.Stream<Success<T>, Failure<T> | MapError, Services<T>>
+  /**
+   * Stops accepting tasks; with `wait` (default), returns once running and
+   * queued tasks are done. Mirrors Python's `Executor.shutdown`.
+   */
+  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+}
+
+/**
+ * The executor service tag, provided by `ThreadPoolExecutor.layer`,
+ * `InterpreterPoolExecutor.layer` and `ProcessPoolExecutor.layer`.
+ *
+ * Mirrors Python's `concurrent.futures.Executor`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submit((a: number, b: number) => a + b, 1, 2)
+ *   return yield* Future.result(future)
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 4 })))
+ * ```
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Executor extends Context.Service<Executor, Service>()("effect-futures/Executor") {}
+
+/**
+ * Submits a task to the executor in context.
+ *
+ * Mirrors Python's `Executor.submit(fn, *args)`.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const submit: {
+  <A, E, R>(task: Effect.Effect<A, E, R>): Effect.Effect<Future<A, E | BrokenExecutor>, SubmitError, R | Executor>
+  <Args extends ReadonlyArray<unknown>, T>(
+    task: (...args: Args) => T,
+    ...args: Args
+  ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor>, SubmitError, Services<T> | Executor>
+} = (task: any, ...args: Array<any>): Effect.Effect<any, any, any> =>
+  Effect.flatMap(Executor, (executor) => executor.submit(task, ...args))
+
+/**
+ * Maps a task over iterables on the executor in context.
+ *
+ * Mirrors Python's `Executor.map(fn, *iterables)`.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const map = <Args extends ReadonlyArray<unknown>, T>(
+  task: (...args: Args) => T,
+  ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
+): Stream.Stream<Success<T>, Failure<T> | MapError, Services<T> | Executor> =>
+  Stream.unwrap(Effect.map(Executor, (executor) => executor.map(task, ...iterables)))
+
+/**
+ * Shuts down the executor in context.
+ *
+ * Mirrors Python's `Executor.shutdown(wait, cancel_futures)`.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const shutdown = (options?: ShutdownOptions): Effect.Effect<void, never, Executor> =>
+  Effect.flatMap(Executor, (executor) => executor.shutdown(options))

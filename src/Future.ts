@@ -1,0 +1,601 @@
+/**
+ * Futures: the eventual result of a task, with Python's state machine
+ * (PENDING, RUNNING, CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED), and the
+ * module functions `wait` and `asCompleted` over many futures.
+ *
+ * Mirrors Python's `concurrent.futures.Future`, `wait` and `as_completed`.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import { hasProperty } from "effect/Predicate"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import type { CancelledError, InvalidStateError } from "./Errors.ts"
+import * as core from "./internal/futureState.ts"
+import { withTimeout } from "./internal/options.ts"
+
+/**
+ * @category type IDs
+ * @since 0.1.0
+ */
+export const TypeId: typeof core.TypeId = core.TypeId
+
+/**
+ * @category type IDs
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The eventual result of a task: a success `A`, a typed failure `E`, a defect,
+ * or cancellation. A future is a value; every operation on it is an Effect, and
+ * `yield* future` inside `Effect.gen` waits for its result.
+ *
+ * Mirrors Python's `concurrent.futures.Future`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Future<out A, out E = never> extends Pipeable {
+  readonly [TypeId]: Future.Variance<A, E>
+  [Symbol.iterator](): Effect.EffectIterator<Effect.Effect<A, E | CancelledError>>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export declare namespace Future {
+  /**
+   * @category models
+   * @since 0.1.0
+   */
+  export interface Variance<out A, out E> {
+    readonly _A: (_: never) => A
+    readonly _E: (_: never) => E
+  }
+}
+
+/**
+ * The states of Python's `Future`, as strings.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type State = core.State
+
+/**
+ * Options for operations that may wait: `timeout` bounds the wait.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TimeoutOptions {
+  readonly timeout?: Duration.Input | undefined
+}
+
+Object.defineProperty(core.FutureImpl.prototype, "pipe", {
+  value(this: unknown) {
+    return pipeArguments(this, arguments)
+  }
+})
+
+const impl = <A, E>(f: Future<A, E>): core.FutureImpl<A, E> => f as unknown as core.FutureImpl<A, E>
+
+/**
+ * Returns `true` if the value is a `Future`.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProperty(u, TypeId)
+
+/**
+ * Creates a pending future synchronously, for executor authors.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeUnsafe = <A, E = never>(): Future<A, E> => new core.FutureImpl<A, E>() as unknown as Future<A, E>
+
+/**
+ * Creates a bare pending future, to be driven with `setRunningOrNotifyCancel`,
+ * `setResult` and `setException`.
+ *
+ * Mirrors Python's `Future()`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <A, E = never>(): Effect.Effect<Future<A, E>> => Effect.sync(() => makeUnsafe<A, E>())
+
+/**
+ * The future's current state.
+ *
+ * Mirrors Python's `Future._state`, as shown by its `repr`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const state = <A, E>(self: Future<A, E>): Effect.Effect<State> => Effect.sync(() => impl(self).state)
+
+/**
+ * `true` if the future was cancelled.
+ *
+ * Mirrors Python's `Future.cancelled()`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const cancelled = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
+  Effect.sync(() => {
+    const s = impl(self).state
+    return s === "CANCELLED" || s === "CANCELLED_AND_NOTIFIED"
+  })
+
+/**
+ * `true` if the future's task is running now.
+ *
+ * Mirrors Python's `Future.running()`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const running = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
+  Effect.sync(() => impl(self).state === "RUNNING")
+
+/**
+ * `true` if the future finished or was cancelled.
+ *
+ * Mirrors Python's `Future.done()`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const done = <A, E>(self: Future<A, E>): Effect.Effect<boolean> => Effect.sync(() => core.isDone(impl(self)))
+
+const awaitWithin = <A, E>(
+  self: Future<A, E>,
+  options: TimeoutOptions | undefined
+): Effect.Effect<core.FutureExit<A, E>, Cause.TimeoutError> => {
+  const waiting = core.awaitDone(impl(self))
+  return options?.timeout === undefined
+    ? waiting
+    : withTimeout("timeout", options.timeout, (timeout) =>
+        timeout === undefined ? waiting : Effect.timeout(waiting, timeout)
+      )
+}
+
+const isOptions = (args: IArguments): boolean => isFuture(args[0])
+
+/**
+ * Waits for the future's result. Fails with the task's typed error, with
+ * `CancelledError` if it was cancelled, or with `TimeoutError` when `timeout`
+ * passes first; a defect stays a defect, cause and stack kept.
+ *
+ * Mirrors Python's `Future.result(timeout)`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const result: {
+  (options: TimeoutOptions): <A, E>(self: Future<A, E>) => Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
+  <A, E>(self: Future<A, E>): Effect.Effect<A, E | CancelledError>
+  <A, E>(self: Future<A, E>, options: TimeoutOptions): Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
+} = dual(
+  isOptions,
+  <A, E>(self: Future<A, E>, options?: TimeoutOptions): Effect.Effect<A, E | CancelledError | Cause.TimeoutError> =>
+    Effect.flatten(awaitWithin(self, options))
+)
+
+/**
+ * Waits for the future and returns its failure, if any: `Option.some` of the
+ * typed error or the defect, `Option.none()` on success. Fails with
+ * `CancelledError` or `TimeoutError` as `result` does.
+ *
+ * Mirrors Python's `Future.exception(timeout)`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const exception: {
+  (
+    options: TimeoutOptions
+  ): <A, E>(self: Future<A, E>) => Effect.Effect<Option.Option<E | unknown>, CancelledError | Cause.TimeoutError>
+  <A, E>(self: Future<A, E>): Effect.Effect<Option.Option<E | unknown>, CancelledError>
+  <A, E>(
+    self: Future<A, E>,
+    options: TimeoutOptions
+  ): Effect.Effect<Option.Option<E | unknown>, CancelledError | Cause.TimeoutError>
+} = dual(
+  isOptions,
+  <A, E>(
+    self: Future<A, E>,
+    options?: TimeoutOptions
+  ): Effect.Effect<Option.Option<E | unknown>, CancelledError | Cause.TimeoutError> =>
+    Effect.flatMap(awaitWithin(self, options), (exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(Option.none())
+      if (impl(self).state !== "FINISHED") return Effect.failCause(exit.cause as Cause.Cause<CancelledError>)
+      return Effect.succeed(Option.some(Cause.squash(exit.cause)))
+    })
+)
+
+/**
+ * Waits for the future and returns how it ended, never failing: the task's
+ * `Exit`, or a failure with `CancelledError` if it was cancelled.
+ *
+ * Beyond Python; like `Fiber.await`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+const _await = <A, E>(self: Future<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> => core.awaitDone(impl(self))
+
+export {
+  /**
+   * Waits for the future and returns how it ended, never failing: the task's
+   * `Exit`, or a failure with `CancelledError` if it was cancelled.
+   *
+   * Beyond Python; like `Fiber.await`.
+   *
+   * @category getters
+   * @since 0.1.0
+   */
+  _await as await
+}
+
+/**
+ * Cancels the future if it has not started. Returns `true` if it is cancelled
+ * now (it will never run), `false` if it is running or finished. Callbacks run
+ * before this returns.
+ *
+ * Mirrors Python's `Future.cancel()`.
+ *
+ * @category cancellation
+ * @since 0.1.0
+ */
+export const cancel = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
+  Effect.suspend(() => {
+    const f = impl(self)
+    const won = core.cancelUnsafe(f)
+    return typeof won === "boolean" ? Effect.succeed(won) : Effect.as(core.runCallbacks(f, won), true)
+  })
+
+/**
+ * Stops the future's task even if it is running: a pending future is
+ * cancelled, a running in-process task's fiber is interrupted, a running worker
+ * task gets its `AbortSignal` fired and its worker replaced if it does not
+ * stop. Waits until the task has stopped; returns `true` if the future ended
+ * cancelled, `false` if it had already finished or cannot be stopped (a bare
+ * future driven by hand).
+ *
+ * Beyond Python, which cannot stop a running task.
+ *
+ * @category cancellation
+ * @since 0.1.0
+ */
+export const interrupt = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
+  Effect.suspend(() => {
+    const f = impl(self)
+    if (f.state === "RUNNING" && f.interruptor !== undefined) {
+      return Effect.andThen(
+        f.interruptor,
+        Effect.sync(() => f.state === "CANCELLED_AND_NOTIFIED")
+      )
+    }
+    return cancel(self)
+  })
+
+/**
+ * Adds a callback to run with the future when it is done: in the order added,
+ * at once if it is already done. The callback may return an Effect, which runs
+ * with the caller's services; a failing callback is logged and ignored.
+ *
+ * Mirrors Python's `Future.add_done_callback(fn)`.
+ *
+ * @category callbacks
+ * @since 0.1.0
+ */
+export const addDoneCallback: {
+  <A, E, R = never>(
+    fn: (future: Future<A, E>) => Effect.Effect<unknown, unknown, R> | void
+  ): (self: Future<A, E>) => Effect.Effect<void, never, R>
+  <A, E, R = never>(
+    self: Future<A, E>,
+    fn: (future: Future<A, E>) => Effect.Effect<unknown, unknown, R> | void
+  ): Effect.Effect<void, never, R>
+} = dual(
+  2,
+  <A, E, R>(
+    self: Future<A, E>,
+    fn: (future: Future<A, E>) => Effect.Effect<unknown, unknown, R> | void
+  ): Effect.Effect<void, never, R> =>
+    Effect.flatMap(Effect.context<R>(), (context) => {
+      const callback: core.DoneCallback = (f) =>
+        Effect.suspend(() => {
+          const out = fn(f as unknown as Future<A, E>)
+          return Effect.isEffect(out) ? Effect.provideContext(out, context) : Effect.void
+        }).pipe(
+          Effect.catchCause((cause) => Effect.logError("exception calling callback for", String(f), cause)),
+          Effect.asVoid
+        )
+      const f = impl(self)
+      if (core.isDone(f)) return callback(f)
+      ;(f.callbacks ??= []).push(callback)
+      return Effect.void
+    })
+)
+
+/**
+ * Marks a pending future as running (`true`), or, if it was cancelled, tells
+ * `wait`/`asCompleted` so and returns `false`. Fails with `InvalidStateError`
+ * in any other state. For executor authors.
+ *
+ * Mirrors Python's `Future.set_running_or_notify_cancel()`.
+ *
+ * @category executor authors
+ * @since 0.1.0
+ */
+export const setRunningOrNotifyCancel = <A, E>(self: Future<A, E>): Effect.Effect<boolean, InvalidStateError> =>
+  Effect.suspend(() => {
+    const out = core.setRunningOrNotifyCancelUnsafe(impl(self))
+    return typeof out === "boolean" ? Effect.succeed(out) : Effect.fail(out)
+  })
+
+const complete = <A, E>(self: Future<A, E>, exit: Exit.Exit<A, E>): Effect.Effect<void, InvalidStateError> =>
+  Effect.suspend(() => {
+    const f = impl(self)
+    const out = core.completeUnsafe(f, exit)
+    return out instanceof Error ? Effect.fail(out) : core.runCallbacks(f, out)
+  })
+
+/**
+ * Completes the future with a value. Fails with `InvalidStateError` once it is
+ * done or cancelled. For executor authors.
+ *
+ * Mirrors Python's `Future.set_result(result)`.
+ *
+ * @category executor authors
+ * @since 0.1.0
+ */
+export const setResult: {
+  <A>(value: A): <E>(self: Future<A, E>) => Effect.Effect<void, InvalidStateError>
+  <A, E>(self: Future<A, E>, value: A): Effect.Effect<void, InvalidStateError>
+} = dual(2, <A, E>(self: Future<A, E>, value: A) => complete(self, Exit.succeed(value)))
+
+/**
+ * Completes the future with a typed failure. Fails with `InvalidStateError`
+ * once it is done or cancelled. For executor authors.
+ *
+ * Mirrors Python's `Future.set_exception(exception)`.
+ *
+ * @category executor authors
+ * @since 0.1.0
+ */
+export const setException: {
+  <E>(error: E): <A>(self: Future<A, E>) => Effect.Effect<void, InvalidStateError>
+  <A, E>(self: Future<A, E>, error: E): Effect.Effect<void, InvalidStateError>
+} = dual(2, <A, E>(self: Future<A, E>, error: E) => complete(self, Exit.fail(error)))
+
+/**
+ * Completes the future with an `Exit`: a success, a typed failure or a
+ * defect. Fails with `InvalidStateError` once it is done or cancelled. For
+ * executor authors.
+ *
+ * Generalises Python's `set_result`/`set_exception`.
+ *
+ * @category executor authors
+ * @since 0.1.0
+ */
+export const setExit: {
+  <A, E>(exit: Exit.Exit<A, E>): (self: Future<A, E>) => Effect.Effect<void, InvalidStateError>
+  <A, E>(self: Future<A, E>, exit: Exit.Exit<A, E>): Effect.Effect<void, InvalidStateError>
+} = dual(2, complete)
+
+// ----------------------------------------------------------------------------
+// wait / asCompleted
+// ----------------------------------------------------------------------------
+
+/**
+ * Return when any future finishes or is cancelled.
+ *
+ * Mirrors Python's `concurrent.futures.FIRST_COMPLETED`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export const FIRST_COMPLETED = "FIRST_COMPLETED" as const
+
+/**
+ * Return when any future fails (not when one is cancelled); if none fails,
+ * when all are done.
+ *
+ * Mirrors Python's `concurrent.futures.FIRST_EXCEPTION`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export const FIRST_EXCEPTION = "FIRST_EXCEPTION" as const
+
+/**
+ * Return when all futures are done.
+ *
+ * Mirrors Python's `concurrent.futures.ALL_COMPLETED`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export const ALL_COMPLETED = "ALL_COMPLETED" as const
+
+/**
+ * When `wait` returns.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED
+
+/**
+ * Options of `wait`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export interface WaitOptions extends TimeoutOptions {
+  readonly returnWhen?: ReturnWhen | undefined
+}
+
+/**
+ * The partition `wait` returns.
+ *
+ * Mirrors Python's `DoneAndNotDoneFutures`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export interface DoneAndNotDone<F> {
+  readonly done: ReadonlySet<F>
+  readonly notDone: ReadonlySet<F>
+}
+
+/**
+ * Decides, outcome by outcome, when `wait` may return: one small policy per
+ * `returnWhen`, as CPython's `_FirstCompletedWaiter` and `_AllCompletedWaiter`.
+ * Returns `true` once the caller should wake.
+ */
+const waiterPolicy = (returnWhen: ReturnWhen, pending: number): ((outcome: core.Outcome) => boolean) => {
+  switch (returnWhen) {
+    case "FIRST_COMPLETED":
+      return () => true
+    case "FIRST_EXCEPTION":
+      return (outcome) => outcome === "exception" || --pending === 0
+    case "ALL_COMPLETED":
+      return () => --pending === 0
+  }
+}
+
+const returnWhens: ReadonlyArray<ReturnWhen> = [FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED]
+
+const partition = <F extends Future<any, any>>(fs: ReadonlySet<F>): DoneAndNotDone<F> => {
+  const done = new Set<F>()
+  const notDone = new Set<F>()
+  for (const f of fs) (core.isNotified(impl(f)) ? done : notDone).add(f)
+  return { done, notDone }
+}
+
+/**
+ * Waits for the futures, from any mix of executors, until `returnWhen` holds
+ * or `timeout` passes, then returns them split into `done` and `notDone`.
+ * Duplicates count once; cancelled futures count as done once their executor
+ * has seen them. A timeout returns the partition; it does not fail.
+ *
+ * Mirrors Python's `concurrent.futures.wait(fs, timeout, return_when)`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export const wait = <F extends Future<any, any>>(
+  fs: Iterable<F>,
+  options?: WaitOptions
+): Effect.Effect<DoneAndNotDone<F>> =>
+  withTimeout("timeout", options?.timeout, (timeout) =>
+    Effect.suspend(() => {
+      const returnWhen = options?.returnWhen ?? ALL_COMPLETED
+      if (!returnWhens.includes(returnWhen)) {
+        return Effect.die(
+          new Cause.IllegalArgumentError(
+            `returnWhen must be one of ${returnWhens.join(", ")}, got ${JSON.stringify(returnWhen)}`
+          )
+        )
+      }
+      const unique = new Set(fs)
+      const initial = partition(unique)
+      if (
+        initial.notDone.size === 0 ||
+        (returnWhen === FIRST_COMPLETED && initial.done.size > 0) ||
+        (returnWhen === FIRST_EXCEPTION && [...initial.done].some((f) => core.outcomeOf(impl(f)) === "exception"))
+      ) {
+        return Effect.succeed(initial)
+      }
+      const woken = Deferred.makeUnsafe<void>()
+      const policy = waiterPolicy(returnWhen, initial.notDone.size)
+      const waiter: core.Waiter = (_, outcome) => {
+        if (policy(outcome)) Deferred.doneUnsafe(woken, Exit.void)
+      }
+      const pending = [...initial.notDone].map(impl)
+      for (const f of pending) (f.waiters ??= new Set()).add(waiter)
+      const waiting =
+        timeout === undefined ? Deferred.await(woken) : Effect.timeoutOption(Deferred.await(woken), timeout)
+      return waiting.pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            for (const f of pending) f.waiters?.delete(waiter)
+          })
+        ),
+        Effect.andThen(Effect.sync(() => partition(unique)))
+      )
+    })
+  )
+
+/**
+ * Streams the futures as they complete (finish or are cancelled): those
+ * already done first, each future once however often it is given. With a
+ * `timeout`, counted from when the stream starts, the stream fails with
+ * `TimeoutError` naming how many futures are unfinished.
+ *
+ * Mirrors Python's `concurrent.futures.as_completed(fs, timeout)`.
+ *
+ * @category wait
+ * @since 0.1.0
+ */
+export const asCompleted = <F extends Future<any, any>>(
+  fs: Iterable<F>,
+  options?: TimeoutOptions
+): Stream.Stream<F, Cause.TimeoutError> =>
+  Stream.unwrap(
+    withTimeout("timeout", options?.timeout, (timeout) =>
+      Effect.sync(() => {
+        const unique = new Set(fs)
+        const { done, notDone } = partition(unique)
+        if (notDone.size === 0) return Stream.fromIterable(done)
+        return Stream.callback<F, Cause.TimeoutError>((queue) =>
+          Effect.suspend(() => {
+            const total = unique.size
+            let unfinished = notDone.size
+            for (const f of done) Queue.offerUnsafe(queue, f)
+            const waiter: core.Waiter = (f) => {
+              Queue.offerUnsafe(queue, f as unknown as F)
+              if (--unfinished === 0) Queue.endUnsafe(queue)
+            }
+            const pending = [...notDone].map(impl)
+            for (const f of pending) (f.waiters ??= new Set()).add(waiter)
+            const release = Effect.addFinalizer(() =>
+              Effect.sync(() => {
+                for (const f of pending) f.waiters?.delete(waiter)
+              })
+            )
+            if (timeout === undefined) return release
+            const expire = Effect.sleep(timeout).pipe(
+              Effect.andThen(
+                Effect.sync(() =>
+                  Queue.failCauseUnsafe(
+                    queue,
+                    Cause.fail(new Cause.TimeoutError(`${unfinished} (of ${total}) futures unfinished`))
+                  )
+                )
+              )
+            )
+            return Effect.andThen(release, Effect.forkScoped(expire))
+          })
+        )
+      })
+    )
+  )

@@ -1,0 +1,121 @@
+/**
+ * An executor that runs tasks as fibers on the main thread, at most
+ * `maxWorkers` at once: concurrency, not parallelism, like Python's threads
+ * under the GIL. Use it for I/O-bound work.
+ *
+ * Mirrors Python's `concurrent.futures.ThreadPoolExecutor`.
+ *
+ * @since 0.1.0
+ */
+
+import { availableParallelism } from "node:os"
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Executor from "./Executor.ts"
+import { mapWith, toEffect } from "./internal/executor.ts"
+import { badOption, checkPositiveInt } from "./internal/options.ts"
+import { ThreadPool } from "./internal/threadPool.ts"
+
+/**
+ * Options of `make` and `layer`, Python's renamed to camelCase.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options<R = never> {
+  /** Tasks running at once; default `min(32, cpus + 4)`. */
+  readonly maxWorkers?: number | undefined
+  /** Names worker fibers `<prefix>_<n>` in logs and spans; default `ThreadPoolExecutor-<k>`. */
+  readonly threadNamePrefix?: string | undefined
+  /** Runs once in each worker before its first task; a failure breaks the pool. */
+  readonly initializer?: Effect.Effect<unknown, unknown, R> | ((...args: Array<any>) => unknown) | undefined
+  /** Arguments for a function `initializer`. */
+  readonly initargs?: ReadonlyArray<unknown> | undefined
+}
+
+/**
+ * The default `maxWorkers`: `min(32, cpus + 4)`, as Python's.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const defaultMaxWorkers = (): number => Math.min(32, availableParallelism() + 4)
+
+let poolCount = 0
+
+/**
+ * Creates a thread pool executor that lives as long as the current `Scope`;
+ * closing the scope is Python's `with` exit: `shutdown({ wait: true })`, and if
+ * the scope was interrupted, running tasks are interrupted too.
+ *
+ * Mirrors Python's `ThreadPoolExecutor(max_workers, thread_name_prefix, initializer, initargs)`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <R = never>(
+  options: Options<R> = {}
+): Effect.Effect<Executor.Service, Cause.IllegalArgumentError, R | Scope.Scope> =>
+  Effect.gen(function* () {
+    const maxWorkers = options.maxWorkers ?? defaultMaxWorkers()
+    if (typeof maxWorkers === "number" && Number.isFinite(maxWorkers) && maxWorkers <= 0) {
+      return yield* badOption("maxWorkers", "greater than 0", maxWorkers)
+    }
+    const badMax = checkPositiveInt("maxWorkers", maxWorkers)
+    if (badMax) return yield* badMax
+    const prefix = options.threadNamePrefix ?? `ThreadPoolExecutor-${poolCount++}`
+    if (typeof prefix !== "string") return yield* badOption("threadNamePrefix", "a string", prefix)
+    const initializer = options.initializer
+    if (initializer !== undefined && typeof initializer !== "function" && !Effect.isEffect(initializer)) {
+      return yield* badOption("initializer", "an Effect or a function", initializer)
+    }
+    const context = yield* Effect.context<R>()
+    const pool = new ThreadPool({
+      maxWorkers,
+      threadNamePrefix: prefix,
+      initializer:
+        initializer === undefined
+          ? undefined
+          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any)
+    })
+    yield* Effect.addFinalizer((exit) => pool.close(exit))
+    const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any, any> =>
+      Effect.withFiber((fiber) => {
+        const out = pool.submit(toEffect(task, args), fiber.context)
+        return out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
+      })
+    const service: Executor.Service = {
+      kind: "ThreadPool",
+      submit,
+      map: ((task: unknown, ...rest: Array<unknown>) =>
+        mapWith((args) => submit(task, ...args) as Effect.Effect<any, any>, rest)) as Executor.Service["map"],
+      shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
+    }
+    return service
+  })
+
+/**
+ * A layer providing `Executor.Executor` backed by a thread pool; the pool
+ * shuts down when the layer's scope closes.
+ *
+ * Mirrors Python's `with ThreadPoolExecutor(...) as executor:`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Executor.map((n: number) => n * n, [1, 2, 3]).pipe(
+ *   Stream.runCollect,
+ *   Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 2 }))
+ * )
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = <R = never>(
+  options: Options<R> = {}
+): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError, R> => Layer.effect(Executor.Executor, make(options))

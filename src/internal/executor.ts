@@ -1,0 +1,161 @@
+/**
+ * What every executor shares: turning a task and its arguments into an
+ * Effect, and `map` built on `submit` (CPython's `Executor.map` in `_base.py`).
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { isPromiseLike } from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import type { MapError, MapOptions, SubmitError } from "../Executor.ts"
+import type { Future } from "../Future.ts"
+import * as core from "./futureState.ts"
+import { checkPositiveInt, decodeTimeout } from "./options.ts"
+
+const describe = (u: unknown): string =>
+  u === null ? "null" : typeof u === "object" ? `an object (${u.constructor?.name ?? "Object"})` : `a ${typeof u}`
+
+/**
+ * The task as an Effect: an Effect runs as it is; a function is called with
+ * its arguments and what it returns (a value, a Promise or an Effect) becomes
+ * the result. A throw or a rejection is a defect, stack kept.
+ */
+/** @internal */
+export const toEffect = (task: unknown, args: ReadonlyArray<unknown>): Effect.Effect<unknown, unknown, unknown> => {
+  if (Effect.isEffect(task)) {
+    if (args.length > 0) {
+      return Effect.die(new Cause.IllegalArgumentError("submit: an Effect task takes no arguments; pass a function"))
+    }
+    return task
+  }
+  if (typeof task === "function") {
+    return Effect.suspend(() => {
+      const out = task(...args)
+      if (Effect.isEffect(out)) return out
+      if (isPromiseLike(out)) return Effect.promise(() => out)
+      return Effect.succeed(out)
+    })
+  }
+  return Effect.die(
+    new Cause.IllegalArgumentError(`submit: a task must be an Effect, a function or a Task, got ${describe(task)}`)
+  )
+}
+
+/** Splits `map`'s rest arguments: a trailing plain object that is not iterable is the options. */
+/** @internal */
+export const splitMapArgs = (
+  rest: ReadonlyArray<unknown>
+): { readonly iterables: ReadonlyArray<Iterable<unknown>>; readonly options: MapOptions } => {
+  const last = rest[rest.length - 1]
+  const isOptions =
+    typeof last === "object" &&
+    last !== null &&
+    !(Symbol.iterator in last) &&
+    Object.getPrototypeOf(last) === Object.prototype
+  return isOptions
+    ? { iterables: rest.slice(0, -1) as ReadonlyArray<Iterable<unknown>>, options: last as MapOptions }
+    : { iterables: rest as ReadonlyArray<Iterable<unknown>>, options: {} }
+}
+
+/** Python's `zip(*iterables)`: stops at the shortest. */
+function* zip(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyArray<unknown>> {
+  const iterators = iterables.map((it) => it[Symbol.iterator]())
+  try {
+    while (true) {
+      const args: Array<unknown> = []
+      for (const it of iterators) {
+        const next = it.next()
+        if (next.done) return
+        args.push(next.value)
+      }
+      yield args
+    }
+  } finally {
+    for (const it of iterators) it.return?.()
+  }
+}
+
+/** @internal */
+export interface CheckedMapOptions {
+  readonly timeout: Duration.Duration | undefined
+  readonly chunksize: number
+  readonly buffersize: number | undefined
+}
+
+/** @internal */
+export const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.IllegalArgumentError => {
+  const timeout = decodeTimeout("map: timeout", options.timeout)
+  if (Cause.isIllegalArgumentError(timeout)) return timeout
+  const chunksize = options.chunksize ?? 1
+  const badChunk = checkPositiveInt("map: chunksize", chunksize)
+  if (badChunk) return badChunk
+  if (options.buffersize !== undefined) {
+    const badBuffer = checkPositiveInt("map: buffersize", options.buffersize)
+    if (badBuffer) return badBuffer
+  }
+  return { timeout, chunksize, buffersize: options.buffersize }
+}
+
+/**
+ * Python's `Executor.map` over `submit`: results in input order; without
+ * `buffersize` every call is submitted when the stream starts, with it at most
+ * `buffersize` are ahead of the consumer. The timeout counts from the start;
+ * closing the stream cancels the calls that have not started.
+ */
+/** @internal */
+export const mapWith = (
+  submit: (args: ReadonlyArray<unknown>) => Effect.Effect<Future<unknown, unknown>, SubmitError>,
+  rest: ReadonlyArray<unknown>
+): Stream.Stream<unknown, unknown | MapError> =>
+  Stream.suspend(() => {
+    const { iterables, options: raw } = splitMapArgs(rest)
+    const options = checkMapOptions(raw)
+    if (Cause.isIllegalArgumentError(options)) return Stream.fail(options)
+    const notIterable = iterables.findIndex((it) => it == null || typeof (it as any)[Symbol.iterator] !== "function")
+    if (notIterable >= 0) {
+      return Stream.fail(
+        new Cause.IllegalArgumentError(
+          `map: argument ${notIterable + 2} must be an iterable, got ${describe(iterables[notIterable])}`
+        )
+      )
+    }
+    const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
+    const resultOf = (future: Future<unknown, unknown>): Effect.Effect<unknown, unknown> => {
+      const waiting = Effect.flatten(core.awaitDone(future as unknown as core.FutureImpl<unknown, unknown>))
+      const guarded =
+        deadline === undefined
+          ? waiting
+          : Effect.timeoutOrElse(waiting, {
+              duration: Math.max(0, deadline - Date.now()),
+              orElse: () => Effect.fail(new Cause.TimeoutError("map: the next result was not ready in time"))
+            })
+      return Effect.onError(guarded, () => cancelFuture(future))
+    }
+    if (options.buffersize === undefined) {
+      const submitted: Array<Future<unknown, unknown>> = []
+      return Stream.unwrap(
+        Effect.forEach(zip(iterables), (args) =>
+          Effect.map(submit(args), (f) => {
+            submitted.push(f)
+            return f
+          })
+        ).pipe(Effect.map((fs) => Stream.mapEffect(Stream.fromIterable(fs), resultOf)))
+      ).pipe(Stream.ensuring(Effect.forEach(submitted, cancelFuture, { discard: true })))
+    }
+    return Stream.fromIterable(zip(iterables)).pipe(
+      Stream.mapEffect(
+        (args) => Effect.flatMap(submit(args), (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))),
+        {
+          concurrency: options.buffersize
+        }
+      )
+    )
+  })
+
+const cancelFuture = (future: Future<unknown, unknown>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const f = future as unknown as core.FutureImpl<unknown, unknown>
+    return core.runCallbacks(f, core.cancelUnsafe(f))
+  })

@@ -1,0 +1,214 @@
+/**
+ * The synchronous core of a future: Python's five states, the exit it ends
+ * with, the fibers waiting on it and the `wait`/`asCompleted` waiters. Every
+ * transition is plain code, as in CPython's `_base.Future`: check the state,
+ * change it, notify; done callbacks are handed back for the caller to run.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { SingleShotGen } from "effect/Utils"
+import { CancelledError, InvalidStateError } from "../Errors.ts"
+
+/** @internal */
+export type State = "PENDING" | "RUNNING" | "CANCELLED" | "CANCELLED_AND_NOTIFIED" | "FINISHED"
+
+/** @internal */
+export const TypeId = "~effect-futures/Future" as const
+
+/** What a `wait`/`asCompleted` waiter is told, as CPython's `add_result`/`add_exception`/`add_cancelled`. */
+/** @internal */
+export type Outcome = "result" | "exception" | "cancelled"
+
+/** @internal */
+export type Waiter = (future: FutureImpl<any, any>, outcome: Outcome) => void
+
+/** @internal */
+export type DoneCallback = (future: FutureImpl<any, any>) => Effect.Effect<void>
+
+/** @internal */
+export type FutureExit<A, E> = Exit.Exit<A, E | CancelledError>
+
+const stateText: Record<State, string> = {
+  PENDING: "pending",
+  RUNNING: "running",
+  CANCELLED: "cancelled",
+  CANCELLED_AND_NOTIFIED: "cancelled",
+  FINISHED: "finished"
+}
+
+let nextId = 0
+
+/** @internal */
+export class FutureImpl<A, E> {
+  readonly [TypeId] = TypeId
+  readonly id = ++nextId
+  state: State = "PENDING"
+  exit: FutureExit<A, E> | undefined = undefined
+  /** Done callbacks, in the order they were added (CPython's `_done_callbacks`). */
+  callbacks: Array<DoneCallback> | undefined = undefined
+  /** Fibers blocked in `result`/`exception`/`await`; woken on any end, cancel included. */
+  resumes: Set<(exit: FutureExit<A, E>) => void> | undefined = undefined
+  /** `wait`/`asCompleted` waiters; told only on FINISHED or CANCELLED_AND_NOTIFIED. */
+  waiters: Set<Waiter> | undefined = undefined
+  /** Set by the executor while the task runs: stops it, and resolves once it has stopped. */
+  interruptor: Effect.Effect<void> | undefined = undefined;
+  [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
+    return new SingleShotGen(awaitDone(this).pipe(Effect.flatten)) as any
+  }
+
+  toJSON(): unknown {
+    return { _id: "Future", id: this.id, state: this.state }
+  }
+
+  toString(): string {
+    const exit = this.exit
+    const detail =
+      this.state !== "FINISHED" || exit === undefined
+        ? ""
+        : Exit.isSuccess(exit)
+          ? ` returned ${typeName(exit.value)}`
+          : " raised"
+    return `<Future #${this.id} state=${stateText[this.state]}${detail}>`
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString()
+  }
+}
+
+const typeName = (u: unknown): string =>
+  u === null ? "null" : typeof u === "object" ? (u.constructor?.name ?? "Object") : typeof u
+
+/** @internal */
+export const isDone = (f: FutureImpl<any, any>): boolean =>
+  f.state === "FINISHED" || f.state === "CANCELLED" || f.state === "CANCELLED_AND_NOTIFIED"
+
+/** What `wait` and `asCompleted` count as done (CPython's `[CANCELLED_AND_NOTIFIED, FINISHED]`). */
+/** @internal */
+export const isNotified = (f: FutureImpl<any, any>): boolean =>
+  f.state === "FINISHED" || f.state === "CANCELLED_AND_NOTIFIED"
+
+/** @internal */
+export const outcomeOf = (f: FutureImpl<any, any>): Outcome =>
+  f.state !== "FINISHED" ? "cancelled" : Exit.isSuccess(f.exit!) ? "result" : "exception"
+
+/** @internal */
+export const invalidState = (f: FutureImpl<any, any>, action: string): InvalidStateError =>
+  new InvalidStateError({ message: `cannot ${action}: ${f.state}: ${f}` })
+
+const cancelledExit = (f: FutureImpl<any, any>): Exit.Exit<never, CancelledError> =>
+  Exit.fail(new CancelledError({ message: `${f} was cancelled` }))
+
+const wake = <A, E>(f: FutureImpl<A, E>): void => {
+  const resumes = f.resumes
+  if (resumes === undefined) return
+  f.resumes = undefined
+  for (const resume of resumes) resume(f.exit!)
+}
+
+const notify = (f: FutureImpl<any, any>, outcome: Outcome): void => {
+  const waiters = f.waiters
+  if (waiters === undefined) return
+  for (const waiter of waiters) waiter(f, outcome)
+}
+
+const takeCallbacks = (f: FutureImpl<any, any>): Array<DoneCallback> | undefined => {
+  const callbacks = f.callbacks
+  f.callbacks = undefined
+  return callbacks
+}
+
+/**
+ * Python's `cancel()`: PENDING becomes CANCELLED and blocked callers wake.
+ * Returns `false` when the future is running or finished, `true` otherwise,
+ * and the callbacks to run when this call cancelled it.
+ */
+/** @internal */
+export const cancelUnsafe = (f: FutureImpl<any, any>): boolean | Array<DoneCallback> => {
+  switch (f.state) {
+    case "RUNNING":
+    case "FINISHED":
+      return false
+    case "CANCELLED":
+    case "CANCELLED_AND_NOTIFIED":
+      return true
+    case "PENDING":
+      f.state = "CANCELLED"
+      f.exit = cancelledExit(f)
+      wake(f)
+      return takeCallbacks(f) ?? true
+  }
+}
+
+/**
+ * Python's `set_running_or_notify_cancel()`: PENDING becomes RUNNING (`true`);
+ * CANCELLED becomes CANCELLED_AND_NOTIFIED and the waiters are told (`false`);
+ * any other state is an error.
+ */
+/** @internal */
+export const setRunningOrNotifyCancelUnsafe = (f: FutureImpl<any, any>): boolean | InvalidStateError => {
+  switch (f.state) {
+    case "PENDING":
+      f.state = "RUNNING"
+      return true
+    case "CANCELLED":
+      f.state = "CANCELLED_AND_NOTIFIED"
+      notify(f, "cancelled")
+      return false
+    default:
+      return invalidState(f, "set running")
+  }
+}
+
+/**
+ * Python's `set_result()`/`set_exception()`: the future becomes FINISHED with
+ * `exit`. An exit that is only an interruption ends it cancelled instead, as
+ * `Future.interrupt` promises. Fails once the future is done.
+ */
+/** @internal */
+export const completeUnsafe = <A, E>(
+  f: FutureImpl<A, E>,
+  exit: Exit.Exit<A, E>
+): Array<DoneCallback> | undefined | InvalidStateError => {
+  if (f.state !== "PENDING" && f.state !== "RUNNING") return invalidState(f, "set the result")
+  if (
+    Exit.isFailure(exit) &&
+    exit.cause.reasons.length > 0 &&
+    exit.cause.reasons.every((r) => r._tag === "Interrupt")
+  ) {
+    f.state = "CANCELLED_AND_NOTIFIED"
+    f.exit = cancelledExit(f)
+    wake(f)
+    notify(f, "cancelled")
+  } else {
+    f.state = "FINISHED"
+    f.exit = exit
+    wake(f)
+    notify(f, Exit.isSuccess(exit) ? "result" : "exception")
+  }
+  return takeCallbacks(f)
+}
+
+/** Runs done callbacks in order; each one's failure was already made a log line. */
+/** @internal */
+export const runCallbacks = (
+  f: FutureImpl<any, any>,
+  callbacks: Array<DoneCallback> | undefined | boolean
+): Effect.Effect<void> =>
+  typeof callbacks === "object" ? Effect.forEach(callbacks, (cb) => cb(f), { discard: true }) : Effect.void
+
+/** Waits for any end, cancel included, without failing: Python's `_condition.wait()`. */
+/** @internal */
+export const awaitDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
+  Effect.suspend(() => {
+    if (f.exit !== undefined) return Effect.succeed(f.exit)
+    return Effect.callback<FutureExit<A, E>>((resume) => {
+      const onDone = (exit: FutureExit<A, E>) => resume(Effect.succeed(exit))
+      ;(f.resumes ??= new Set()).add(onDone)
+      return Effect.sync(() => {
+        f.resumes?.delete(onDone)
+      })
+    })
+  })
