@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError } from "./Errors.ts"
 import type { Future } from "./Future.ts"
+import type { Task } from "./Task.ts"
 
 /**
  * What a task's function returns once it has run: the value, or what the
@@ -109,6 +110,10 @@ export interface Service {
    */
   readonly submit: {
     <A, E, R>(task: Effect.Effect<A, E, R>): Effect.Effect<Future<A, E | BrokenExecutor>, SubmitError, R>
+    <Args extends ReadonlyArray<unknown>, A, E>(
+      task: Task<Args, A, E>,
+      ...args: Args
+    ): Effect.Effect<Future<A, E | BrokenExecutor>, SubmitError>
     <Args extends ReadonlyArray<unknown>, T>(
       task: (...args: Args) => T,
       ...args: Args
@@ -118,10 +123,16 @@ export interface Service {
    * Runs the task over the iterables, zipped like Python's `map`, and streams
    * the results in input order. Mirrors Python's `Executor.map`.
    */
-  readonly map: <Args extends ReadonlyArray<unknown>, T>(
-    task: (...args: Args) => T,
-    ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
-  ) => Stream.Stream<Success<T>, Failure<T> | MapError, Services<T>>
+  readonly map: {
+    <Args extends ReadonlyArray<unknown>, A, E>(
+      task: Task<Args, A, E>,
+      ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
+    ): Stream.Stream<A, E | MapError>
+    <Args extends ReadonlyArray<unknown>, T>(
+      task: (...args: Args) => T,
+      ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
+    ): Stream.Stream<Success<T>, Failure<T> | MapError, Services<T>>
+  }
   /**
    * Stops accepting tasks; with `wait` (default), returns once running and
    * queued tasks are done. Mirrors Python's `Executor.shutdown`.
@@ -161,6 +172,10 @@ export class Executor extends Context.Service<Executor, Service>()("effect-futur
  */
 export const submit: {
   <A, E, R>(task: Effect.Effect<A, E, R>): Effect.Effect<Future<A, E | BrokenExecutor>, SubmitError, R | Executor>
+  <Args extends ReadonlyArray<unknown>, A, E>(
+    task: Task<Args, A, E>,
+    ...args: Args
+  ): Effect.Effect<Future<A, E | BrokenExecutor>, SubmitError, Executor>
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...args: Args
@@ -176,10 +191,16 @@ export const submit: {
  * @category accessors
  * @since 0.1.0
  */
-export const map = <Args extends ReadonlyArray<unknown>, T>(
-  task: (...args: Args) => T,
-  ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
-): Stream.Stream<Success<T>, Failure<T> | MapError, Services<T> | Executor> =>
+export const map: {
+  <Args extends ReadonlyArray<unknown>, A, E>(
+    task: Task<Args, A, E>,
+    ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
+  ): Stream.Stream<A, E | MapError, Executor>
+  <Args extends ReadonlyArray<unknown>, T>(
+    task: (...args: Args) => T,
+    ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
+  ): Stream.Stream<Success<T>, Failure<T> | MapError, Services<T> | Executor>
+} = (task: any, ...iterables: Array<any>): Stream.Stream<any, any, any> =>
   Stream.unwrap(Effect.map(Executor, (executor) => executor.map(task, ...iterables)))
 
 /**

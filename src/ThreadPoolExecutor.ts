@@ -81,16 +81,16 @@ export const make = <R = never>(
           : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any)
     })
     yield* Effect.addFinalizer((exit) => pool.close(exit))
-    const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any, any> =>
+    const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
         const out = pool.submit(toEffect(task, args), fiber.context)
         return out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
       })
     const service: Executor.Service = {
       kind: "ThreadPool",
-      submit,
+      submit: submit as Executor.Service["submit"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
-        mapWith((args) => submit(task, ...args) as Effect.Effect<any, any>, rest)) as Executor.Service["map"],
+        mapWith((args) => submit(task, ...args), rest)) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     return service

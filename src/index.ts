@@ -24,6 +24,25 @@ export * as Executor from "./Executor.ts"
  */
 export * as Future from "./Future.ts"
 /**
+ * Worker threads, one isolate each. Mirrors Python's `InterpreterPoolExecutor`.
+ *
+ * @since 0.1.0
+ */
+export * as InterpreterPoolExecutor from "./InterpreterPoolExecutor.ts"
+/**
+ * Child processes. Mirrors Python's `ProcessPoolExecutor`.
+ *
+ * @since 0.1.0
+ */
+export * as ProcessPoolExecutor from "./ProcessPoolExecutor.ts"
+/**
+ * References to exported functions that workers can import and call.
+ *
+ * @since 0.1.0
+ */
+export * as Task from "./Task.ts"
+
+/**
  * Fibers on the main thread, bounded. Mirrors Python's `ThreadPoolExecutor`.
  *
  * @since 0.1.0

@@ -11,8 +11,10 @@ import { isPromiseLike } from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { MapError, MapOptions, SubmitError } from "../Executor.ts"
 import type { Future } from "../Future.ts"
+import { isTask } from "../Task.ts"
 import * as core from "./futureState.ts"
 import { checkPositiveInt, decodeTimeout } from "./options.ts"
+import { unwrap, unwrapAll } from "./transfer.ts"
 
 const describe = (u: unknown): string =>
   u === null ? "null" : typeof u === "object" ? `an object (${u.constructor?.name ?? "Object"})` : `a ${typeof u}`
@@ -29,6 +31,9 @@ export const toEffect = (task: unknown, args: ReadonlyArray<unknown>): Effect.Ef
       return Effect.die(new Cause.IllegalArgumentError("submit: an Effect task takes no arguments; pass a function"))
     }
     return task
+  }
+  if (isTask(task)) {
+    return Effect.map(toEffect(task.fn, unwrapAll(args, [])), (value) => unwrap(value, []))
   }
   if (typeof task === "function") {
     return Effect.suspend(() => {
@@ -98,16 +103,34 @@ export const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.
   return { timeout, chunksize, buffersize: options.buffersize }
 }
 
+/** Python's `itertools.batched`. */
+function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<A>> {
+  let batch: Array<A> = []
+  for (const item of items) {
+    batch.push(item)
+    if (batch.length === size) {
+      yield batch
+      batch = []
+    }
+  }
+  if (batch.length > 0) yield batch
+}
+
 /**
  * Python's `Executor.map` over `submit`: results in input order; without
  * `buffersize` every call is submitted when the stream starts, with it at most
  * `buffersize` are ahead of the consumer. The timeout counts from the start;
- * closing the stream cancels the calls that have not started.
+ * closing the stream cancels the calls that have not started. With
+ * `submitChunk` and a `chunksize` above 1, calls go `chunksize` at a time,
+ * as `ProcessPoolExecutor.map` does.
  */
 /** @internal */
 export const mapWith = (
   submit: (args: ReadonlyArray<unknown>) => Effect.Effect<Future<unknown, unknown>, SubmitError>,
-  rest: ReadonlyArray<unknown>
+  rest: ReadonlyArray<unknown>,
+  submitChunk?: (
+    argsList: ReadonlyArray<ReadonlyArray<unknown>>
+  ) => Effect.Effect<Future<unknown, unknown>, SubmitError>
 ): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
@@ -121,6 +144,10 @@ export const mapWith = (
         )
       )
     }
+    const chunked = submitChunk !== undefined && options.chunksize > 1
+    const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
+    const submitUnit = (unit: unknown) =>
+      chunked ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>) : submit(unit as ReadonlyArray<unknown>)
     const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
     const resultOf = (future: Future<unknown, unknown>): Effect.Effect<unknown, unknown> => {
       const waiting = Effect.flatten(core.awaitDone(future as unknown as core.FutureImpl<unknown, unknown>))
@@ -133,26 +160,36 @@ export const mapWith = (
             })
       return Effect.onError(guarded, () => cancelFuture(future))
     }
-    if (options.buffersize === undefined) {
-      const submitted: Array<Future<unknown, unknown>> = []
-      return Stream.unwrap(
-        Effect.forEach(zip(iterables), (args) =>
-          Effect.map(submit(args), (f) => {
-            submitted.push(f)
-            return f
-          })
-        ).pipe(Effect.map((fs) => Stream.mapEffect(Stream.fromIterable(fs), resultOf)))
-      ).pipe(Stream.ensuring(Effect.forEach(submitted, cancelFuture, { discard: true })))
-    }
-    return Stream.fromIterable(zip(iterables)).pipe(
-      Stream.mapEffect(
-        (args) => Effect.flatMap(submit(args), (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))),
-        {
-          concurrency: options.buffersize
-        }
-      )
-    )
+    const results =
+      options.buffersize === undefined
+        ? eager(units, submitUnit, resultOf)
+        : Stream.fromIterable(units).pipe(
+            Stream.mapEffect(
+              (unit) => Effect.flatMap(submitUnit(unit), (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))),
+              { concurrency: options.buffersize }
+            )
+          )
+    return chunked
+      ? Stream.flatMap(results, (values) => Stream.fromIterable(values as ReadonlyArray<unknown>))
+      : results
   })
+
+/** Python's plain `map`: every call submitted up front, results read in order. */
+const eager = (
+  units: Iterable<unknown>,
+  submitUnit: (unit: unknown) => Effect.Effect<Future<unknown, unknown>, SubmitError>,
+  resultOf: (future: Future<unknown, unknown>) => Effect.Effect<unknown, unknown>
+): Stream.Stream<unknown, unknown> => {
+  const submitted: Array<Future<unknown, unknown>> = []
+  return Stream.unwrap(
+    Effect.forEach(units, (unit) =>
+      Effect.map(submitUnit(unit), (f) => {
+        submitted.push(f)
+        return f
+      })
+    ).pipe(Effect.map((fs) => Stream.mapEffect(Stream.fromIterable(fs), resultOf)))
+  ).pipe(Stream.ensuring(Effect.forEach(submitted, cancelFuture, { discard: true })))
+}
 
 const cancelFuture = (future: Future<unknown, unknown>): Effect.Effect<void> =>
   Effect.suspend(() => {

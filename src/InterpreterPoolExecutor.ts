@@ -1,0 +1,106 @@
+/**
+ * An executor that runs Tasks on `node:worker_threads`, one isolate per
+ * worker: true parallelism in one process, for CPU-bound work.
+ *
+ * Mirrors Python's `concurrent.futures.InterpreterPoolExecutor`.
+ *
+ * @since 0.1.0
+ */
+
+import { availableParallelism } from "node:os"
+import * as WorkerThreads from "node:worker_threads"
+import type * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Executor from "./Executor.ts"
+import { spawnThread } from "./internal/platform.ts"
+import * as internal from "./internal/workerExecutor.ts"
+import type { Task } from "./Task.ts"
+
+/**
+ * Options of `make` and `layer`, Python's renamed to camelCase.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Worker threads at most; default the number of CPUs. */
+  readonly maxWorkers?: number | undefined
+  /** A Task run once in each worker before its first task; a failure breaks the pool. */
+  readonly initializer?: Task<any, unknown, unknown> | undefined
+  /** Arguments for the initializer. */
+  readonly initargs?: ReadonlyArray<unknown> | undefined
+  /** Replace a worker after it has run this many tasks. */
+  readonly maxTasksPerChild?: number | undefined
+  /** Values every worker sees through `shared()`, e.g. a `SharedArrayBuffer` (cloned, so shared memory stays shared). */
+  readonly shared?: Readonly<Record<string, unknown>> | undefined
+  /** V8 heap limits for each worker. */
+  readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
+  /** How long an interrupted task may take to stop before its worker is replaced (default 1 second). */
+  readonly interruptGrace?: Duration.Input | undefined
+}
+
+/**
+ * An interpreter pool, for programs holding several executors.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface InterpreterPoolExecutor extends Executor.Service {}
+
+/**
+ * Creates an interpreter pool that lives as long as the current `Scope`;
+ * closing the scope is Python's `with` exit: `shutdown({ wait: true })`, and
+ * if the scope was interrupted, running tasks are stopped too.
+ *
+ * Mirrors Python's `InterpreterPoolExecutor(max_workers, initializer, initargs)`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<InterpreterPoolExecutor, Cause.IllegalArgumentError, Scope.Scope> =>
+  internal.make(
+    "InterpreterPool",
+    options,
+    availableParallelism(),
+    spawnThread({ workerData: { shared: options.shared ?? {} }, resourceLimits: options.resourceLimits })
+  )
+
+/**
+ * A layer providing `Executor.Executor` backed by worker threads.
+ *
+ * Mirrors Python's `with InterpreterPoolExecutor(...) as executor:`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, InterpreterPoolExecutor } from "effect-futures"
+ * import { isPrime } from "./tasks.ts" // export const isPrime = Task.make(import.meta.url, "isPrime", ...)
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submit(isPrime, 112272535095293)
+ *   return yield* Future.result(future)
+ * }).pipe(Effect.provide(InterpreterPoolExecutor.layer({ maxWorkers: 2 })))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError> =>
+  Layer.effect(Executor.Executor, make(options))
+
+/**
+ * Inside an interpreter-pool worker, the pool's `shared` values; an empty
+ * object elsewhere.
+ *
+ * Stands where Python's interpreters share channels and memory views.
+ *
+ * @category worker side
+ * @since 0.1.0
+ */
+export const shared = <A extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>>(): A =>
+  ((WorkerThreads.workerData as { shared?: A } | null)?.shared ?? {}) as A

@@ -1,0 +1,112 @@
+/**
+ * An executor that runs Tasks in child processes: true parallelism with
+ * separate memory, for CPU-bound work and code that must be isolated.
+ *
+ * Mirrors Python's `concurrent.futures.ProcessPoolExecutor`.
+ *
+ * @since 0.1.0
+ */
+
+import { availableParallelism } from "node:os"
+import type * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Executor from "./Executor.ts"
+import { spawnProcess } from "./internal/platform.ts"
+import * as internal from "./internal/workerExecutor.ts"
+import type { Task } from "./Task.ts"
+
+/**
+ * Options of `make` and `layer`, Python's renamed to camelCase, plus the
+ * child processes' own settings.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Child processes at most; default the number of CPUs. */
+  readonly maxWorkers?: number | undefined
+  /** A Task run once in each process before its first task; a failure breaks the pool. */
+  readonly initializer?: Task<any, unknown, unknown> | undefined
+  /** Arguments for the initializer. */
+  readonly initargs?: ReadonlyArray<unknown> | undefined
+  /** Replace a process after it has run this many tasks. */
+  readonly maxTasksPerChild?: number | undefined
+  /** Node options for each child, e.g. `["--max-old-space-size=256"]` (default: the parent's). */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  /** The children's environment (default: the parent's). */
+  readonly env?: NodeJS.ProcessEnv | undefined
+  /** The children's working directory (default: the parent's). */
+  readonly cwd?: string | undefined
+  /** How long an interrupted task may take to stop before its process is replaced (default 1 second). */
+  readonly interruptGrace?: Duration.Input | undefined
+}
+
+/**
+ * A process pool, with Python 3.14's `terminateWorkers` and `killWorkers`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ProcessPoolExecutor extends Executor.Service {
+  /**
+   * Shuts down without waiting, cancels pending tasks and sends SIGTERM to
+   * every worker; running futures fail with `BrokenExecutor`. Returns once the
+   * workers are gone. Mirrors Python's `terminate_workers()`.
+   */
+  readonly terminateWorkers: () => Effect.Effect<void>
+  /** As `terminateWorkers`, with SIGKILL. Mirrors Python's `kill_workers()`. */
+  readonly killWorkers: () => Effect.Effect<void>
+}
+
+/**
+ * Creates a process pool that lives as long as the current `Scope`; closing
+ * the scope is Python's `with` exit: `shutdown({ wait: true })`, and if the
+ * scope was interrupted, running tasks are stopped too. No child outlives it.
+ *
+ * Mirrors Python's `ProcessPoolExecutor(max_workers, initializer, initargs, max_tasks_per_child)`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<ProcessPoolExecutor, Cause.IllegalArgumentError, Scope.Scope> =>
+  Effect.map(
+    internal.make(
+      "ProcessPool",
+      options,
+      availableParallelism(),
+      spawnProcess({ execArgv: options.execArgv, env: options.env, cwd: options.cwd })
+    ),
+    (executor): ProcessPoolExecutor => ({
+      ...executor,
+      terminateWorkers: () => executor.pool.forceShutdown("SIGTERM", "terminateWorkers"),
+      killWorkers: () => executor.pool.forceShutdown("SIGKILL", "killWorkers")
+    })
+  )
+
+/**
+ * A layer providing `Executor.Executor` backed by child processes.
+ *
+ * Mirrors Python's `with ProcessPoolExecutor(...) as executor:`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor, ProcessPoolExecutor } from "effect-futures"
+ * import { isPrime } from "./tasks.ts" // export const isPrime = Task.make(import.meta.url, "isPrime", ...)
+ *
+ * const program = Executor.map(isPrime, [112272535095293, 115280095190773]).pipe(
+ *   Stream.runCollect,
+ *   Effect.provide(ProcessPoolExecutor.layer())
+ * )
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError> =>
+  Layer.effect(Executor.Executor, make(options))

@@ -1,0 +1,145 @@
+/**
+ * A task is a reference to an exported function of an importable module, the
+ * way pickle sends functions by module and name: a worker imports the module
+ * and calls the export. Defined in one line next to the function, a task runs
+ * on every executor (in-process on the thread pool).
+ *
+ * Stands where Python pickles a module-level function by reference.
+ *
+ * @since 0.1.0
+ */
+
+import type { Transferable } from "node:worker_threads"
+import type * as Effect from "effect/Effect"
+import { hasProperty } from "effect/Predicate"
+import type * as Schema from "effect/Schema"
+import type { Failure, Success } from "./Executor.ts"
+import { signalKey, TransferTypeId } from "./internal/transfer.ts"
+
+/**
+ * @category type IDs
+ * @since 0.1.0
+ */
+export const TypeId = "~effect-futures/Task" as const
+
+/**
+ * @category type IDs
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A function that a worker can find by module URL and export name.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Task<in Args extends ReadonlyArray<unknown>, out A, out E = never> {
+  readonly [TypeId]: TypeId
+  /** The URL of the module that exports this task (its `import.meta.url`). */
+  readonly module: string
+  /** The name of the export. */
+  readonly name: string
+  /** The function itself. */
+  readonly fn: (...args: Args) => A | PromiseLike<A> | Effect.Effect<A, E>
+  /** Rebuilds the task's typed failures as class instances in the parent. */
+  readonly error: Schema.Codec<E, unknown> | undefined
+}
+
+/**
+ * Options of `make`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MakeOptions<E> {
+  /**
+   * A Schema for the task's typed failures (e.g. a `Schema.TaggedError`
+   * class, or a `Schema.Union` of them): the parent then gets real class
+   * instances (`instanceof`, `catchTag`). Without one, a tagged error comes
+   * back as an `Error` carrying its `_tag` and fields.
+   */
+  readonly error?: Schema.Codec<E, any> | undefined
+}
+
+/**
+ * Returns `true` if the value is a `Task`.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isTask = (u: unknown): u is Task<ReadonlyArray<unknown>, unknown, unknown> => hasProperty(u, TypeId)
+
+/**
+ * Defines a task: the module's URL, the name it is exported under, and the
+ * function. The function may return a value, a Promise or an Effect.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * export const isPrime = Task.make(import.meta.url, "isPrime", (n: number) => {
+ *   for (let i = 2; i * i <= n; i++) if (n % i === 0) return false
+ *   return n > 1
+ * })
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <Args extends ReadonlyArray<unknown>, T>(
+  module: string,
+  name: string,
+  fn: (...args: Args) => T,
+  options?: MakeOptions<Failure<T>>
+): Task<Args, Success<T>, Failure<T>> => {
+  if (typeof module !== "string" || !/^[a-z][a-z0-9+.-]*:/i.test(module)) {
+    throw new TypeError(`Task.make: module must be a module URL such as import.meta.url, got ${String(module)}`)
+  }
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`Task.make: name must be the export's name, got ${String(name)}`)
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(`Task.make: the task ${name} of ${module} needs a function, got ${typeof fn}`)
+  }
+  return { [TypeId]: TypeId, module, name, fn: fn as any, error: options?.error }
+}
+
+/**
+ * A value marked to cross to or from a worker with its buffers moved, not
+ * copied (worker threads; child processes copy). Use it as a task argument or
+ * return it from a task; the other side sees the plain value.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * const data = new Float64Array(1 << 17)
+ * const arg = Task.transfer(data, [data.buffer])
+ * ```
+ *
+ * @category transfer
+ * @since 0.1.0
+ */
+export const transfer = <A>(value: A, list: ReadonlyArray<Transferable>): A =>
+  ({ [TransferTypeId]: TransferTypeId, value, transfer: list }) as unknown as A
+
+/**
+ * The AbortSignal of the task now starting in this worker, fired when the
+ * caller uses `Future.interrupt`. Read it synchronously at the start of the
+ * task function; `undefined` outside a pool worker.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * export const poll = Task.make(import.meta.url, "poll", async (url: string) => {
+ *   const signal = Task.signal()
+ *   return (await fetch(url, { signal })).status
+ * })
+ * ```
+ *
+ * @category interruption
+ * @since 0.1.0
+ */
+export const signal = (): AbortSignal | undefined => (globalThis as any)[signalKey]

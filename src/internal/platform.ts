@@ -1,0 +1,92 @@
+/**
+ * One shape for a worker thread and a child process, as `NodeWorker.ts` does:
+ * send a message, stop or kill it, hear its messages and its exit (code or
+ * signal). The pool above never asks which kind it holds.
+ *
+ * @internal
+ */
+import * as ChildProcess from "node:child_process"
+import * as WorkerThreads from "node:worker_threads"
+import type { FromWorker, ToWorker } from "./protocol.ts"
+
+type Transferable = WorkerThreads.Transferable
+
+/** @internal */
+export interface WorkerHandle {
+  /** Thread id or process id. */
+  readonly id: number
+  /** Throws synchronously when a value cannot be cloned. */
+  readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
+  /** Hard stop: `worker.terminate()` or SIGKILL (SIGTERM for `terminate`). */
+  readonly kill: (signal?: NodeJS.Signals) => void
+  readonly onMessage: (listener: (message: FromWorker) => void) => void
+  /** Called once, with a description such as `exit code 1` or `signal SIGKILL`. */
+  readonly onExit: (listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown) => void) => void
+}
+
+/** @internal */
+export type Spawn = () => WorkerHandle
+
+const entry = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url)
+
+/** @internal */
+export interface ThreadOptions {
+  readonly workerData: unknown
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
+}
+
+/** @internal */
+export const spawnThread =
+  (options: ThreadOptions): Spawn =>
+  () => {
+    const worker = new WorkerThreads.Worker(entry, {
+      workerData: options.workerData,
+      ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
+    })
+    let uncaught: unknown
+    worker.on("error", (error) => {
+      uncaught = error
+    })
+    return {
+      id: worker.threadId,
+      send: (message, transfer) => worker.postMessage(message, transfer as Array<WorkerThreads.Transferable>),
+      kill: () => void worker.terminate(),
+      onMessage: (listener) => void worker.on("message", listener),
+      onExit: (listener) => void worker.once("exit", (code) => listener(code, null, uncaught))
+    }
+  }
+
+/** @internal */
+export interface ProcessOptions {
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  readonly env?: NodeJS.ProcessEnv | undefined
+  readonly cwd?: string | undefined
+}
+
+/** @internal */
+export const spawnProcess =
+  (options: ProcessOptions): Spawn =>
+  () => {
+    const child = ChildProcess.fork(entry, [], {
+      serialization: "advanced",
+      stdio: ["inherit", "inherit", "inherit", "ipc"],
+      ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {})
+    })
+    let spawnError: unknown
+    child.on("error", (error) => {
+      spawnError = error
+    })
+    return {
+      id: child.pid ?? -1,
+      send: (message) => {
+        if (child.connected) child.send(message)
+      },
+      kill: (signal = "SIGKILL") => void child.kill(signal),
+      onMessage: (listener) => void child.on("message", listener as (message: unknown) => void),
+      onExit: (listener) => void child.once("exit", (code, signal) => listener(code, signal, spawnError))
+    }
+  }

@@ -1,0 +1,193 @@
+/**
+ * The messages between a pool and its workers, and how a task's outcome
+ * crosses: values by structured clone, typed failures through the task's
+ * Schema (or as an Error carrying `_tag` and fields), defects as name,
+ * message and the worker's stack (Python's `_RemoteTraceback`).
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import { ExecutionFailed, SerializationError } from "../Errors.ts"
+import type { Task } from "../Task.ts"
+
+/** One call of a task; with `chunk`, `args` is a list of argument lists and the result a list. */
+/** @internal */
+export interface Call {
+  readonly id: number
+  readonly module: string
+  readonly name: string
+  readonly args: ReadonlyArray<unknown>
+  readonly chunk: boolean
+}
+
+/** @internal */
+export type ToWorker =
+  | { readonly _tag: "Init"; readonly module: string; readonly name: string; readonly args: ReadonlyArray<unknown> }
+  | { readonly _tag: "Run"; readonly calls: ReadonlyArray<Call> }
+  | { readonly _tag: "Abort"; readonly id: number }
+  | { readonly _tag: "Stop" }
+
+/** @internal */
+export type FromWorker =
+  | { readonly _tag: "Done"; readonly replies: ReadonlyArray<Reply> }
+  | { readonly _tag: "InitFailed"; readonly defect: WireDefect }
+  /** Sent just before the worker dies, so the pool breaks at once rather than when the exit is reported. */
+  | { readonly _tag: "Dying"; readonly how: string; readonly defect: WireDefect | undefined }
+
+/** @internal */
+export interface Reply {
+  readonly id: number
+  readonly exit: WireExit
+}
+
+/** @internal */
+export type WireExit =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Fail"; readonly error: unknown; readonly via: "schema" | "error" | "value" }
+  | { readonly _tag: "Die"; readonly defect: WireDefect }
+  | { readonly _tag: "Interrupt" }
+  | { readonly _tag: "Unclonable"; readonly valueType: string; readonly detail: string }
+
+/** @internal */
+export type WireDefect =
+  | {
+      readonly isError: true
+      readonly name: string
+      readonly message: string
+      readonly stack: string | undefined
+      readonly fields: Record<string, unknown>
+    }
+  | { readonly isError: false; readonly value: unknown }
+
+const ownFields = (error: Error): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  for (const key of Object.keys(error)) {
+    if (key !== "stack" && key !== "message") fields[key] = (error as any)[key]
+  }
+  return fields
+}
+
+/** @internal */
+export const encodeDefect = (u: unknown): WireDefect =>
+  u instanceof Error
+    ? { isError: true, name: u.name, message: u.message, stack: u.stack, fields: ownFields(u) }
+    : { isError: false, value: u }
+
+/** Rebuilds a worker's error: same name, message and fields, with the worker's stack. */
+/** @internal */
+export const decodeDefect = (d: WireDefect): unknown => {
+  if (!d.isError) return d.value
+  const error = new Error(d.message)
+  Object.defineProperty(error, "name", { value: d.name, writable: true, configurable: true })
+  Object.assign(error, d.fields)
+  if (d.stack !== undefined) error.stack = d.stack
+  return error
+}
+
+const codecs = new WeakMap<object, Schema.Codec<unknown, unknown>>()
+
+const jsonCodec = (schema: Schema.Codec<unknown, unknown>): Schema.Codec<unknown, unknown> => {
+  let codec = codecs.get(schema)
+  if (codec === undefined) {
+    codec = Schema.toCodecJson(schema as Schema.Codec<unknown, unknown>) as Schema.Codec<unknown, unknown>
+    codecs.set(schema, codec)
+  }
+  return codec
+}
+
+/** The wire form of a task's ending, in the worker. */
+/** @internal */
+export const encodeExit = (task: Task<any, any, any> | undefined, exit: Exit.Exit<unknown, unknown>): WireExit => {
+  if (Exit.isSuccess(exit)) return { _tag: "Success", value: exit.value }
+  const reasons = exit.cause.reasons
+  const fail = reasons.find(Cause.isFailReason)
+  if (fail !== undefined) {
+    const error = fail.error
+    if (task?.error !== undefined) {
+      try {
+        return { _tag: "Fail", error: Schema.encodeSync(jsonCodec(task.error))(error), via: "schema" }
+      } catch (cause) {
+        return { _tag: "Die", defect: encodeDefect(cause) }
+      }
+    }
+    return error instanceof Error
+      ? { _tag: "Fail", error: encodeDefect(error), via: "error" }
+      : { _tag: "Fail", error, via: "value" }
+  }
+  const die = reasons.find(Cause.isDieReason)
+  if (die !== undefined) return { _tag: "Die", defect: encodeDefect(die.defect) }
+  return { _tag: "Interrupt" }
+}
+
+/** The parent's view of a task's ending. */
+/** @internal */
+export const decodeExit = (task: Task<any, any, any> | undefined, wire: WireExit): Exit.Exit<unknown, unknown> => {
+  switch (wire._tag) {
+    case "Success":
+      return Exit.succeed(wire.value)
+    case "Fail": {
+      if (wire.via === "value") return Exit.fail(wire.error)
+      if (wire.via === "error") return Exit.fail(decodeDefect(wire.error as WireDefect))
+      try {
+        return Exit.fail(Schema.decodeUnknownSync(jsonCodec(task!.error!))(wire.error))
+      } catch (cause) {
+        return Exit.fail(
+          new ExecutionFailed({
+            name: "SchemaError",
+            message: `the task's typed failure could not be decoded with its error schema: ${String(cause)}`
+          })
+        )
+      }
+    }
+    case "Die":
+      return Exit.die(decodeDefect(wire.defect))
+    case "Interrupt":
+      return Exit.interrupt()
+    case "Unclonable":
+      return Exit.fail(new SerializationError({ direction: "result", valueType: wire.valueType, detail: wire.detail }))
+  }
+}
+
+/** Names the first value in `u` that structured clone refuses, with where it is. */
+/** @internal */
+export const findUnclonable = (u: unknown, path: string, seen = new Set<unknown>()): string | undefined => {
+  if (typeof u === "function") return `${path}: function ${u.name || "(anonymous)"}`
+  if (typeof u === "symbol") return `${path}: symbol ${String(u.description ?? "")}`
+  if (typeof u !== "object" || u === null || seen.has(u)) return undefined
+  seen.add(u)
+  if (u instanceof WeakMap || u instanceof WeakSet || u instanceof Promise) {
+    return `${path}: ${u.constructor.name}`
+  }
+  if (u instanceof Map) {
+    for (const [k, v] of u) {
+      const found = findUnclonable(k, `${path} key`, seen) ?? findUnclonable(v, `${path}[${String(k)}]`, seen)
+      if (found) return found
+    }
+    return undefined
+  }
+  for (const key of Object.keys(u)) {
+    const found = findUnclonable((u as any)[key], `${path}.${key}`, seen)
+    if (found) return found
+  }
+  return undefined
+}
+
+/** The `SerializationError` for a value that could not be posted. */
+/** @internal */
+export const unclonable = (
+  direction: "argument" | "result",
+  value: unknown,
+  path: string,
+  cause: unknown
+): SerializationError =>
+  new SerializationError({
+    direction,
+    valueType: findUnclonable(value, path) ?? `${path}: ${typeName(value)}`,
+    detail: cause instanceof Error ? cause.message : String(cause)
+  })
+
+/** @internal */
+export const typeName = (u: unknown): string =>
+  u === null ? "null" : typeof u === "object" ? (u.constructor?.name ?? "Object") : typeof u

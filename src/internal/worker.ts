@@ -1,0 +1,270 @@
+/**
+ * The entry of every pool worker, thread or child process: it imports task
+ * modules by URL, runs calls one at a time in the order they came, and posts
+ * results back in batches. Only the protocol is shared with the pool.
+ *
+ * @internal
+ */
+
+import type { Transferable } from "node:worker_threads"
+import * as WorkerThreads from "node:worker_threads"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { isPromiseLike } from "effect/Predicate"
+import type { Task } from "../Task.ts"
+import {
+  type Call,
+  encodeDefect,
+  encodeExit,
+  type FromWorker,
+  type Reply,
+  type ToWorker,
+  unclonable
+} from "./protocol.ts"
+import { signalKey, unwrap } from "./transfer.ts"
+
+interface Port {
+  readonly post: (message: FromWorker, transfer: ReadonlyArray<Transferable>) => void
+  readonly listen: (listener: (message: ToWorker) => void) => void
+  readonly close: () => void
+}
+
+const port: Port = WorkerThreads.parentPort
+  ? {
+      post: (message, transfer) => WorkerThreads.parentPort!.postMessage(message, transfer as Array<any>),
+      listen: (listener) => void WorkerThreads.parentPort!.on("message", listener),
+      close: () => WorkerThreads.parentPort!.close()
+    }
+  : {
+      post: (message) => void process.send!(message),
+      listen: (listener) => {
+        process.on("message", listener as (message: unknown) => void)
+        // The parent is gone (even killed): a child never outlives it.
+        process.on("disconnect", () => process.exit(0))
+      },
+      close: () => process.disconnect()
+    }
+
+type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
+
+const tasks = new Map<string, AnyTask | Promise<AnyTask>>()
+
+class TaskImportError extends Error {
+  override readonly name = "TaskImportError"
+}
+
+/** Imports `module` and checks that `name` is a Task made for that very export. */
+const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> => {
+  const key = `${name}\u0000${module}`
+  let found = tasks.get(key)
+  if (found === undefined) {
+    found = import(module).then(
+      (exports: Record<string, unknown>) => {
+        const task = exports[name] as AnyTask | undefined
+        if (task === undefined || typeof task !== "object" || !("~effect-futures/Task" in task)) {
+          throw new TaskImportError(
+            `${module} has no export ${JSON.stringify(name)} made with Task.make` +
+              (task === undefined ? "" : ` (the export is a ${typeof task})`)
+          )
+        }
+        if (task.name !== name) {
+          throw new TaskImportError(
+            `${module} exports ${JSON.stringify(name)}, but it is the task ${JSON.stringify(task.name)}: ` +
+              "pass the export's own name to Task.make"
+          )
+        }
+        tasks.set(key, task)
+        return task
+      },
+      (cause: unknown) => {
+        tasks.delete(key)
+        const error = new TaskImportError(
+          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}`
+        )
+        error.cause = cause
+        throw error
+      }
+    )
+    tasks.set(key, found)
+  }
+  return found
+}
+
+/** The call's outcome: an Exit now when the task ran synchronously, a Promise of one otherwise. */
+const invoke = (
+  task: AnyTask,
+  args: ReadonlyArray<unknown>,
+  signal: AbortSignal,
+  running: { fiber: { interruptUnsafe: () => void } | undefined }
+): Exit.Exit<unknown, unknown> | Promise<Exit.Exit<unknown, unknown>> => {
+  let out: unknown
+  ;(globalThis as any)[signalKey] = signal
+  try {
+    out = task.fn(...args)
+  } catch (error) {
+    return Exit.die(error)
+  } finally {
+    ;(globalThis as any)[signalKey] = undefined
+  }
+  if (Effect.isEffect(out)) {
+    const fiber = Effect.runFork(out as Effect.Effect<unknown, unknown>)
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) return exit
+    running.fiber = fiber
+    return new Promise((resolve) => fiber.addObserver(resolve))
+  }
+  if (isPromiseLike(out)) return Promise.resolve(out).then(Exit.succeed, Exit.die)
+  return Exit.succeed(out)
+}
+
+const runChunk = async (
+  task: AnyTask,
+  argsList: ReadonlyArray<ReadonlyArray<unknown>>,
+  signal: AbortSignal,
+  running: { fiber: { interruptUnsafe: () => void } | undefined }
+): Promise<Exit.Exit<unknown, unknown>> => {
+  const values: Array<unknown> = []
+  for (const args of argsList) {
+    const exit = await invoke(task, args, signal, running)
+    if (Exit.isFailure(exit)) return exit
+    values.push(exit.value)
+  }
+  return Exit.succeed(values)
+}
+
+const queue: Array<Call> = []
+let replies: Array<Reply> = []
+let transfers: Array<Transferable> = []
+let draining = false
+let current: { id: number; controller: AbortController; fiber: { interruptUnsafe: () => void } | undefined } | undefined
+
+/** Posts the batch; a result that cannot be cloned fails only its own call. */
+const flush = (): void => {
+  if (replies.length === 0) return
+  const batch = replies
+  const transfer = transfers
+  replies = []
+  transfers = []
+  try {
+    port.post({ _tag: "Done", replies: batch }, transfer)
+  } catch {
+    for (const reply of batch) {
+      try {
+        port.post({ _tag: "Done", replies: [reply] }, transfer)
+      } catch (cause) {
+        const value = reply.exit._tag === "Success" ? reply.exit.value : reply.exit
+        const error = unclonable("result", value, "result", cause)
+        port.post(
+          {
+            _tag: "Done",
+            replies: [{ id: reply.id, exit: { _tag: "Unclonable", valueType: error.valueType, detail: error.detail } }]
+          },
+          []
+        )
+      }
+    }
+  }
+}
+
+const drain = async (): Promise<void> => {
+  draining = true
+  while (queue.length > 0) {
+    const call = queue.shift()!
+    let task = resolveTask(call.module, call.name)
+    if (task instanceof Promise) {
+      flush()
+      try {
+        task = await task
+      } catch (error) {
+        replies.push({ id: call.id, exit: { _tag: "Die", defect: encodeDefect(error) } })
+        continue
+      }
+    }
+    const controller = new AbortController()
+    current = { id: call.id, controller, fiber: undefined }
+    let exit = call.chunk
+      ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current)
+      : invoke(task, call.args, controller.signal, current)
+    if (exit instanceof Promise) {
+      flush()
+      exit = await exit
+    }
+    current = undefined
+    if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
+    replies.push({ id: call.id, exit: encodeExit(task, exit) })
+  }
+  flush()
+  draining = false
+}
+
+const runInitializer = async (module: string, name: string, args: ReadonlyArray<unknown>): Promise<void> => {
+  try {
+    const task = await resolveTask(module, name)
+    const exit = await invoke(task, args, new AbortController().signal, { fiber: undefined })
+    if (Exit.isFailure(exit)) {
+      const wire = encodeExit(task, exit)
+      throw wire._tag === "Die" ? wire.defect : new Error(`the initializer failed: ${JSON.stringify(wire)}`)
+    }
+  } catch (error) {
+    const defect = "isError" in (error as object) ? error : encodeDefect(error)
+    port.post({ _tag: "InitFailed", defect: defect as any }, [])
+    port.close()
+    return
+  }
+}
+
+let ready: Promise<void> = Promise.resolve()
+
+// `process.exit()` in a task, or an error nobody caught, is the worker's death: tell the pool first,
+// since the exit itself can take a while to be reported.
+const reallyExit = process.exit.bind(process)
+process.exit = ((code?: number | string | null) => {
+  try {
+    port.post({ _tag: "Dying", how: `exited with code ${code ?? process.exitCode ?? 0}`, defect: undefined }, [])
+  } catch {
+    // Nobody to tell.
+  }
+  return reallyExit(code)
+}) as typeof process.exit
+
+process.on("uncaughtException", (error) => {
+  try {
+    port.post({ _tag: "Dying", how: "died of an uncaught exception", defect: encodeDefect(error) }, [])
+  } catch {
+    // Nobody to tell.
+  }
+  console.error(error)
+  reallyExit(1)
+})
+
+port.listen((message) => {
+  switch (message._tag) {
+    case "Init":
+      ready = runInitializer(message.module, message.name, message.args)
+      return
+    case "Run":
+      for (const call of message.calls) queue.push(call)
+      if (!draining) {
+        draining = true
+        void ready.then(drain)
+      }
+      return
+    case "Abort": {
+      if (current?.id === message.id) {
+        current.controller.abort()
+        current.fiber?.interruptUnsafe()
+        return
+      }
+      const index = queue.findIndex((call) => call.id === message.id)
+      if (index >= 0) {
+        queue.splice(index, 1)
+        replies.push({ id: message.id, exit: { _tag: "Interrupt" } })
+        if (!draining) flush()
+      }
+      return
+    }
+    case "Stop":
+      port.close()
+      return
+  }
+})

@@ -1,0 +1,104 @@
+/**
+ * What the interpreter and process pools share above the machinery: option
+ * checks, `submit` and `map` that accept only Tasks, and the scope finalizer.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Executor from "../Executor.ts"
+import { isTask, type Task } from "../Task.ts"
+import { mapWith } from "./executor.ts"
+import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
+import type { Spawn } from "./platform.ts"
+import { WorkerPool } from "./workerPool.ts"
+
+/** Options both worker pools take. */
+/** @internal */
+export interface CommonOptions {
+  readonly maxWorkers?: number | undefined
+  readonly initializer?: Task<any, unknown, unknown> | undefined
+  readonly initargs?: ReadonlyArray<unknown> | undefined
+  readonly maxTasksPerChild?: number | undefined
+  readonly interruptGrace?: Duration.Input | undefined
+}
+
+/** @internal */
+export interface WorkerExecutor extends Executor.Service {
+  readonly pool: WorkerPool
+}
+
+const describe = (u: unknown): string =>
+  typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
+
+/** @internal */
+export const make = (
+  kind: "InterpreterPool" | "ProcessPool",
+  options: CommonOptions,
+  defaultMaxWorkers: number,
+  spawn: Spawn
+): Effect.Effect<WorkerExecutor, Cause.IllegalArgumentError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const maxWorkers = options.maxWorkers ?? defaultMaxWorkers
+    if (typeof maxWorkers === "number" && maxWorkers <= 0) {
+      return yield* badOption("maxWorkers", "greater than 0", maxWorkers)
+    }
+    const badMax = checkPositiveInt("maxWorkers", maxWorkers)
+    if (badMax) return yield* badMax
+    if (options.maxTasksPerChild !== undefined) {
+      const bad = checkPositiveInt("maxTasksPerChild", options.maxTasksPerChild)
+      if (bad) return yield* bad
+    }
+    const initializer = options.initializer
+    if (initializer !== undefined && !isTask(initializer)) {
+      return yield* badOption(
+        "initializer",
+        "a Task (Task.make(import.meta.url, name, fn)), since it runs in each worker",
+        describe(initializer)
+      )
+    }
+    const grace = decodeTimeout("interruptGrace", options.interruptGrace ?? "1 second")
+    if (Cause.isIllegalArgumentError(grace)) return yield* grace
+    const context = yield* Effect.context<never>()
+    const pool = new WorkerPool({
+      kind,
+      maxWorkers,
+      spawn,
+      initializer:
+        initializer === undefined
+          ? undefined
+          : { module: initializer.module, name: initializer.name, args: options.initargs ?? [] },
+      maxTasksPerChild: options.maxTasksPerChild,
+      interruptGraceMillis: Duration.toMillis(grace!),
+      context
+    })
+    yield* Effect.addFinalizer((exit) => pool.close(exit))
+    const notATask = (task: unknown) =>
+      Effect.die(
+        new Cause.IllegalArgumentError(
+          `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +
+            `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
+        )
+      )
+    const settle = (out: ReturnType<WorkerPool["submit"]>): Effect.Effect<any, any> =>
+      out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
+    const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
+      isTask(task) ? Effect.suspend(() => settle(pool.submit(task, args, false))) : notATask(task)
+    const service: WorkerExecutor = {
+      kind,
+      pool,
+      submit: submit as Executor.Service["submit"],
+      map: ((task: unknown, ...rest: Array<unknown>) =>
+        isTask(task)
+          ? mapWith(
+              (args) => submit(task, ...args),
+              rest,
+              (argsList) => Effect.suspend(() => settle(pool.submit(task, argsList, true)))
+            )
+          : notATask(task)) as Executor.Service["map"],
+      shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
+    }
+    return service
+  })
