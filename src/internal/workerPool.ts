@@ -171,8 +171,7 @@ export class WorkerPool {
     try {
       worker.handle.send({ _tag: "Run", calls }, transfer)
     } catch (cause) {
-      if (batch.length === 1) return this.failArgument(batch[0], cause)
-      // Find the call that cannot be cloned: send one by one, and fail only that one.
+      // Find the calls that cannot be cloned (`cause` names only the first): send one by one, fail only those.
       for (let i = 0; i < batch.length; i++) {
         const one: Array<Transferable> = []
         const call = this.call(batch[i], one)
@@ -247,7 +246,8 @@ export class WorkerPool {
   private onMessage(worker: PoolWorker, message: FromWorker): void {
     if (message._tag === "Dying") {
       const cause = message.defect === undefined ? undefined : decodeDefect(message.defect)
-      return this.died(worker, message.how, cause)
+      this.died(worker, message.how, cause)
+      return
     }
     if (message._tag === "InitFailed") {
       const cause = decodeDefect(message.defect)
