@@ -170,8 +170,8 @@ export class WorkerPool {
     }
     try {
       worker.handle.send({ _tag: "Run", calls }, transfer)
-    } catch (cause) {
-      // Find the calls that cannot be cloned (`cause` names only the first): send one by one, fail only those.
+    } catch {
+      // Find the calls that cannot be cloned: send one by one, and fail only those.
       for (let i = 0; i < batch.length; i++) {
         const one: Array<Transferable> = []
         const call = this.call(batch[i], one)
