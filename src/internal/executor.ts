@@ -66,6 +66,7 @@ export const splitMapArgs = (
 
 /** Python's `zip(*iterables)`: stops at the shortest. */
 function* zip(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyArray<unknown>> {
+  if (iterables.length === 0) return
   const iterators = iterables.map((it) => it[Symbol.iterator]())
   try {
     while (true) {
@@ -163,7 +164,8 @@ export const mapWith = (
     const results =
       options.buffersize === undefined
         ? eager(units, submitUnit, resultOf)
-        : Stream.fromIterable(units).pipe(
+        : // One input at a time: reading ahead is what `buffersize` bounds.
+          Stream.fromIterable(units, { chunkSize: 1 }).pipe(
             Stream.mapEffect(
               (unit) => Effect.flatMap(submitUnit(unit), (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))),
               { concurrency: options.buffersize }

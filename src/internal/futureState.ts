@@ -180,13 +180,14 @@ export const completeUnsafe = <A, E>(
   ) {
     f.state = "CANCELLED_AND_NOTIFIED"
     f.exit = cancelledExit(f)
-    wake(f)
     notify(f, "cancelled")
+    wake(f)
   } else {
     f.state = "FINISHED"
     f.exit = exit
-    wake(f)
+    // Waiters first, as CPython does: a fiber woken below may complete other futures at once.
     notify(f, Exit.isSuccess(exit) ? "result" : "exception")
+    wake(f)
   }
   return takeCallbacks(f)
 }

@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -15,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { BrokenExecutor, ExecutorShutdownError } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
+import { Fifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 
 interface WorkItem {
@@ -41,8 +43,7 @@ export interface ThreadPoolConfig {
 /** @internal */
 export class ThreadPool {
   readonly config: ThreadPoolConfig
-  private readonly queue: Array<WorkItem | undefined> = []
-  private head = 0
+  private readonly queue = new Fifo<WorkItem>()
   private readonly idle: Array<Worker> = []
   private readonly ready: Array<Worker> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -72,7 +73,7 @@ export class ThreadPool {
   }
 
   get pending(): number {
-    return this.queue.length - this.head
+    return this.queue.length
   }
 
   /** CPython's `_adjust_thread_count`: wake an idle worker, or start one while under `maxWorkers`. */
@@ -106,24 +107,10 @@ export class ThreadPool {
     this.draining = false
   }
 
-  private take(): WorkItem | undefined {
-    if (this.head === this.queue.length) return undefined
-    const item = this.queue[this.head]
-    this.queue[this.head++] = undefined
-    if (this.head === this.queue.length) {
-      this.queue.length = 0
-      this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head)
-      this.head = 0
-    }
-    return item
-  }
-
   private runNext(worker: Worker): void {
-    let item = this.take()
+    let item = this.queue.shift()
     // As `_WorkItem.run`: a future cancelled while queued is only notified, never run.
-    while (item !== undefined && core.setRunningOrNotifyCancelUnsafe(item.future) !== true) item = this.take()
+    while (item !== undefined && core.setRunningOrNotifyCancelUnsafe(item.future) !== true) item = this.queue.shift()
     if (item === undefined) {
       if (this.isShutdown) {
         this.workerCount--
@@ -135,16 +122,35 @@ export class ThreadPool {
     }
     const future = item.future
     const fiber = Effect.runForkWith(item.context)(this.program(worker, item))
-    if (fiber.pollUnsafe() !== undefined) {
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) {
+      this.settle(future, exit, item.context)
       this.schedule(worker)
       return
     }
     this.running.add(fiber)
     future.interruptor = Fiber.interrupt(fiber)
-    fiber.addObserver(() => {
+    fiber.addObserver((exit) => {
       this.running.delete(fiber)
+      this.settle(future, exit, item.context)
       this.schedule(worker)
     })
+  }
+
+  /**
+   * The task's own `onExit` ends its future; this catches a fiber killed
+   * before that could run (the runtime meeting a value that is not an
+   * Effect), so no future stays RUNNING.
+   */
+  private settle(
+    future: core.FutureImpl<unknown, unknown>,
+    exit: Exit.Exit<unknown, unknown>,
+    context: Context.Context<never>
+  ): void {
+    if (future.state !== "RUNNING") return
+    future.interruptor = undefined
+    const callbacks = core.completeUnsafe(future, exit)
+    if (Array.isArray(callbacks)) Effect.runForkWith(context)(core.runCallbacks(future, callbacks))
   }
 
   private program(worker: Worker, item: WorkItem): Effect.Effect<void> {
@@ -155,7 +161,7 @@ export class ThreadPool {
         const callbacks = core.completeUnsafe(future, exit)
         return callbacks instanceof Error ? Effect.void : core.runCallbacks(future, callbacks)
       })
-    ).pipe(Effect.annotateLogs("threadName", worker.name), Effect.annotateSpans("threadName", worker.name))
+    )
     const body =
       worker.initialized || this.config.initializer === undefined
         ? task
@@ -166,21 +172,26 @@ export class ThreadPool {
               return task
             }
           })
-    return Effect.ignore(body)
+    return body.pipe(
+      Effect.annotateLogs("threadName", worker.name),
+      Effect.annotateSpans("threadName", worker.name),
+      Effect.ignore
+    )
   }
 
   /** CPython's `_initializer_failed`: one reason, and every queued future fails with it. */
-  private initializerFailed(item: WorkItem, cause: unknown): Effect.Effect<void> {
+  private initializerFailed(item: WorkItem, cause: Cause.Cause<unknown>): Effect.Effect<void> {
     return Effect.suspend(() => {
+      const error = Cause.squash(cause)
       this.broken ??= new BrokenExecutor({
         kind: "ThreadPool",
-        reason: "A thread initializer failed, the thread pool is not usable anymore",
-        cause
+        reason: `A thread initializer failed, the thread pool is not usable anymore: ${error instanceof Error ? error.message : String(error)}`,
+        cause: error
       })
       const failed = [item.future]
-      for (let next = this.take(); next !== undefined; next = this.take()) failed.push(next.future)
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) failed.push(next.future)
       const exit = Exit.fail(this.broken)
-      return Effect.forEach(
+      const failAll = Effect.forEach(
         failed,
         (f) => {
           f.interruptor = undefined
@@ -189,6 +200,7 @@ export class ThreadPool {
         },
         { discard: true }
       )
+      return Effect.andThen(Effect.logError("Exception in initializer:", cause), failAll)
     })
   }
 
@@ -198,7 +210,7 @@ export class ThreadPool {
       this.isShutdown = true
       const cancelled: Array<core.FutureImpl<unknown, unknown>> = []
       if (options?.cancelFutures === true) {
-        for (let item = this.take(); item !== undefined; item = this.take()) cancelled.push(item.future)
+        for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) cancelled.push(item.future)
       }
       // Idle workers will never be handed work again.
       this.workerCount -= this.idle.length

@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import { BrokenExecutor, ExecutorShutdownError, type SerializationError } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
+import { Fifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
@@ -69,9 +70,9 @@ let nextCallId = 0
 /** @internal */
 export class WorkerPool {
   readonly config: WorkerPoolConfig
-  private readonly queue: Array<WorkItem> = []
+  private readonly queue = new Fifo<WorkItem>()
   /** Calls taken back from a replaced worker before they started; they go first and are already RUNNING. */
-  private readonly requeued: Array<WorkItem> = []
+  private readonly requeued = new Fifo<WorkItem>()
   private readonly workers = new Set<PoolWorker>()
   private dispatchScheduled = false
   private isShutdown = false
@@ -305,8 +306,8 @@ export class WorkerPool {
       worker.stopping = true
       worker.handle.kill()
     }
-    for (const item of this.requeued.splice(0)) this.complete(item, exit)
-    for (const item of this.queue.splice(0)) this.complete(item, exit)
+    for (const item of this.requeued.drain()) this.complete(item, exit)
+    for (const item of this.queue.drain()) this.complete(item, exit)
     this.checkTerminated()
   }
 
@@ -355,7 +356,7 @@ export class WorkerPool {
       this.isShutdown = true
       const callbacks: Array<Effect.Effect<void>> = []
       if (options?.cancelFutures === true) {
-        for (const item of this.queue.splice(0)) {
+        for (const item of this.queue.drain()) {
           const out = core.cancelUnsafe(item.future)
           core.setRunningOrNotifyCancelUnsafe(item.future)
           callbacks.push(core.runCallbacks(item.future, out))
@@ -402,7 +403,7 @@ export class WorkerPool {
           worker.stopping = true
           worker.handle.kill()
         }
-        for (const item of this.requeued.splice(0)) this.complete(item, Exit.interrupt())
+        for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
         this.checkTerminated()
         return Deferred.await(this.terminated)
       })
