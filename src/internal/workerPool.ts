@@ -138,8 +138,11 @@ export class WorkerPool {
     while (this.broken === undefined && this.pending() > 0) {
       const worker = this.pick()
       if (worker === undefined) return
-      const live = Math.max(1, this.liveWorkers())
-      const cap = Math.max(1, Math.min(2 * batchSize, Math.ceil(this.pending() / live)))
+      // One call per worker while the queue is short, so long tasks spread over all workers as in
+      // Python's shared call queue; a deep queue goes out in batches of a fair share each.
+      const max = this.config.maxWorkers
+      const pending = this.pending()
+      const cap = pending >= 2 * max ? Math.min(2 * batchSize, Math.ceil(pending / max)) : 1
       let room = Math.min(batchSize, cap - worker.items.size)
       if (this.config.maxTasksPerChild !== undefined) room = Math.min(room, this.config.maxTasksPerChild - worker.sent)
       if (room <= 0) return
