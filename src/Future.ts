@@ -176,6 +176,12 @@ const awaitWithin = <A, E>(
 
 const isOptions = (args: IArguments): boolean => isFuture(args[0])
 
+const resultWithin = <A, E>(
+  self: Future<A, E>,
+  options: TimeoutOptions | undefined
+): Effect.Effect<A, E | CancelledError | Cause.TimeoutError> =>
+  options?.timeout === undefined ? core.awaitResult(impl(self)) : Effect.flatten(awaitWithin(self, options))
+
 /**
  * Waits for the future's result. Fails with the task's typed error, with
  * `CancelledError` if it was cancelled, or with `TimeoutError` when `timeout`
@@ -190,11 +196,7 @@ export const result: {
   (options: TimeoutOptions): <A, E>(self: Future<A, E>) => Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
   <A, E>(self: Future<A, E>): Effect.Effect<A, E | CancelledError>
   <A, E>(self: Future<A, E>, options: TimeoutOptions): Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
-} = dual(
-  isOptions,
-  <A, E>(self: Future<A, E>, options?: TimeoutOptions): Effect.Effect<A, E | CancelledError | Cause.TimeoutError> =>
-    Effect.flatten(awaitWithin(self, options))
-)
+} = dual(isOptions, resultWithin)
 
 /**
  * Waits for the future and returns its failure, if any: `Option.some` of the

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
-import { mapWith, toEffect } from "./internal/executor.ts"
+import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
 import { badOption, checkPositiveInt } from "./internal/options.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
 
@@ -83,14 +83,14 @@ export const make = <R = never>(
     yield* Effect.addFinalizer((exit) => pool.close(exit))
     const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
-        const out = pool.submit(toEffect(task, args), fiber.context)
+        const out = pool.submit(task, args, fiber.context)
         return out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
       })
     const service: Executor.Service = {
       kind: "ThreadPool",
       submit: submit as Executor.Service["submit"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
-        mapWith((args) => submit(task, ...args), rest)) as Executor.Service["map"],
+        mapWith((args, context) => pool.submit(task, args, context) as Submitted, rest)) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     return service

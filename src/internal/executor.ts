@@ -4,9 +4,13 @@
  *
  * @internal
  */
+
+import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { isPromiseLike } from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { MapError, MapOptions, SubmitError } from "../Executor.ts"
@@ -83,6 +87,10 @@ function* zip(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyAr
   }
 }
 
+/** What a synchronous submit gives: the future, or why it could not be submitted. */
+/** @internal */
+export type Submitted = Future<unknown, unknown> | SubmitError
+
 /** @internal */
 export interface CheckedMapOptions {
   readonly timeout: Duration.Duration | undefined
@@ -127,11 +135,9 @@ function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<
  */
 /** @internal */
 export const mapWith = (
-  submit: (args: ReadonlyArray<unknown>) => Effect.Effect<Future<unknown, unknown>, SubmitError>,
+  submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted,
   rest: ReadonlyArray<unknown>,
-  submitChunk?: (
-    argsList: ReadonlyArray<ReadonlyArray<unknown>>
-  ) => Effect.Effect<Future<unknown, unknown>, SubmitError>
+  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>) => Submitted
 ): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
@@ -147,11 +153,16 @@ export const mapWith = (
     }
     const chunked = submitChunk !== undefined && options.chunksize > 1
     const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
-    const submitUnit = (unit: unknown) =>
-      chunked ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>) : submit(unit as ReadonlyArray<unknown>)
+    const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted =>
+      chunked
+        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>)
+        : submit(unit as ReadonlyArray<unknown>, context)
     const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
     const resultOf = (future: Future<unknown, unknown>): Effect.Effect<unknown, unknown> => {
-      const waiting = Effect.flatten(core.awaitDone(future as unknown as core.FutureImpl<unknown, unknown>))
+      const f = future as unknown as core.FutureImpl<unknown, unknown>
+      // A finished future's Exit is the Effect that gives its result.
+      if (f.state === "FINISHED") return f.exit!
+      const waiting = core.awaitResult(f)
       const guarded =
         deadline === undefined
           ? waiting
@@ -167,7 +178,11 @@ export const mapWith = (
         : // One input at a time: reading ahead is what `buffersize` bounds.
           Stream.fromIterable(units, { chunkSize: 1 }).pipe(
             Stream.mapEffect(
-              (unit) => Effect.flatMap(submitUnit(unit), (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))),
+              (unit) =>
+                Effect.withFiber((fiber) => {
+                  const f = submitUnit(unit, fiber.context)
+                  return f instanceof Error ? Effect.fail(f) : Effect.onInterrupt(resultOf(f), () => cancelFuture(f))
+                }),
               { concurrency: options.buffersize }
             )
           )
@@ -179,19 +194,47 @@ export const mapWith = (
 /** Python's plain `map`: every call submitted up front, results read in order. */
 const eager = (
   units: Iterable<unknown>,
-  submitUnit: (unit: unknown) => Effect.Effect<Future<unknown, unknown>, SubmitError>,
+  submitUnit: (unit: unknown, context: Context.Context<never>) => Submitted,
   resultOf: (future: Future<unknown, unknown>) => Effect.Effect<unknown, unknown>
 ): Stream.Stream<unknown, unknown> => {
-  const submitted: Array<Future<unknown, unknown>> = []
+  const submitted: Array<core.FutureImpl<unknown, unknown>> = []
   return Stream.unwrap(
-    Effect.forEach(units, (unit) =>
-      Effect.map(submitUnit(unit), (f) => {
-        submitted.push(f)
-        return f
-      })
-    ).pipe(Effect.map((fs) => Stream.mapEffect(Stream.fromIterable(fs), resultOf)))
-  ).pipe(Stream.ensuring(Effect.forEach(submitted, cancelFuture, { discard: true })))
+    Effect.withFiber((fiber) => {
+      for (const unit of units) {
+        const f = submitUnit(unit, fiber.context)
+        if (f instanceof Error) return Effect.fail(f)
+        submitted.push(f as unknown as core.FutureImpl<unknown, unknown>)
+      }
+      return Effect.succeed(inOrder(submitted, resultOf))
+    })
+  ).pipe(Stream.ensuring(Effect.forEach(submitted, (f) => cancelFuture(f as any), { discard: true })))
 }
+
+/** The results of `futures` in order: each pull waits for the next one and takes every finished one after it. */
+const inOrder = (
+  futures: ReadonlyArray<core.FutureImpl<unknown, unknown>>,
+  resultOf: (future: Future<unknown, unknown>) => Effect.Effect<unknown, unknown>
+): Stream.Stream<unknown, unknown> =>
+  Stream.fromPull(
+    Effect.sync(() => {
+      let next = 0
+      const finishedRun = (first: unknown): Arr.NonEmptyReadonlyArray<unknown> => {
+        const values: Arr.NonEmptyArray<unknown> = [first]
+        while (next < futures.length) {
+          const exit = futures[next].exit
+          if (futures[next].state !== "FINISHED" || !Exit.isSuccess(exit!)) break
+          values.push(exit.value)
+          next++
+        }
+        return values
+      }
+      return Effect.suspend(() => {
+        if (next === futures.length) return Cause.done()
+        const head = futures[next++]
+        return Effect.map(resultOf(head as unknown as Future<unknown, unknown>), finishedRun)
+      })
+    })
+  )
 
 const cancelFuture = (future: Future<unknown, unknown>): Effect.Effect<void> =>
   Effect.suspend(() => {

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { SingleShotGen } from "effect/Utils"
@@ -55,7 +56,7 @@ export class FutureImpl<A, E> {
   /** Set by the executor while the task runs: stops it, and resolves once it has stopped. */
   interruptor: Effect.Effect<void> | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
-    return new SingleShotGen(awaitDone(this).pipe(Effect.flatten)) as any
+    return new SingleShotGen(awaitResult(this)) as any
   }
 
   toJSON(): unknown {
@@ -69,7 +70,7 @@ export class FutureImpl<A, E> {
         ? ""
         : Exit.isSuccess(exit)
           ? ` returned ${typeName(exit.value)}`
-          : " raised"
+          : ` raised ${typeName(Cause.squash(exit.cause))}`
     return `<Future #${this.id} state=${stateText[this.state]}${detail}>`
   }
 
@@ -78,8 +79,11 @@ export class FutureImpl<A, E> {
   }
 }
 
-const typeName = (u: unknown): string =>
-  u === null ? "null" : typeof u === "object" ? (u.constructor?.name ?? "Object") : typeof u
+const typeName = (u: unknown): string => {
+  if (u === null || typeof u !== "object") return u === null ? "null" : typeof u
+  const tag = (u as { _tag?: unknown })._tag
+  return typeof tag === "string" ? tag : (u.constructor?.name ?? "Object")
+}
 
 /** @internal */
 export const isDone = (f: FutureImpl<any, any>): boolean =>
@@ -200,16 +204,21 @@ export const runCallbacks = (
 ): Effect.Effect<void> =>
   typeof callbacks === "object" ? Effect.forEach(callbacks, (cb) => cb(f), { discard: true }) : Effect.void
 
+const blockUntilDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
+  Effect.callback<FutureExit<A, E>>((resume) => {
+    const onDone = (exit: FutureExit<A, E>) => resume(Effect.succeed(exit))
+    ;(f.resumes ??= new Set()).add(onDone)
+    return Effect.sync(() => {
+      f.resumes?.delete(onDone)
+    })
+  })
+
 /** Waits for any end, cancel included, without failing: Python's `_condition.wait()`. */
 /** @internal */
 export const awaitDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
-  Effect.suspend(() => {
-    if (f.exit !== undefined) return Effect.succeed(f.exit)
-    return Effect.callback<FutureExit<A, E>>((resume) => {
-      const onDone = (exit: FutureExit<A, E>) => resume(Effect.succeed(exit))
-      ;(f.resumes ??= new Set()).add(onDone)
-      return Effect.sync(() => {
-        f.resumes?.delete(onDone)
-      })
-    })
-  })
+  Effect.suspend(() => (f.exit !== undefined ? Effect.succeed(f.exit) : blockUntilDone(f)))
+
+/** Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step. */
+/** @internal */
+export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
+  Effect.suspend(() => f.exit ?? Effect.flatten(blockUntilDone(f)))

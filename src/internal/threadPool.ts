@@ -9,15 +9,20 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { isPromiseLike } from "effect/Predicate"
+import * as References from "effect/References"
 import { BrokenExecutor, ExecutorShutdownError } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
+import { isTask } from "../Task.ts"
+import { toEffect } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
+import { unwrap, unwrapAll } from "./transfer.ts"
 
 interface WorkItem {
   readonly future: core.FutureImpl<unknown, unknown>
@@ -28,6 +33,9 @@ interface WorkItem {
 interface Worker {
   readonly name: string
   initialized: boolean
+  /** The last caller context seen, and it with `threadName` in log and span annotations. */
+  callerContext: Context.Context<never> | undefined
+  namedContext: Context.Context<never> | undefined
 }
 
 /** Task fibers started in one synchronous run before the rest wait a macrotask, so other fibers get a turn. */
@@ -57,9 +65,15 @@ export class ThreadPool {
     this.config = config
   }
 
-  /** CPython's `submit`: checks broken, then shutdown, then queues and adjusts the worker count. */
+  /**
+   * CPython's `submit`: checks broken, then shutdown, then queues and adjusts
+   * the worker count. A plain function with a ready worker and nothing queued
+   * ahead of it is called at once, as an idle thread would; only if it returns
+   * an Effect or a Promise does it need a fiber.
+   */
   submit(
-    effect: Effect.Effect<unknown, unknown, unknown>,
+    task: unknown,
+    args: ReadonlyArray<unknown>,
     context: Context.Context<never>
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
     if (this.broken !== undefined) return this.broken
@@ -67,9 +81,75 @@ export class ThreadPool {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
     }
     const future = new core.FutureImpl<unknown, unknown>()
-    this.queue.push({ future, effect, context })
+    if (this.queue.length === 0 && (typeof task === "function" || isTask(task))) {
+      const worker = this.readyWorker()
+      if (worker !== undefined) {
+        this.callNow(worker, future, task, args, context)
+        return future
+      }
+    }
+    this.queue.push({ future, effect: toEffect(task, args), context })
     this.adjust()
     return future
+  }
+
+  /** An idle worker, or a new one if it needs no initializer. */
+  private readyWorker(): Worker | undefined {
+    const idle = this.idle.pop()
+    if (idle !== undefined) return idle
+    if (this.workerCount < this.config.maxWorkers && this.config.initializer === undefined) {
+      return this.newWorker(true)
+    }
+    return undefined
+  }
+
+  private newWorker(initialized: boolean): Worker {
+    const name = `${this.config.threadNamePrefix}_${this.workerCount++}`
+    return { name, initialized, callerContext: undefined, namedContext: undefined }
+  }
+
+  /** The caller's context as this worker's fiber sees it: with `threadName` in log and span annotations. */
+  private named(worker: Worker, context: Context.Context<never>): Context.Context<never> {
+    if (worker.callerContext === context) return worker.namedContext!
+    const withName = (ref: Context.Reference<Readonly<Record<string, unknown>>>, ctx: Context.Context<never>) =>
+      Context.add(ctx, ref, { ...Context.get(ctx, ref), threadName: worker.name })
+    worker.callerContext = context
+    worker.namedContext = withName(
+      References.TracerSpanAnnotations,
+      withName(References.CurrentLogAnnotations, context)
+    )
+    return worker.namedContext
+  }
+
+  private callNow(
+    worker: Worker,
+    future: core.FutureImpl<unknown, unknown>,
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>
+  ): void {
+    future.state = "RUNNING"
+    let out: unknown
+    try {
+      out = isTask(task) ? unwrap(task.fn(...unwrapAll(args, [])), []) : (task as Function)(...args)
+    } catch (error) {
+      core.completeUnsafe(future, Exit.die(error))
+      this.release(worker)
+      return
+    }
+    if (Effect.isEffect(out) || isPromiseLike(out)) {
+      const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
+      this.start(worker, { future, effect, context })
+      return
+    }
+    // Nobody holds the future yet, so there are no callbacks or waiters to tell.
+    core.completeUnsafe(future, Exit.succeed(out))
+    this.release(worker)
+  }
+
+  private release(worker: Worker): void {
+    if (this.queue.length === 0 && !this.isShutdown) this.idle.push(worker)
+    else this.schedule(worker)
   }
 
   get pending(): number {
@@ -84,7 +164,7 @@ export class ThreadPool {
       return
     }
     if (this.workerCount < this.config.maxWorkers) {
-      this.schedule({ name: `${this.config.threadNamePrefix}_${this.workerCount++}`, initialized: false })
+      this.schedule(this.newWorker(false))
     }
   }
 
@@ -120,8 +200,12 @@ export class ThreadPool {
       }
       return
     }
+    this.start(worker, item)
+  }
+
+  private start(worker: Worker, item: WorkItem): void {
     const future = item.future
-    const fiber = Effect.runForkWith(item.context)(this.program(worker, item))
+    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       this.settle(future, exit, item.context)
@@ -172,11 +256,7 @@ export class ThreadPool {
               return task
             }
           })
-    return body.pipe(
-      Effect.annotateLogs("threadName", worker.name),
-      Effect.annotateSpans("threadName", worker.name),
-      Effect.ignore
-    )
+    return Effect.ignore(body)
   }
 
   /** CPython's `_initializer_failed`: one reason, and every queued future fails with it. */

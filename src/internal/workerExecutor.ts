@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Executor from "../Executor.ts"
 import { isTask, type Task } from "../Task.ts"
-import { mapWith } from "./executor.ts"
+import { mapWith, type Submitted } from "./executor.ts"
 import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
 import type { Spawn } from "./platform.ts"
 import { WorkerPool } from "./workerPool.ts"
@@ -93,9 +93,9 @@ export const make = (
       map: ((task: unknown, ...rest: Array<unknown>) =>
         isTask(task)
           ? mapWith(
-              (args) => submit(task, ...args),
+              (args) => pool.submit(task, args, false) as Submitted,
               rest,
-              (argsList) => Effect.suspend(() => settle(pool.submit(task, argsList, true)))
+              (argsList) => pool.submit(task, argsList, true) as Submitted
             )
           : notATask(task)) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
