@@ -24,8 +24,17 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { Console, Data, Duration, Effect, Result, Stream } from "effect"
-import { type BrokenExecutor, Executor, Future, ThreadPoolExecutor } from "../src/index.ts"
+import { availableParallelism } from "node:os"
+import { Console, Data, Duration, Effect, Layer, Result, Stream } from "effect"
+import {
+  type BrokenExecutor,
+  Executor,
+  Future,
+  InterpreterPoolExecutor,
+  ProcessPoolExecutor,
+  ThreadPoolExecutor
+} from "../src/index.ts"
+import { isPrime } from "./primes.ts"
 
 // ---------------------------------------------------------------------------
 // The pages: path → (body size in bytes, how long the server takes to answer)
@@ -172,7 +181,7 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 // Main
 // ---------------------------------------------------------------------------
 
-const main = Effect.scoped(
+const urlsDemo = Effect.scoped(
   Effect.gen(function* () {
     const { baseUrl } = yield* server
     const urls = paths.map((path) => `${baseUrl}${path}`)
@@ -194,7 +203,55 @@ const main = Effect.scoped(
   })
 )
 
-Effect.runPromise(main).catch((error) => {
+// ---------------------------------------------------------------------------
+// Python's ProcessPoolExecutor example: is-prime over PRIMES, on every pool
+// ---------------------------------------------------------------------------
+
+const PRIMES = [112272535095293, 112582705942171, 112272535095293, 115280095190773, 115797848077099, 1099726899285419]
+
+/** `executor.map(is_prime, numbers)` on the pool in context, collected in order. */
+const mapIsPrime = (numbers: ReadonlyArray<number>) => Executor.map(isPrime, numbers).pipe(Stream.runCollect)
+
+/** Times `map` on a pool started beforehand, so worker start-up is not counted (it is printed apart). */
+const onPool = (layer: Layer.Layer<Executor.Executor, unknown>, numbers: ReadonlyArray<number>) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const start = performance.now()
+      const context = yield* Layer.build(layer)
+      const run = (ns: ReadonlyArray<number>) => mapIsPrime(ns).pipe(Effect.provideContext(context))
+      // A few small calls start every worker and have each import the task module.
+      yield* run([2, 3, 5, 7, 11, 13, 17, 19])
+      const startup = performance.now() - start
+      return { ms: yield* timed(run(numbers)), startup }
+    })
+  )
+
+const primesDemo = Effect.gen(function* () {
+  yield* Console.log("\nPython's ProcessPoolExecutor example: is-prime over PRIMES")
+  for (const [number, prime] of PRIMES.map((n) => [n, isPrime.fn(n)] as const)) {
+    yield* Console.log(`  ${number} is prime: ${prime ? "True" : "False"}`)
+  }
+  // Repeat PRIMES until one pass takes about a second when done one by one.
+  const onePass = yield* timed(Effect.sync(() => PRIMES.map((n) => isPrime.fn(n))))
+  const repeat = Math.max(1, Math.round(1000 / Math.max(1, onePass)))
+  const numbers = Array.from({ length: repeat }, () => PRIMES).flat()
+  const sequentialMs = yield* timed(Effect.sync(() => numbers.map((n) => isPrime.fn(n))))
+  const cpus = availableParallelism()
+  yield* Console.log(`\n${numbers.length} numbers (PRIMES x ${repeat}), ${cpus} CPUs:`)
+  yield* Console.log(`  one by one:                            ${sequentialMs.toFixed(0).padStart(5)} ms`)
+  for (const [name, layer] of [
+    [`ProcessPoolExecutor({ maxWorkers: ${cpus} })`, ProcessPoolExecutor.layer({ maxWorkers: cpus })],
+    [`InterpreterPoolExecutor({ maxWorkers: ${cpus} })`, InterpreterPoolExecutor.layer({ maxWorkers: cpus })]
+  ] as const) {
+    const result = yield* onPool(layer, numbers)
+    yield* Console.log(
+      `  ${name.padEnd(38)} ${result.ms.toFixed(0).padStart(5)} ms  ` +
+        `(${(sequentialMs / result.ms).toFixed(2)}x speedup; workers started in ${result.startup.toFixed(0)} ms, not counted)`
+    )
+  }
+})
+
+Effect.runPromise(Effect.andThen(urlsDemo, primesDemo)).catch((error) => {
   console.error(error)
   process.exitCode = 1
 })

@@ -38,6 +38,8 @@ interface PoolWorker {
   /** Calls sent and not yet answered, in the order sent. */
   readonly items: Map<number, WorkItem>
   sent: number
+  /** When it last answered, or started on calls after being idle. */
+  since: number
   /** No more calls: `maxTasksPerChild` reached, or being replaced. */
   retiring: boolean
   /** Its exit is expected (asked to stop, or killed by the pool). */
@@ -46,6 +48,9 @@ interface PoolWorker {
 
 /** Calls per message when the queue is deep; a worker holds at most two such batches. */
 const batchSize = 64
+
+/** The work, in milliseconds, a batch of tiny calls should hold. */
+const batchMillis = 2
 
 /** How long a worker may take to exit after being asked before it is killed. */
 const stopGraceMillis = 5_000
@@ -75,6 +80,8 @@ export class WorkerPool {
   private readonly requeued = new Fifo<WorkItem>()
   private readonly workers = new Set<PoolWorker>()
   private dispatchScheduled = false
+  /** What a call costs a worker, on average lately; `undefined` until a reply came. */
+  private millisPerCall: number | undefined = undefined
   private isShutdown = false
   private broken: BrokenExecutor | undefined = undefined
   private readonly terminated = Deferred.makeUnsafe<void>()
@@ -134,16 +141,33 @@ export class WorkerPool {
     return best
   }
 
+  /**
+   * Calls a worker may hold at once. Slow calls go one at a time, so they spread over every
+   * worker as Python's shared call queue spreads them; tiny calls go in batches worth about
+   * `batchMillis` of work, since then the message, not the call, is the cost. Never more
+   * than a quarter of a worker's fair share of the queue, so an estimate made on other calls
+   * cannot tie up the rest; one at a time until a call's cost is known.
+   */
+  private capacity(): number {
+    const cost = this.millisPerCall
+    if (cost === undefined) return 1
+    const byCost = Math.max(1, Math.min(2 * batchSize, Math.floor(batchMillis / cost)))
+    return Math.min(byCost, Math.max(1, Math.ceil(this.pending() / (4 * this.config.maxWorkers))))
+  }
+
+  /** Learns what a call costs from a batch of replies: the time since the worker last answered or started. */
+  private measure(worker: PoolWorker, replies: number): void {
+    const now = performance.now()
+    const sample = (now - worker.since) / replies
+    worker.since = now
+    this.millisPerCall = this.millisPerCall === undefined ? sample : this.millisPerCall * 0.8 + sample * 0.2
+  }
+
   private dispatch(): void {
     while (this.broken === undefined && this.pending() > 0) {
       const worker = this.pick()
       if (worker === undefined) return
-      // One call per worker while the queue is short, so long tasks spread over all workers as in
-      // Python's shared call queue; a deep queue goes out in batches of a fair share each.
-      const max = this.config.maxWorkers
-      const pending = this.pending()
-      const cap = pending >= 2 * max ? Math.min(2 * batchSize, Math.ceil(pending / max)) : 1
-      let room = Math.min(batchSize, cap - worker.items.size)
+      let room = Math.min(batchSize, this.capacity() - worker.items.size)
       if (this.config.maxTasksPerChild !== undefined) room = Math.min(room, this.config.maxTasksPerChild - worker.sent)
       if (room <= 0) return
       const batch: Array<WorkItem> = []
@@ -164,6 +188,7 @@ export class WorkerPool {
   private send(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
     const transfer: Array<Transferable> = []
     const calls = batch.map((item) => this.call(item, transfer))
+    if (worker.items.size === 0) worker.since = performance.now()
     for (const item of batch) {
       item.worker = worker
       worker.items.set(item.id, item)
@@ -232,7 +257,7 @@ export class WorkerPool {
       this.breakPool(`a worker ${this.word} could not be started: ${String(cause)}`, cause)
       return undefined
     }
-    const worker: PoolWorker = { handle, items: new Map(), sent: 0, retiring: false, stopping: false }
+    const worker: PoolWorker = { handle, items: new Map(), sent: 0, since: 0, retiring: false, stopping: false }
     this.workers.add(worker)
     handle.onMessage((message) => this.onMessage(worker, message))
     handle.onExit((code, signal, error) => this.onExit(worker, code, signal, error))
@@ -261,6 +286,7 @@ export class WorkerPool {
       )
       return
     }
+    this.measure(worker, message.replies.length)
     for (const reply of message.replies) {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
