@@ -26,7 +26,7 @@ import type { Task } from "./Task.ts"
  * @since 0.1.0
  */
 export interface Options {
-  /** Worker threads at most; default the number of CPUs. */
+  /** Worker threads at most; default `min(32, cpus + 4)`, as Python's. */
   readonly maxWorkers?: number | undefined
   /** A Task run once in each worker before its first task; a failure breaks the pool. */
   readonly initializer?: Task<any, unknown, unknown> | undefined
@@ -66,7 +66,7 @@ export const make = (
   internal.make(
     "InterpreterPool",
     options,
-    availableParallelism(),
+    Math.min(32, availableParallelism() + 4),
     spawnThread({ workerData: { shared: options.shared ?? {} }, resourceLimits: options.resourceLimits })
   )
 

@@ -93,10 +93,13 @@ export class ThreadPool {
     return future
   }
 
-  /** An idle worker, or a new one if it needs no initializer. */
+  /** An idle worker whose initializer has run, or a new one if it needs none. */
   private readyWorker(): Worker | undefined {
-    const idle = this.idle.pop()
-    if (idle !== undefined) return idle
+    const idle = this.idle[this.idle.length - 1]
+    // An idle worker may never have run its initializer (its first item was cancelled):
+    // it must go the queued way, which runs the initializer first.
+    if (idle !== undefined)
+      return idle.initialized || this.config.initializer === undefined ? this.idle.pop() : undefined
     if (this.workerCount < this.config.maxWorkers && this.config.initializer === undefined) {
       return this.newWorker(true)
     }
@@ -139,7 +142,8 @@ export class ThreadPool {
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
       const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
-      this.start(worker, { future, effect, context })
+      const unwrapped = isTask(task) ? Effect.map(effect, (value) => unwrap(value, [])) : effect
+      this.start(worker, { future, effect: unwrapped, context })
       return
     }
     // Nobody holds the future yet, so there are no callbacks or waiters to tell.

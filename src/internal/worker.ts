@@ -133,6 +133,9 @@ const runChunk = async (
 }
 
 const queue: Array<Call> = []
+/** How long a finished call's reply may wait for others to share its message. */
+const flushAfterMillis = 1
+let batchStarted = 0
 let replies: Array<Reply> = []
 let transfers: Array<Transferable> = []
 let draining = false
@@ -170,6 +173,8 @@ const drain = async (): Promise<void> => {
   draining = true
   while (queue.length > 0) {
     const call = queue.shift()!
+    // Replies wait to go in one message, but not behind a call that may run long.
+    if (replies.length > 0 && performance.now() - batchStarted > flushAfterMillis) flush()
     let task = resolveTask(call.module, call.name)
     if (task instanceof Promise) {
       flush()
@@ -190,7 +195,10 @@ const drain = async (): Promise<void> => {
       exit = await exit
     }
     current = undefined
+    // A task that stops on its AbortSignal by failing (as `fetch` rejects) was interrupted.
+    if (controller.signal.aborted && Exit.isFailure(exit)) exit = Exit.interrupt()
     if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
+    if (replies.length === 0) batchStarted = performance.now()
     replies.push({ id: call.id, exit: encodeExit(task, exit) })
   }
   flush()

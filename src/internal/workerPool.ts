@@ -12,7 +12,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { BrokenExecutor, ExecutorShutdownError, type SerializationError } from "../Errors.ts"
+import { BrokenExecutor, ExecutionFailed, ExecutorShutdownError, type SerializationError } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
 import { Fifo } from "./fifo.ts"
@@ -71,6 +71,14 @@ export interface WorkerPoolConfig {
 }
 
 let nextCallId = 0
+
+const lostWithWorker = (): ExecutionFailed =>
+  new ExecutionFailed({
+    name: "WorkerReplaced",
+    message:
+      "the call ran in a worker that was replaced before it sent the result: " +
+      "a task interrupted there did not stop within interruptGrace"
+  })
 
 /** @internal */
 export class WorkerPool {
@@ -370,7 +378,15 @@ export class WorkerPool {
           Option.isSome(done)
             ? Effect.void
             : Effect.sync(() => {
-                if (core.isDone(item.future) || !worker.items.delete(item.id)) return
+                if (core.isDone(item.future) || !worker.items.has(item.id)) return
+                // A worker runs its calls in the order sent: those before this one have run, and
+                // their replies may go down with the worker; those after it go to another worker.
+                for (const [id, earlier] of worker.items) {
+                  if (id === item.id) break
+                  worker.items.delete(id)
+                  this.complete(earlier, Exit.fail(lostWithWorker()))
+                }
+                worker.items.delete(item.id)
                 this.complete(item, Exit.interrupt())
                 this.stop(worker)
                 worker.handle.kill()
