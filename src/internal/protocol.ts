@@ -150,7 +150,10 @@ export const decodeExit = (task: Task<any, any, any> | undefined, wire: WireExit
   }
 }
 
-/** Names the first value in `u` that structured clone refuses, with where it is. */
+/**
+ * Names the first value in `u` that structured clone refuses, with where it is. Reads own
+ * properties through their descriptors, so a getter (which clone would call) is named, not run.
+ */
 /** @internal */
 export const findUnclonable = (u: unknown, path: string, seen = new Set<unknown>()): string | undefined => {
   if (typeof u === "function") return `${path}: function ${u.name || "(anonymous)"}`
@@ -167,8 +170,13 @@ export const findUnclonable = (u: unknown, path: string, seen = new Set<unknown>
     }
     return undefined
   }
+  const owner = typeName(u)
+  const where = owner === "Object" || owner === "Array" ? path : `${path} (${owner})`
   for (const key of Object.keys(u)) {
-    const found = findUnclonable((u as any)[key], `${path}.${key}`, seen)
+    const descriptor = Object.getOwnPropertyDescriptor(u, key)
+    if (descriptor === undefined) continue
+    if (descriptor.get !== undefined) return `${where}.${key}: getter`
+    const found = findUnclonable(descriptor.value, `${where}.${key}`, seen)
     if (found) return found
   }
   return undefined
@@ -184,9 +192,18 @@ export const unclonable = (
 ): SerializationError =>
   new SerializationError({
     direction,
-    valueType: findUnclonable(value, path) ?? `${path}: ${typeName(value)}`,
+    valueType: safely(() => findUnclonable(value, path)) ?? `${path}: ${typeName(value)}`,
     detail: cause instanceof Error ? cause.message : String(cause)
   })
+
+/** Error reporting must not throw: a Proxy's traps can. */
+const safely = <A>(f: () => A): A | undefined => {
+  try {
+    return f()
+  } catch {
+    return undefined
+  }
+}
 
 /** @internal */
 export const typeName = (u: unknown): string =>

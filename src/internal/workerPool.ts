@@ -407,9 +407,6 @@ export class WorkerPool {
           callbacks.push(core.runCallbacks(item.future, out))
         }
       }
-      if (this.pending() === 0) {
-        for (const worker of this.workers) if (worker.items.size === 0) this.stop(worker)
-      }
       this.checkTerminated()
       const cancelAll = Effect.all(callbacks, { discard: true })
       return options?.wait === false ? cancelAll : Effect.andThen(cancelAll, Deferred.await(this.terminated))
@@ -456,7 +453,11 @@ export class WorkerPool {
   }
 
   private checkTerminated(): void {
-    if (this.isShutdown && this.workers.size === 0 && this.pending() === 0) {
+    if (!this.isShutdown || this.pending() > 0) return
+    // Shut down with nothing left to send: workers without calls are done (those with calls stop
+    // when their last reply comes).
+    for (const worker of this.workers) if (worker.items.size === 0) this.stop(worker)
+    if (this.workers.size === 0) {
       Deferred.doneUnsafe(this.terminated, Exit.void)
     }
   }
