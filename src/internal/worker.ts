@@ -205,7 +205,8 @@ const drain = async (): Promise<void> => {
   draining = false
 }
 
-const runInitializer = async (module: string, name: string, args: ReadonlyArray<unknown>): Promise<void> => {
+/** Runs the pool's initializer; `false` when it failed, and then no call may run here. */
+const runInitializer = async (module: string, name: string, args: ReadonlyArray<unknown>): Promise<boolean> => {
   try {
     const task = await resolveTask(module, name)
     const exit = await invoke(task, args, new AbortController().signal, { fiber: undefined })
@@ -214,14 +215,15 @@ const runInitializer = async (module: string, name: string, args: ReadonlyArray<
       throw wire._tag === "Die" ? wire.defect : new Error(`the initializer failed: ${JSON.stringify(wire)}`)
     }
   } catch (error) {
-    const defect = "isError" in (error as object) ? error : encodeDefect(error)
+    const defect = typeof error === "object" && error !== null && "isError" in error ? error : encodeDefect(error)
     port.post({ _tag: "InitFailed", defect: defect as any }, [])
     port.close()
-    return
+    return false
   }
+  return true
 }
 
-let ready: Promise<void> = Promise.resolve()
+let ready: Promise<boolean> = Promise.resolve(true)
 
 // `process.exit()` in a task, or an error nobody caught, is the worker's death: tell the pool first,
 // since the exit itself can take a while to be reported.
@@ -254,7 +256,7 @@ port.listen((message) => {
       for (const call of message.calls) queue.push(call)
       if (!draining) {
         draining = true
-        void ready.then(drain)
+        void ready.then((ok) => (ok ? drain() : undefined))
       }
       return
     case "Abort": {

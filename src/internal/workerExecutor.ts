@@ -8,6 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Executor from "../Executor.ts"
 import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
@@ -76,16 +77,14 @@ export const make = (
     })
     yield* Effect.addFinalizer((exit) => pool.close(exit))
     const notATask = (task: unknown) =>
-      Effect.die(
-        new Cause.IllegalArgumentError(
-          `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +
-            `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
-        )
+      new Cause.IllegalArgumentError(
+        `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +
+          `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
       )
     const settle = (out: ReturnType<WorkerPool["submit"]>): Effect.Effect<any, any> =>
       out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
     const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
-      isTask(task) ? Effect.suspend(() => settle(pool.submit(task, args, false))) : notATask(task)
+      isTask(task) ? Effect.suspend(() => settle(pool.submit(task, args, false))) : Effect.die(notATask(task))
     const service: WorkerExecutor = {
       kind,
       pool,
@@ -97,7 +96,7 @@ export const make = (
               rest,
               (argsList) => pool.submit(task, argsList, true) as Submitted
             )
-          : notATask(task)) as Executor.Service["map"],
+          : Stream.die(notATask(task))) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     return service

@@ -113,7 +113,10 @@ export class WorkerPool {
     }
     const future = new core.FutureImpl<unknown, unknown>()
     this.queue.push({ id: ++nextCallId, future, task, args, chunk, worker: undefined })
-    this.scheduleDispatch()
+    // The first call of a burst goes at once, to an idle worker if there is one; the rest of
+    // the burst waits for the submitting fiber to yield, to leave in batches.
+    if (this.queue.length === 1) this.dispatch()
+    else this.scheduleDispatch()
     return future
   }
 
