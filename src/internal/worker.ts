@@ -175,18 +175,25 @@ const drain = async (): Promise<void> => {
     const call = queue.shift()!
     // Replies wait to go in one message, but not behind a call that may run long.
     if (replies.length > 0 && performance.now() - batchStarted > flushAfterMillis) flush()
+    // The call is current from here, so an abort that comes while its module loads is heard.
+    const controller = new AbortController()
+    current = { id: call.id, controller, fiber: undefined }
     let task = resolveTask(call.module, call.name)
     if (task instanceof Promise) {
       flush()
       try {
         task = await task
       } catch (error) {
+        current = undefined
         replies.push({ id: call.id, exit: { _tag: "Die", defect: encodeDefect(error) } })
         continue
       }
+      if (controller.signal.aborted) {
+        current = undefined
+        replies.push({ id: call.id, exit: { _tag: "Interrupt" } })
+        continue
+      }
     }
-    const controller = new AbortController()
-    current = { id: call.id, controller, fiber: undefined }
     let exit = call.chunk
       ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current)
       : invoke(task, call.args, controller.signal, current)
