@@ -21,6 +21,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
+import { W1 } from "./w1.ts"
 import { W2 } from "./w2.ts"
 
 // ---------------------------------------------------------------------------
@@ -84,7 +85,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W2]
+const workloads: ReadonlyArray<Workload> = [W1, W2]
 
 // ---------------------------------------------------------------------------
 // Measuring
