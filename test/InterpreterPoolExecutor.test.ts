@@ -1,115 +1,60 @@
 /**
- * The interpreter pool (worker threads): the generic executor suite, then what
- * CPython's `test_interpreter_pool.py` and `test_init.py` check of
- * `InterpreterPoolExecutor` (bad `max_workers`, saturation, idle reuse,
- * initializers), then what Tasks add: typed failures and defects across the
- * boundary, bad task references, `shared` memory, `Task.transfer`, chunked
- * `map`, `Future.interrupt` of a running task, and a Task on the thread pool.
+ * The interpreter pool (worker threads): the generic executor suite and the
+ * worker pool suite (initializers, what crosses back from a worker, chunked
+ * `map`, `Future.interrupt`), then what only the thread pool of workers has:
+ * bad `maxTasksPerChild` and `interruptGrace`, saturation, idle reuse, the
+ * worker's console output, `shared` memory, `Task.transfer`, interrupting a
+ * task while its worker or module is still starting, and a Task on the
+ * thread pool.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { readdirSync } from "node:fs"
 import * as WorkerThreads from "node:worker_threads"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Layer, Option, Stream } from "effect"
-import {
-  BrokenExecutor,
-  CancelledError,
-  Executor,
-  Future,
-  InterpreterPoolExecutor,
-  SerializationError,
-  Task,
-  ThreadPoolExecutor
-} from "../src/index.ts"
+import { Cause, Deferred, Effect, Exit, Stream } from "effect"
+import { Executor, Future, InterpreterPoolExecutor, Task, ThreadPoolExecutor } from "../src/index.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { executorSuite } from "./suites/executor.ts"
-
-/** Every wait on a future is bounded, so a deadlock fails fast. */
-const timeout = "10 seconds"
-
-const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
-
-/**
- * The pool with every worker started, as CPython's `ExecutorMixin._prime_executor` does, so the
- * suite's timings do not count a thread's start (most of a second on a loaded machine).
- */
-const primed = (maxWorkers: number): Layer.Layer<Executor.Executor, unknown> =>
-  Layer.effect(
-    Executor.Executor,
-    Effect.gen(function* () {
-      const executor = yield* Executor.Executor
-      const futures = yield* Effect.forEach(range(maxWorkers), () => executor.submit(tasks.sleepThenReturn, 0, null))
-      yield* Effect.forEach(futures, (future) => Future.result(future, { timeout }))
-      return executor
-    })
-  ).pipe(Layer.provide(InterpreterPoolExecutor.layer({ maxWorkers })))
+import {
+  exitOf,
+  primed,
+  range,
+  result,
+  squashed,
+  tempFile as tempFileIn,
+  timeout,
+  withPoolOf,
+  workerPoolSuite
+} from "./suites/workerPool.ts"
 
 // Two workers at most, whatever the suite asks: a thread takes most of a second to start here.
-executorSuite("InterpreterPoolExecutor", (options) => primed(Math.min(options.maxWorkers, 2)), tasks.suiteTasks, {
-  timeScale: 2
+executorSuite(
+  "InterpreterPoolExecutor",
+  (options) => primed(InterpreterPoolExecutor.layer, Math.min(options.maxWorkers, 2)),
+  tasks.suiteTasks,
+  { timeScale: 2 }
+)
+
+workerPoolSuite("InterpreterPoolExecutor", {
+  make: InterpreterPoolExecutor.make,
+  layer: InterpreterPoolExecutor.layer,
+  kind: "InterpreterPool",
+  worker: "worker",
+  workerOf: (id) => id.threadId,
+  badLayerMaxWorkers: 0,
+  tempPrefix: "interpreter-pool-"
 })
-
-const result = <A, E>(future: Future.Future<A, E>) => Future.result(future, { timeout })
-
-const exitOf = <A, E>(future: Future.Future<A, E>) => Future.await(future).pipe(Effect.timeout(timeout))
 
 /** The test body on a fresh pool (one worker unless told), shutdown included, under one deadline. */
-const withPool = <A, E>(
-  body: Effect.Effect<A, E, Executor.Executor>,
-  options: InterpreterPoolExecutor.Options = {}
-): Effect.Effect<A, unknown> =>
-  body.pipe(Effect.provide(InterpreterPoolExecutor.layer({ maxWorkers: 1, ...options })), Effect.timeout("20 seconds"))
+const withPool = withPoolOf<InterpreterPoolExecutor.Options>(InterpreterPoolExecutor.layer)
 
 /** A fresh file, removed when the test ends, and its lines. */
-const tempFile = Effect.gen(function* () {
-  const dir = mkdtempSync(join(tmpdir(), "interpreter-pool-"))
-  yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-  const file = join(dir, "lines.txt")
-  const lines = (): Array<string> => {
-    try {
-      return readFileSync(file, "utf8")
-        .split("\n")
-        .filter((line) => line.length > 0)
-    } catch {
-      return []
-    }
-  }
-  return { file, lines }
-})
-
-/** The error or defect a failed exit ends with. */
-const squashed = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+const tempFile = tempFileIn("interpreter-pool-")
 
 /** OS threads in this process (Linux): each worker thread is one. */
 const osThreads = (): number => readdirSync("/proc/self/task").length
 
-const fixtureUrl = new URL("./fixtures/tasks.ts", import.meta.url).href
-
 describe("InterpreterPoolExecutor", () => {
   describe("options", () => {
-    for (const bad of [0, -1, 1.5, Number.NaN]) {
-      it.effect(`fails make with IllegalArgumentError naming maxWorkers and ${bad}`, () =>
-        Effect.gen(function* () {
-          const error = yield* Effect.flip(Effect.scoped(InterpreterPoolExecutor.make({ maxWorkers: bad })))
-          expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect(error.message).toMatch(/^maxWorkers must be /)
-          expect(error.message).toContain(`got ${bad}`)
-        })
-      )
-    }
-
-    it.effect("fails the layer with the same message as Python's", () =>
-      Effect.gen(function* () {
-        const error = yield* Effect.flip(
-          Effect.provide(Executor.shutdown(), InterpreterPoolExecutor.layer({ maxWorkers: 0 }))
-        )
-        expect(Cause.isIllegalArgumentError(error)).toBe(true)
-        expect((error as Cause.IllegalArgumentError).message).toBe("maxWorkers must be greater than 0, got 0")
-      })
-    )
-
     for (const bad of [0, 2.5]) {
       it.effect(`fails make with IllegalArgumentError naming maxTasksPerChild and ${bad}`, () =>
         Effect.gen(function* () {
@@ -128,16 +73,6 @@ describe("InterpreterPoolExecutor", () => {
         const error = yield* Effect.flip(Effect.scoped(InterpreterPoolExecutor.make({ interruptGrace: -1 })))
         expect(Cause.isIllegalArgumentError(error)).toBe(true)
         expect(error.message).toMatch(/^interruptGrace must be /)
-      })
-    )
-
-    it.effect("fails make with IllegalArgumentError when the initializer is not a Task", () =>
-      Effect.gen(function* () {
-        const initializer = (() => {}) as unknown as Task.Task<[], void>
-        const error = yield* Effect.flip(Effect.scoped(InterpreterPoolExecutor.make({ maxWorkers: 1, initializer })))
-        expect(Cause.isIllegalArgumentError(error)).toBe(true)
-        expect(error.message).toMatch(/^initializer must be a Task/)
-        expect(error.message).toContain("a function")
       })
     )
   })
@@ -196,161 +131,9 @@ describe("InterpreterPoolExecutor", () => {
     )
   })
 
-  describe("initializer (test_init)", () => {
-    it.live("runs once in each worker, with initargs, before its tasks", () =>
-      Effect.gen(function* () {
-        const { file, lines } = yield* tempFile
-        yield* withPool(
-          Effect.gen(function* () {
-            // Two at once start both workers; two more reuse them.
-            const first = yield* Effect.forEach(range(2), () => Executor.submit(tasks.initState, 300))
-            const states = yield* Effect.forEach(first, result)
-            for (const i of range(2)) states.push(yield* result(yield* Executor.submit(tasks.initState, i)))
-            for (const state of states) expect(state).toMatchObject({ greeting: "initialized", initCount: 1 })
-            const workers = new Set(states.map((s) => `${s.pid}:${s.threadId}`))
-            expect(workers.size).toBe(2)
-            expect(new Set(lines())).toEqual(workers)
-          }),
-          { maxWorkers: 2, initializer: tasks.initialize, initargs: ["initialized", file] }
-        )
-      })
-    )
-
-    it.live("that fails breaks the pool: pending futures and later submits fail with BrokenExecutor", () =>
-      withPool(
-        Effect.gen(function* () {
-          const futures = yield* Effect.forEach(range(3), () => Executor.submit(tasks.initState, 0))
-          for (const future of futures) {
-            const error = yield* Effect.flip(result(future))
-            expect(error).toBeInstanceOf(BrokenExecutor)
-            expect(error).toMatchObject({ _tag: "BrokenExecutor", kind: "InterpreterPool" })
-            expect((error as BrokenExecutor).reason).toContain("error in initializer")
-          }
-          const later = yield* Effect.flip(Executor.submit(tasks.initState, 0))
-          expect(later).toMatchObject({ _tag: "BrokenExecutor", kind: "InterpreterPool" })
-        }),
-        { maxWorkers: 2, initializer: tasks.failingInit, initargs: ["error in initializer"] }
-      )
-    )
-
-    it.live("that fails runs no task in its worker", () =>
-      Effect.gen(function* () {
-        const { file, lines } = yield* tempFile
-        yield* withPool(
-          Effect.gen(function* () {
-            const future = yield* Executor.submit(tasks.record, file, 1, 0)
-            expect(yield* Effect.flip(result(future))).toMatchObject({ _tag: "BrokenExecutor" })
-            yield* Effect.sleep(300)
-            expect(lines()).toEqual([])
-          }),
-          { initializer: tasks.failingInit, initargs: ["error in initializer"] }
-        )
-      })
-    )
-  })
-
   it.layer(InterpreterPoolExecutor.layer({ maxWorkers: 1 }), { excludeTestServices: true })(
     "what crosses back from a worker",
     (it) => {
-      it.effect("a typed failure declared with a Schema comes back as an instance of its class", () =>
-        Effect.gen(function* () {
-          const future = yield* Executor.submit(tasks.failTyped, "bad input", 7)
-          const error = yield* Effect.flip(result(future))
-          expect(error).toBeInstanceOf(tasks.PoolError)
-          expect(error).toMatchObject({ _tag: "PoolError", message: "bad input", code: 7 })
-          const caught = yield* result(future).pipe(
-            Effect.catchTag("PoolError", (e) => Effect.succeed(`caught ${e.message} ${e.code}`))
-          )
-          expect(caught).toBe("caught bad input 7")
-        }).pipe(Effect.timeout(timeout))
-      )
-
-      it.effect("a typed failure without a Schema keeps its _tag and fields, so catchTag works", () =>
-        Effect.gen(function* () {
-          const future = yield* Executor.submit(tasks.failUntyped, "no schema", 3)
-          const error = yield* Effect.flip(result(future))
-          expect(error).toMatchObject({ _tag: "PlainError", message: "no schema", code: 3 })
-          const caught = yield* result(future).pipe(Effect.catchTag("PlainError", (e) => Effect.succeed(e.code)))
-          expect(caught).toBe(3)
-        }).pipe(Effect.timeout(timeout))
-      )
-
-      it.effect("a thrown error is a defect with its name, message and the worker's stack (test_traceback)", () =>
-        Effect.gen(function* () {
-          const future = yield* Executor.submit(tasks.throwError, "123 some comment")
-          const exit = yield* exitOf(future)
-          expect(Exit.hasDies(exit)).toBe(true)
-          const defect = squashed(exit) as Error
-          expect(defect).toBeInstanceOf(Error)
-          expect(defect.name).toBe("TaskError")
-          expect(defect.message).toBe("123 some comment")
-          expect(defect.stack).toContain("test/fixtures/tasks.ts")
-          const exception = yield* Future.exception(future, { timeout })
-          expect(Option.getOrUndefined(exception)).toBe(defect)
-        }).pipe(Effect.timeout(timeout))
-      )
-
-      it.effect("a result that cannot be cloned fails only its future with SerializationError", () =>
-        Effect.gen(function* () {
-          const error = yield* Effect.flip(result(yield* Executor.submit(tasks.returnFunction)))
-          expect(error).toBeInstanceOf(SerializationError)
-          expect(error).toMatchObject({ _tag: "SerializationError", direction: "result" })
-          expect((error as unknown as SerializationError).valueType).toContain("function")
-          expect(yield* result(yield* Executor.submit(tasks.add, 1, 2))).toBe(3)
-        }).pipe(Effect.timeout(timeout))
-      )
-
-      const badReferences = [
-        {
-          what: "whose module cannot be imported",
-          task: Task.make("file:///nonexistent/effect-futures/missing.ts", "missingTask", () => 1),
-          mentions: ["file:///nonexistent/effect-futures/missing.ts", "missingTask"]
-        },
-        {
-          what: "whose export is missing",
-          task: Task.make(fixtureUrl, "noSuchExport", () => 1),
-          mentions: [fixtureUrl, "noSuchExport"]
-        },
-        {
-          what: "whose export is not a Task",
-          task: Task.make(fixtureUrl, "plainFunction", () => 1),
-          mentions: [fixtureUrl, "plainFunction", "function"]
-        },
-        {
-          what: "whose export is another name's Task",
-          task: Task.make(fixtureUrl, "addAlias", () => 1),
-          mentions: [fixtureUrl, "addAlias", '"add"']
-        }
-      ]
-      for (const { mentions, task, what } of badReferences) {
-        it.effect(`a Task ${what} fails its future with a defect naming it, and the pool stays healthy`, () =>
-          Effect.gen(function* () {
-            const exit = yield* exitOf(yield* Executor.submit(task))
-            expect(Exit.hasDies(exit)).toBe(true)
-            const defect = squashed(exit) as Error
-            for (const text of mentions) expect(defect.message).toContain(text)
-            expect(yield* result(yield* Executor.submit(tasks.add, 20, 22))).toBe(42)
-          }).pipe(Effect.timeout(timeout))
-        )
-      }
-
-      it.effect("submitting a plain function or an Effect is a defect with IllegalArgumentError", () =>
-        Effect.gen(function* () {
-          for (const submitted of [
-            Executor.submit((a: number) => a, 1),
-            Executor.submit(Effect.succeed(1)),
-            Stream.runCollect(Executor.map((a: number) => a, [1]))
-          ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
-            const exit = yield* Effect.exit(submitted)
-            expect(Exit.hasDies(exit)).toBe(true)
-            const defect = squashed(exit)
-            expect(Cause.isIllegalArgumentError(defect)).toBe(true)
-            expect((defect as Error).message).toContain("InterpreterPoolExecutor runs Tasks")
-          }
-          expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
-        }).pipe(Effect.timeout(timeout))
-      )
-
       it.effect("a worker's console output reaches the parent's stdout", () =>
         Effect.gen(function* () {
           const text = `hello from a worker ${Math.random()}`
@@ -422,67 +205,7 @@ describe("InterpreterPoolExecutor", () => {
     )
   })
 
-  describe("map", () => {
-    it.live("with chunksize gives results in order, each chunk run by one worker (test_map_chunksize)", () =>
-      withPool(
-        Effect.gen(function* () {
-          const expected = range(40).map((i) => i ** i)
-          for (const chunksize of [6, 50, 40]) {
-            expect(yield* Stream.runCollect(Executor.map(tasks.pow, range(40), range(40), { chunksize }))).toEqual(
-              expected
-            )
-          }
-          const tagged = yield* Stream.runCollect(Executor.map(tasks.tagWithWorker, range(20), { chunksize: 5 }))
-          expect(tagged.map((t) => t.value)).toEqual(range(20))
-          for (const chunk of range(4)) {
-            const threads = new Set(tagged.slice(chunk * 5, chunk * 5 + 5).map((t) => t.threadId))
-            expect(threads.size).toBe(1)
-          }
-          const error = yield* Executor.map(tasks.pow, range(40), range(40), { chunksize: -1 }).pipe(
-            Stream.runCollect,
-            Effect.flip
-          )
-          expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect((error as Cause.IllegalArgumentError).message).toContain("chunksize")
-        }),
-        { maxWorkers: 2 }
-      )
-    )
-
-    it.live("with chunksize and buffersize gives the same results", () =>
-      withPool(
-        Effect.gen(function* () {
-          const out = yield* Stream.runCollect(
-            Executor.map(tasks.add, range(25), range(25), { chunksize: 4, buffersize: 2 })
-          )
-          expect(out).toEqual(range(25).map((i) => 2 * i))
-        })
-      )
-    )
-  })
-
   describe("Future.interrupt", () => {
-    it.live(
-      "stops a running task that honours Task.signal() promptly; the future ends cancelled, the worker stays",
-      () =>
-        withPool(
-          Effect.gen(function* () {
-            const before = yield* result(yield* Executor.submit(tasks.whereAmI, 0))
-            const future = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
-            yield* Effect.sleep(200)
-            expect(yield* Future.running(future)).toBe(true)
-            const started = Date.now()
-            expect(yield* Future.interrupt(future)).toBe(true)
-            expect(Date.now() - started).toBeLessThan(2_000)
-            expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
-            expect(yield* Effect.flip(result(future))).toBeInstanceOf(CancelledError)
-            const after = yield* result(yield* Executor.submit(tasks.whereAmI, 0))
-            expect(after.threadId).toBe(before.threadId)
-          }),
-          { interruptGrace: "5 seconds" }
-        )
-    )
-
     it.live("stops a task honouring Task.signal() promptly even while its worker is still starting", () =>
       withPool(
         Effect.gen(function* () {
@@ -535,48 +258,6 @@ describe("InterpreterPoolExecutor", () => {
         { interruptGrace: "5 seconds" }
       )
     })
-
-    it.live(
-      "replaces the worker of a busy task that ignores the signal after interruptGrace; the pool stays healthy",
-      () =>
-        withPool(
-          Effect.gen(function* () {
-            const before = yield* result(yield* Executor.submit(tasks.whereAmI, 0))
-            const future = yield* Executor.submit(tasks.busyLoop, 15_000)
-            yield* Effect.sleep(200)
-            const started = Date.now()
-            expect(yield* Future.interrupt(future)).toBe(true)
-            const elapsed = Date.now() - started
-            expect(elapsed).toBeGreaterThanOrEqual(150)
-            expect(elapsed).toBeLessThan(3_000)
-            expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
-            const after = yield* result(yield* Executor.submit(tasks.whereAmI, 0))
-            expect(after.threadId).not.toBe(before.threadId)
-          }),
-          { interruptGrace: 200 }
-        )
-    )
-
-    it.live("interrupts an Effect task inside the worker, running its finalizers", () =>
-      Effect.gen(function* () {
-        const { file, lines } = yield* tempFile
-        yield* withPool(
-          Effect.gen(function* () {
-            const before = yield* result(yield* Executor.submit(tasks.whereAmI, 0))
-            const future = yield* Executor.submit(tasks.sleepEffect, 20_000, file)
-            yield* Effect.sleep(200)
-            const started = Date.now()
-            expect(yield* Future.interrupt(future)).toBe(true)
-            expect(Date.now() - started).toBeLessThan(2_000)
-            expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
-            expect(lines()).toEqual(["interrupted"])
-            const after = yield* result(yield* Executor.submit(tasks.whereAmI, 0))
-            expect(after.threadId).toBe(before.threadId)
-          }),
-          { interruptGrace: "5 seconds" }
-        )
-      })
-    )
   })
 
   describe("shutdown", () => {
