@@ -53,8 +53,7 @@ export const toEffect = (task: unknown, args: ReadonlyArray<unknown>): Effect.Ef
 }
 
 /** Splits `map`'s rest arguments: a trailing plain object that is not iterable is the options. */
-/** @internal */
-export const splitMapArgs = (
+const splitMapArgs = (
   rest: ReadonlyArray<unknown>
 ): { readonly iterables: ReadonlyArray<Iterable<unknown>>; readonly options: MapOptions } => {
   const last = rest[rest.length - 1]
@@ -98,8 +97,7 @@ export interface CheckedMapOptions {
   readonly buffersize: number | undefined
 }
 
-/** @internal */
-export const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.IllegalArgumentError => {
+const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.IllegalArgumentError => {
   const timeout = decodeTimeout("map: timeout", options.timeout)
   if (Cause.isIllegalArgumentError(timeout)) return timeout
   const chunksize = options.chunksize ?? 1

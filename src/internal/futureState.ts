@@ -98,8 +98,7 @@ export const isNotified = (f: FutureImpl<any, any>): boolean =>
 export const outcomeOf = (f: FutureImpl<any, any>): Outcome =>
   f.state !== "FINISHED" ? "cancelled" : Exit.isSuccess(f.exit!) ? "result" : "exception"
 
-/** @internal */
-export const invalidState = (f: FutureImpl<any, any>, action: string): InvalidStateError =>
+const invalidState = (f: FutureImpl<any, any>, action: string): InvalidStateError =>
   new InvalidStateError({ message: `cannot ${action}: ${f.state}: ${f}` })
 
 const cancelledExit = (f: FutureImpl<any, any>): Exit.Exit<never, CancelledError> =>

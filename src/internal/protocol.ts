@@ -154,8 +154,7 @@ export const decodeExit = (task: Task<any, any, any> | undefined, wire: WireExit
  * Names the first value in `u` that structured clone refuses, with where it is. Reads own
  * properties through their descriptors, so a getter (which clone would call) is named, not run.
  */
-/** @internal */
-export const findUnclonable = (u: unknown, path: string, seen = new Set<unknown>()): string | undefined => {
+const findUnclonable = (u: unknown, path: string, seen = new Set<unknown>()): string | undefined => {
   if (typeof u === "function") return `${path}: function ${u.name || "(anonymous)"}`
   if (typeof u === "symbol") return `${path}: symbol ${String(u.description ?? "")}`
   if (typeof u !== "object" || u === null || seen.has(u)) return undefined
