@@ -21,8 +21,7 @@ export interface Transfer<A> {
 /** @internal */
 export const signalKey = Symbol.for("effect-futures/signal")
 
-const isTransfer = (u: unknown): u is Transfer<unknown> =>
-  typeof u === "object" && u !== null && TransferTypeId in u
+const isTransfer = (u: unknown): u is Transfer<unknown> => typeof u === "object" && u !== null && TransferTypeId in u
 
 /** Unwraps marked values in place of a copy of `values`, adding their buffers to `list`. */
 /** @internal */
