@@ -1,10 +1,13 @@
 /**
  * W1: 100k tiny tasks submitted one by one to a 2-worker pool, then all
- * awaited. Our interpreter pool against Piscina (both on worker_threads), and
- * our process pool alongside. Pools are started and warmed before timing.
+ * awaited. Our interpreter pool against Piscina, Tinypool and workerpool (all
+ * on worker_threads), and our process pool alongside. Pools are started and
+ * warmed before timing.
  */
 import { Effect, ManagedRuntime } from "effect"
 import { Piscina } from "piscina"
+import { Tinypool } from "tinypool"
+import workerpool from "workerpool"
 import { Executor, Future, InterpreterPoolExecutor, ProcessPoolExecutor } from "../src/index.ts"
 import { inc } from "./fixtures/tasks.ts"
 import type { Bench, Row, System, Workload } from "./run.ts"
@@ -27,26 +30,41 @@ export const W1: Workload = {
   title: "100k tiny tasks to a 2-worker pool",
   description:
     "100,000 calls of `x => x + 1` submitted one by one to a pool of 2 workers, then all awaited " +
-    "(`Executor.submit` + `Future.result`; Piscina's `run` + `Promise.all`). Pools are started and warmed " +
+    "(`Executor.submit` + `Future.result`; the peers' `run`/`exec` + `Promise.all`). Pools are started and warmed " +
     "before timing; start-up is not counted. Baseline: Piscina.",
   run: async (bench: Bench): Promise<Array<Row>> => {
     const interpreter = ManagedRuntime.make(InterpreterPoolExecutor.layer({ maxWorkers: workers }))
     const process = ManagedRuntime.make(ProcessPoolExecutor.layer({ maxWorkers: workers }))
-    const piscina = new Piscina({
-      filename: new URL("./fixtures/piscinaInc.mjs", import.meta.url).href,
-      minThreads: workers,
-      maxThreads: workers
+    const incModule = new URL("./fixtures/piscinaInc.mjs", import.meta.url).href
+    const piscina = new Piscina({ filename: incModule, minThreads: workers, maxThreads: workers })
+    const tinypool = new Tinypool({ filename: incModule, minThreads: workers, maxThreads: workers })
+    const wpool = workerpool.pool(new URL("./fixtures/workerpoolInc.mjs", import.meta.url).pathname, {
+      minWorkers: workers,
+      maxWorkers: workers,
+      workerType: "thread"
     })
     try {
       const started = performance.now()
       await Promise.all([submitAll(interpreter, 1000), submitAll(process, 1000)])
       await Promise.all(xs.slice(0, 1000).map((x) => piscina.run(x)))
+      await Promise.all(xs.slice(0, 1000).map((x) => tinypool.run(x)))
+      await Promise.all(xs.slice(0, 1000).map((x) => wpool.exec("inc", [x])))
       bench.log(`W1: pools started and warmed in ${(performance.now() - started).toFixed(0)} ms`)
       const systems: ReadonlyArray<System> = [
         {
           name: "Piscina",
           note: "`new Piscina({ minThreads: 2, maxThreads: 2 })`, `Promise.all(xs.map((x) => pool.run(x)))`.",
           run: () => Promise.all(xs.map((x) => piscina.run(x)))
+        },
+        {
+          name: "Tinypool",
+          note: "`new Tinypool({ minThreads: 2, maxThreads: 2 })`, `Promise.all(xs.map((x) => pool.run(x)))`.",
+          run: () => Promise.all(xs.map((x) => tinypool.run(x)))
+        },
+        {
+          name: "workerpool",
+          note: '`workerpool.pool(script, { minWorkers: 2, maxWorkers: 2, workerType: "thread" })`, `exec("inc", [x])`.',
+          run: () => Promise.all(xs.map((x) => wpool.exec("inc", [x])))
         },
         {
           name: "InterpreterPoolExecutor",
@@ -61,7 +79,13 @@ export const W1: Workload = {
       ]
       return await bench.compare({ workload: "W1", tasks, baseline: "Piscina", systems })
     } finally {
-      await Promise.all([interpreter.dispose(), process.dispose(), piscina.destroy()])
+      await Promise.all([
+        interpreter.dispose(),
+        process.dispose(),
+        piscina.destroy(),
+        tinypool.destroy(),
+        wpool.terminate()
+      ])
     }
   }
 }
