@@ -444,16 +444,24 @@ describe("Future.wait", () => {
       }).pipe(testDeadline)
     )
 
-    it.effect("FIRST_EXCEPTION returns at once when an already-done future failed, whatever else is done", () =>
-      Effect.gen(function* () {
-        const states = yield* makeStates
-        const result = yield* Future.wait(Object.values(states), { returnWhen: Future.FIRST_EXCEPTION })
-        expect(partitionNames(states, result)).toEqual({
-          done: ["CANCELLED_AND_NOTIFIED_FUTURE", "EXCEPTION_FUTURE", "SUCCESSFUL_FUTURE"],
-          notDone: ["CANCELLED_FUTURE", "PENDING_FUTURE", "RUNNING_FUTURE"]
-        })
-      }).pipe(testDeadline)
-    )
+    for (const [returnWhen, name] of [
+      [
+        Future.FIRST_EXCEPTION,
+        "FIRST_EXCEPTION returns at once when an already-done future failed, whatever else is done"
+      ],
+      [Future.FIRST_COMPLETED, "FIRST_COMPLETED returns at once when a future is already done"]
+    ] as const) {
+      it.effect(name, () =>
+        Effect.gen(function* () {
+          const states = yield* makeStates
+          const result = yield* Future.wait(Object.values(states), { returnWhen })
+          expect(partitionNames(states, result)).toEqual({
+            done: ["CANCELLED_AND_NOTIFIED_FUTURE", "EXCEPTION_FUTURE", "SUCCESSFUL_FUTURE"],
+            notDone: ["CANCELLED_FUTURE", "PENDING_FUTURE", "RUNNING_FUTURE"]
+          })
+        }).pipe(testDeadline)
+      )
+    }
 
     it.effect("FIRST_EXCEPTION does not return at once for already-done futures that did not fail", () =>
       Effect.gen(function* () {
@@ -464,17 +472,6 @@ describe("Future.wait", () => {
         expectRunning(waiting, "FIRST_EXCEPTION with only successes and cancellations done")
         yield* Future.setException(RUNNING_FUTURE, new OSError({ message: "late" }))
         expect(partitionNames(named, yield* Fiber.join(waiting)).notDone).toEqual([])
-      }).pipe(testDeadline)
-    )
-
-    it.effect("FIRST_COMPLETED returns at once when a future is already done", () =>
-      Effect.gen(function* () {
-        const states = yield* makeStates
-        const result = yield* Future.wait(Object.values(states), { returnWhen: Future.FIRST_COMPLETED })
-        expect(partitionNames(states, result)).toEqual({
-          done: ["CANCELLED_AND_NOTIFIED_FUTURE", "EXCEPTION_FUTURE", "SUCCESSFUL_FUTURE"],
-          notDone: ["CANCELLED_FUTURE", "PENDING_FUTURE", "RUNNING_FUTURE"]
-        })
       }).pipe(testDeadline)
     )
 
