@@ -1,0 +1,164 @@
+/**
+ * Runs every example in `examples/` as a user would (`npm run example -- NAME`
+ * runs `node examples/run.ts NAME`), each in its own process with a deadline,
+ * and checks its exit code and the lines that show what it demonstrates.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const examples = fileURLToPath(new URL("../examples/", import.meta.url))
+const runner = `${examples}run.ts`
+const DEADLINE_MS = 30_000
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Spawns the runner with `args`; `onStdout` sees the output so far each time
+ * more arrives. Kills the child and rejects if it has not exited by the deadline.
+ */
+const run = (args: ReadonlyArray<string>, onStdout?: (stdout: string, child: ChildProcess) => void): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [runner, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`example ${args.join(" ")} still running after ${DEADLINE_MS} ms\n${stdout}\n${stderr}`))
+    }, DEADLINE_MS)
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk
+      onStdout?.(stdout, child)
+    })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk
+    })
+    child.once("error", reject)
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+
+/** Runs an example that ends by itself and checks it succeeded. */
+const runOk = async (name: string): Promise<string> => {
+  const result = await run([name])
+  expect(result.stderr).toBe("")
+  expect(result.code, result.stderr).toBe(0)
+  return result.stdout
+}
+
+/** Whether a process runs (an unreaped zombie counts as gone). */
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH"
+  }
+}
+
+describe("examples", () => {
+  it("the runner lists the examples and fails on an unknown name", async () => {
+    const names = readdirSync(examples)
+      .filter((file) => file.endsWith(".ts") && file !== "run.ts")
+      .map((file) => file.slice(0, -3))
+    for (const args of [[], ["no-such-example"]]) {
+      const result = await run(args)
+      expect(result.code).toBe(2)
+      for (const name of names) expect(result.stderr).toContain(`npm run example -- ${name}\n`)
+    }
+    expect((await run(["no-such-example"])).stderr).toContain('There is no example named "no-such-example"')
+  })
+
+  it("urls: loads every page through a thread pool, one 404", async () => {
+    const out = await runOk("urls")
+    expect(out).toMatch(/'http:\/\/127\.0\.0\.1:\d+\/archive' page is 251392 bytes/)
+    expect(out).toMatch(/'http:\/\/127\.0\.0\.1:\d+\/missing' generated an exception: HTTP Error 404: Not Found/)
+    expect(out.trim().split("\n")).toHaveLength(6)
+  })
+
+  it("primes: Python's output, from a process pool", async () => {
+    const out = await runOk("primes")
+    expect(out).toBe(
+      [
+        "112272535095293 is prime: True",
+        "112582705942171 is prime: True",
+        "112272535095293 is prime: True",
+        "115280095190773 is prime: True",
+        "115797848077099 is prime: True",
+        "1099726899285419 is prime: False",
+        ""
+      ].join("\n")
+    )
+  })
+
+  it("typed-errors: a worker's OutOfStock is caught by its tag as a real instance", async () => {
+    const out = await runOk("typed-errors")
+    expect(out).toMatch(/reserved 5 apples in process \d+/)
+    expect(out).toContain("OutOfStock caught: only 3 pears left, 5 wanted (instanceof OutOfStock: true")
+  })
+
+  it("first-exception: wakes on the failure, cancels the pending jobs, interrupts the running one", async () => {
+    const out = await runOk("first-exception")
+    expect(out).toContain("job 2 failed: checksum mismatch\n")
+    for (const n of [4, 5, 6]) expect(out).toContain(`job ${n}: cancelled before it started\n`)
+    expect(out).toContain("job 1: was running, interrupted\n")
+    expect(out).toMatch(/states: CANCELLED_AND_NOTIFIED, FINISHED(, CANCELLED_AND_NOTIFIED){4}\n/)
+  })
+
+  it("progress: one plain line per job when stdout is not a terminal", async () => {
+    const out = await runOk("progress")
+    expect(out).not.toContain("\r")
+    const bars = out.split("\n").filter((line) => line.startsWith("["))
+    expect(bars.map((line) => line.slice(0, 14))).toEqual(
+      Array.from({ length: 8 }, (_, i) => `[${"#".repeat(i + 1).padEnd(8)}] ${i + 1}/8`)
+    )
+    expect(out).toContain("all jobs done\n")
+  })
+
+  it("endless-map: takes five primes from an endless generator, reading at most buffersize ahead", async () => {
+    const out = await runOk("endless-map")
+    expect(out).toContain(
+      "the first 5 primes from 1000000000000: 1000000000039, 1000000000061, 1000000000063, 1000000000091, 1000000000121\n"
+    )
+    const [, checked, pulled, buffersize] =
+      /checked (\d+) numbers; the generator was asked for (\d+) .* buffersize (\d+)/.exec(out)!.map(Number)
+    expect(checked).toBe(122)
+    expect(pulled).toBeGreaterThanOrEqual(checked!)
+    expect(pulled).toBeLessThanOrEqual(checked! + buffersize!)
+  })
+
+  it("http-offload: the server answers from worker threads, then exits", async () => {
+    const out = await runOk("http-offload")
+    expect(out).toMatch(/GET \/primes\/1000000 -> 200 \{"below":1000000,"primes":78498,"workerThread":\d+\}/)
+    expect(out).toMatch(/GET \/primes\/4000000 -> 200 \{"below":4000000,"primes":283146,"workerThread":\d+\}/)
+    expect(out).toContain("GET /primes/nope -> 400 below must be a number")
+  })
+
+  it("graceful-shutdown: SIGINT cancels the pending jobs, stops the running ones, leaves no worker, exits 130", async () => {
+    const workers = new Set<number>()
+    let signalled = false
+    const result = await run(["graceful-shutdown"], (stdout, child) => {
+      for (const match of stdout.matchAll(/job \d started in process (\d+)/g)) workers.add(Number(match[1]))
+      // Both workers are busy: press Ctrl-C.
+      if (!signalled && stdout.includes("ready:") && workers.size === 2) {
+        signalled = true
+        child.kill("SIGINT")
+      }
+    })
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(130)
+    expect(result.stdout).toContain("interrupted: closing the pool\n")
+    expect(result.stdout).toContain(
+      "summary: 2 running jobs stopped, 4 pending jobs cancelled, 0 finished; every worker is gone\n"
+    )
+    expect([...workers].filter(isAlive)).toEqual([])
+  })
+})
