@@ -115,3 +115,36 @@ export class SerializationError extends Schema.TaggedError<SerializationError>()
     return `cannot send the task's ${this.direction} (${this.valueType}) across the worker boundary: ${this.detail}`
   }
 }
+
+/**
+ * A submit found the executor's queue full (`maxQueue`) and the executor
+ * refuses rather than waits (`whenFull: "reject"`). Nothing was queued; try
+ * again later.
+ *
+ * Beyond Python, whose queues are unbounded.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
+  kind: ExecutorKind,
+  maxQueue: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
+ * Futures failed and nobody looked at their failures before the executor's
+ * scope closed: the scope's defect when the executor has `failOnUnobserved`
+ * (otherwise they are logged). `failures` holds each failure.
+ *
+ * Beyond Python, which drops such failures silently.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()("UnobservedFailures", {
+  kind: ExecutorKind,
+  count: Schema.Number,
+  message: Schema.String,
+  failures: Schema.Array(Schema.Unknown)
+}) {}

@@ -11,8 +11,9 @@ import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError, SerializationError } from "./Errors.ts"
+import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError, QueueFull, SerializationError } from "./Errors.ts"
 import type { Future } from "./Future.ts"
 import type { Task } from "./Task.ts"
 
@@ -80,12 +81,81 @@ export interface MapOptions {
 }
 
 /**
- * The errors of `submit`.
+ * Options of `submitWith`: how one task is run. Each defaults to Python's
+ * behaviour.
+ *
+ * Beyond Python.
  *
  * @category models
  * @since 0.1.0
  */
-export type SubmitError = ExecutorShutdownError | BrokenExecutor
+export interface SubmitOptions {
+  /** Among pending tasks, higher runs first; equal priorities in submit order (default 0). */
+  readonly priority?: number | undefined
+  /**
+   * Counted from when the task starts running (each attempt anew): on expiry the
+   * task is interrupted as by `Future.interrupt` and the future fails with `TimeoutError`.
+   */
+  readonly timeout?: Duration.Input | undefined
+  /**
+   * Runs a failed task again: a number of retries, or a `Schedule` fed with each
+   * failure. Failures and defects are retried, interruptions are not; the
+   * future stays one future, RUNNING between attempts, and ends with the last attempt.
+   */
+  readonly retries?: number | Schedule.Schedule<unknown, any> | undefined
+  /** Aborting it cancels the task if pending, or interrupts it if running, as `Future.interrupt`. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * Options every pool takes beyond Python's own.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PoolOptions {
+  /**
+   * At most this many tasks wait for a worker (default: no limit, as Python).
+   * When full, a submit waits for room or fails with `QueueFull`, as `whenFull` says.
+   */
+  readonly maxQueue?: number | undefined
+  /** With `maxQueue`: `"suspend"` (default) makes the submitting fiber wait; `"reject"` fails with `QueueFull`. */
+  readonly whenFull?: "suspend" | "reject" | undefined
+  /**
+   * A future that failed and was never looked at (no `result`, `exception`,
+   * `await`, done callback or stream) is logged when the scope closes; with this
+   * option it becomes the scope's defect, `UnobservedFailures`.
+   */
+  readonly failOnUnobserved?: boolean | undefined
+}
+
+/**
+ * The errors of `submit`: `QueueFull` only with `maxQueue` and `whenFull: "reject"`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SubmitError = ExecutorShutdownError | BrokenExecutor | QueueFull
+
+/**
+ * `submit` with a task's options applied: a timed task may also fail with `TimeoutError`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubmitWith {
+  <A, E, R>(
+    task: Effect.Effect<A, E, R>
+  ): Effect.Effect<Future<A, E | BrokenExecutor | Cause.TimeoutError>, SubmitError, R>
+  <Args extends ReadonlyArray<unknown>, A, E>(
+    task: Task<Args, A, E>,
+    ...args: Args
+  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | Cause.TimeoutError>, SubmitError>
+  <Args extends ReadonlyArray<unknown>, T>(
+    task: (...args: Args) => T,
+    ...args: Args
+  ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor | Cause.TimeoutError>, SubmitError, Services<T>>
+}
 
 /**
  * The errors a `map` stream may fail with besides the task's own.
@@ -119,6 +189,13 @@ export interface Service {
       ...args: Args
     ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor>, SubmitError, Services<T>>
   }
+  /**
+   * `submit` with per-task options: `priority`, `timeout`, `retries`, `signal`.
+   * Bad options are a defect carrying `IllegalArgumentError`.
+   *
+   * Beyond Python.
+   */
+  readonly submitWith: (options: SubmitOptions) => SubmitWith
   /**
    * Runs the task over the iterables, zipped like Python's `map`, and streams
    * the results in input order. Mirrors Python's `Executor.map`.
@@ -182,6 +259,53 @@ export const submit: {
   ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor>, SubmitError, Services<T> | Executor>
 } = (task: any, ...args: Array<any>): Effect.Effect<any, any, any> =>
   Effect.flatMap(Executor, (executor) => executor.submit(task, ...args))
+
+/**
+ * Submits a task with per-task options (`priority`, `timeout`, `retries`,
+ * `signal`) to the executor in context.
+ *
+ * Beyond Python: its `submit` takes no such options.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future } from "effect-futures"
+ *
+ * const fetchOnce = (url: string) => Effect.tryPromise(() => fetch(url).then((r) => r.text()))
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submitWith({ timeout: "2 seconds", retries: 3, priority: 1 })(
+ *     fetchOnce,
+ *     "https://example.com"
+ *   )
+ *   return yield* Future.result(future)
+ * })
+ * ```
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const submitWith = (options: SubmitOptions) => {
+  const go: {
+    <A, E, R>(
+      task: Effect.Effect<A, E, R>
+    ): Effect.Effect<Future<A, E | BrokenExecutor | Cause.TimeoutError>, SubmitError, R | Executor>
+    <Args extends ReadonlyArray<unknown>, A, E>(
+      task: Task<Args, A, E>,
+      ...args: Args
+    ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | Cause.TimeoutError>, SubmitError, Executor>
+    <Args extends ReadonlyArray<unknown>, T>(
+      task: (...args: Args) => T,
+      ...args: Args
+    ): Effect.Effect<
+      Future<Success<T>, Failure<T> | BrokenExecutor | Cause.TimeoutError>,
+      SubmitError,
+      Services<T> | Executor
+    >
+  } = (task: any, ...args: Array<any>): Effect.Effect<any, any, any> =>
+    Effect.flatMap(Executor, (executor) => (executor.submitWith(options) as any)(task, ...args))
+  return go
+}
 
 /**
  * Maps a task over iterables on the executor in context.

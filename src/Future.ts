@@ -166,7 +166,9 @@ const awaitWithin = <A, E>(
   self: Future<A, E>,
   options: TimeoutOptions | undefined
 ): Effect.Effect<core.FutureExit<A, E>, Cause.TimeoutError> => {
-  const waiting = core.awaitDone(impl(self))
+  const f = impl(self)
+  core.observe(f)
+  const waiting = core.awaitDone(f)
   return options?.timeout === undefined
     ? waiting
     : withTimeout("timeout", options.timeout, (timeout) =>
@@ -239,7 +241,12 @@ export const exception: {
  * @category getters
  * @since 0.1.0
  */
-const _await = <A, E>(self: Future<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> => core.awaitDone(impl(self))
+const _await = <A, E>(self: Future<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> =>
+  Effect.suspend(() => {
+    const f = impl(self)
+    core.observe(f)
+    return core.awaitDone(f)
+  })
 
 export {
   /**
@@ -330,6 +337,7 @@ export const addDoneCallback: {
           Effect.asVoid
         )
       const f = impl(self)
+      core.observe(f)
       if (core.isDone(f)) return callback(f)
       ;(f.callbacks ??= []).push(callback)
       return Effect.void
@@ -567,13 +575,20 @@ export const asCompleted = <F extends Future<any, any>>(
       Effect.sync(() => {
         const unique = new Set(fs)
         const { done, notDone } = partition(unique)
-        if (notDone.size === 0) return Stream.fromIterable(done)
+        if (notDone.size === 0) {
+          for (const f of done) core.observe(impl(f))
+          return Stream.fromIterable(done)
+        }
         return Stream.callback<F, Cause.TimeoutError>((queue) =>
           Effect.suspend(() => {
             const total = unique.size
             let unfinished = notDone.size
-            for (const f of done) Queue.offerUnsafe(queue, f)
+            for (const f of done) {
+              core.observe(impl(f))
+              Queue.offerUnsafe(queue, f)
+            }
             const waiter: core.Waiter = (f) => {
+              core.observe(f)
               Queue.offerUnsafe(queue, f as unknown as F)
               if (--unfinished === 0) Queue.endUnsafe(queue)
             }

@@ -16,6 +16,14 @@ import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
 import { badOption, checkPositiveInt } from "./internal/options.ts"
+import {
+  checkPoolOptions,
+  makeSubmitWith,
+  Room,
+  reportUnobserved,
+  submitting,
+  type TaskPolicy
+} from "./internal/policy.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
 
 /**
@@ -24,7 +32,7 @@ import { ThreadPool } from "./internal/threadPool.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options<R = never> {
+export interface Options<R = never> extends Executor.PoolOptions {
   /** Tasks running at once; default `min(32, cpus + 4)`. */
   readonly maxWorkers?: number | undefined
   /** Names worker fibers `<prefix>_<n>` in logs and spans; default `ThreadPoolExecutor-<k>`. */
@@ -71,6 +79,8 @@ export const make = <R = never>(
     if (initializer !== undefined && typeof initializer !== "function" && !Effect.isEffect(initializer)) {
       return yield* badOption("initializer", "an Effect or a function", initializer)
     }
+    const policy = checkPoolOptions(options)
+    if (policy instanceof Error) return yield* policy
     const context = yield* Effect.context<R>()
     const pool = new ThreadPool({
       maxWorkers,
@@ -78,17 +88,24 @@ export const make = <R = never>(
       initializer:
         initializer === undefined
           ? undefined
-          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any)
+          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any),
+      room: policy.maxQueue === undefined ? undefined : new Room("ThreadPool", policy.maxQueue, policy.whenFull)
     })
-    yield* Effect.addFinalizer((exit) => pool.close(exit))
-    const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
+    yield* Effect.addFinalizer((exit) =>
+      Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", pool.unobserved, policy.failOnUnobserved))
+    )
+    const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
-        const out = pool.submit(task, args, fiber.context)
-        return out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
+        const out = pool.submit(task, args, fiber.context, taskPolicy)
+        if (out instanceof Error) return Effect.fail(out)
+        if (out instanceof Room) return submitting(() => pool.submit(task, args, fiber.context, taskPolicy))
+        return Effect.succeed(out)
       })
+    const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: Executor.Service = {
       kind: "ThreadPool",
       submit: submit as Executor.Service["submit"],
+      submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
         mapWith((args, context) => pool.submit(task, args, context) as Submitted, rest)) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)

@@ -18,6 +18,7 @@ import type { Future } from "../Future.ts"
 import { isTask } from "../Task.ts"
 import * as core from "./futureState.ts"
 import { checkPositiveInt, decodeTimeout } from "./options.ts"
+import { isRoom, type Room, submitting } from "./policy.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
 const describe = (u: unknown): string =>
@@ -86,9 +87,9 @@ function* zip(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyAr
   }
 }
 
-/** What a synchronous submit gives: the future, or why it could not be submitted. */
+/** What a synchronous submit gives: the future, why it could not be submitted, or the `Room` to wait on. */
 /** @internal */
-export type Submitted = Future<unknown, unknown> | SubmitError
+export type Submitted = Future<unknown, unknown> | SubmitError | Room
 
 /** @internal */
 export interface CheckedMapOptions {
@@ -151,10 +152,14 @@ export const mapWith = (
     }
     const chunked = submitChunk !== undefined && options.chunksize > 1
     const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
-    const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted =>
-      chunked
+    const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted => {
+      const f = chunked
         ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>)
         : submit(unit as ReadonlyArray<unknown>, context)
+      // The stream owns its futures: their failures end the stream, or were cut off by closing it.
+      if (!(f instanceof Error) && !isRoom(f)) (f as unknown as core.FutureImpl<unknown, unknown>).observed = true
+      return f
+    }
     const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
     const resultOf = (future: Future<unknown, unknown>): Effect.Effect<unknown, unknown> => {
       const f = future as unknown as core.FutureImpl<unknown, unknown>
@@ -177,10 +182,12 @@ export const mapWith = (
           Stream.fromIterable(units, { chunkSize: 1 }).pipe(
             Stream.mapEffect(
               (unit) =>
-                Effect.withFiber((fiber) => {
-                  const f = submitUnit(unit, fiber.context)
-                  return f instanceof Error ? Effect.fail(f) : Effect.onInterrupt(resultOf(f), () => cancelFuture(f))
-                }),
+                Effect.withFiber((fiber) =>
+                  Effect.flatMap(
+                    submitting<Future<unknown, unknown>, SubmitError>(() => submitUnit(unit, fiber.context)),
+                    (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))
+                  )
+                ),
               { concurrency: options.buffersize }
             )
           )
@@ -196,15 +203,35 @@ const eager = (
   resultOf: (future: Future<unknown, unknown>) => Effect.Effect<unknown, unknown>
 ): Stream.Stream<unknown, unknown> => {
   const submitted: Array<core.FutureImpl<unknown, unknown>> = []
-  return Stream.unwrap(
-    Effect.withFiber((fiber) => {
-      for (const unit of units) {
-        const f = submitUnit(unit, fiber.context)
-        if (f instanceof Error) return Effect.fail(f)
-        submitted.push(f as unknown as core.FutureImpl<unknown, unknown>)
+  // Every unit at once, as long as the queue has room; where it has none, wait and go on.
+  const submitFrom = (
+    iterator: Iterator<unknown>,
+    context: Context.Context<never>
+  ): Effect.Effect<void, SubmitError> => {
+    for (let next = iterator.next(); !next.done; next = iterator.next()) {
+      const unit = next.value
+      const f = submitUnit(unit, context)
+      if (isRoom(f)) {
+        return Effect.flatMap(
+          submitting<Future<unknown, unknown>, SubmitError>(() => submitUnit(unit, context)),
+          (later) => {
+            submitted.push(later as unknown as core.FutureImpl<unknown, unknown>)
+            return submitFrom(iterator, context)
+          }
+        )
       }
-      return Effect.succeed(inOrder(submitted, resultOf))
-    })
+      if (f instanceof Error) {
+        iterator.return?.()
+        return Effect.fail(f)
+      }
+      submitted.push(f as unknown as core.FutureImpl<unknown, unknown>)
+    }
+    return Effect.void
+  }
+  return Stream.unwrap(
+    Effect.withFiber((fiber) =>
+      Effect.as(submitFrom(units[Symbol.iterator](), fiber.context), inOrder(submitted, resultOf))
+    )
   ).pipe(Stream.ensuring(Effect.forEach(submitted, (f) => cancelFuture(f as any), { discard: true })))
 }
 

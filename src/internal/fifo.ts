@@ -40,3 +40,53 @@ export class Fifo<A> {
     return out
   }
 }
+
+/**
+ * The pools' pending work with per-task priority: higher runs first, equal
+ * priorities in submit order. Everything at the default priority 0 lives in
+ * one `Fifo`, so a pool that never uses priorities pays nothing for them.
+ *
+ * @internal
+ */
+export class PriorityFifo<A> {
+  private readonly normal = new Fifo<A>()
+  /** Non-zero priorities, highest first. */
+  private others: Array<{ readonly priority: number; readonly items: Fifo<A> }> = []
+  private count = 0
+
+  get length(): number {
+    return this.count
+  }
+
+  push(item: A, priority = 0): void {
+    this.count++
+    if (priority === 0) {
+      this.normal.push(item)
+      return
+    }
+    let i = 0
+    while (i < this.others.length && this.others[i].priority > priority) i++
+    if (i === this.others.length || this.others[i].priority !== priority) {
+      this.others.splice(i, 0, { priority, items: new Fifo<A>() })
+    }
+    this.others[i].items.push(item)
+  }
+
+  shift(): A | undefined {
+    if (this.count === 0) return undefined
+    this.count--
+    if (this.others.length === 0) return this.normal.shift()
+    const first = this.others[0]
+    if (first.priority < 0 && this.normal.length > 0) return this.normal.shift()
+    const item = first.items.shift()
+    if (first.items.length === 0) this.others.shift()
+    return item
+  }
+
+  /** Removes and returns everything, in the order `shift` would give it. */
+  drain(): Array<A> {
+    const out: Array<A> = []
+    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item)
+    return out
+  }
+}

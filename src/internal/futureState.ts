@@ -54,7 +54,11 @@ export class FutureImpl<A, E> {
   /** `wait`/`asCompleted` waiters; told only on FINISHED or CANCELLED_AND_NOTIFIED. */
   waiters: Set<Waiter> | undefined = undefined
   /** Set by the executor while the task runs: stops it, and resolves once it has stopped. */
-  interruptor: Effect.Effect<void> | undefined = undefined;
+  interruptor: Effect.Effect<void> | undefined = undefined
+  /** Someone looked at the outcome: `result`, `exception`, `await`, a done callback or a stream. */
+  observed = false
+  /** The executor's record of failures nobody looked at; this future joins it if it fails unobserved. */
+  unobserved: Set<FutureImpl<any, any>> | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
     return new SingleShotGen(awaitResult(this)) as any
   }
@@ -188,6 +192,7 @@ export const completeUnsafe = <A, E>(
   } else {
     f.state = "FINISHED"
     f.exit = exit
+    if (f.unobserved !== undefined && !f.observed && Exit.isFailure(exit)) f.unobserved.add(f)
     // Waiters first, as CPython does: a fiber woken below may complete other futures at once.
     notify(f, Exit.isSuccess(exit) ? "result" : "exception")
     wake(f)
@@ -217,7 +222,18 @@ const blockUntilDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, 
 export const awaitDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
   Effect.suspend(() => (f.exit !== undefined ? Effect.succeed(f.exit) : blockUntilDone(f)))
 
+/** Someone looks at the future's outcome: it no longer counts as an unobserved failure. */
+/** @internal */
+export const observe = (f: FutureImpl<any, any>): void => {
+  if (f.observed) return
+  f.observed = true
+  if (f.unobserved !== undefined && f.state === "FINISHED") f.unobserved.delete(f)
+}
+
 /** Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step. */
 /** @internal */
 export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.suspend(() => f.exit ?? Effect.flatten(blockUntilDone(f)))
+  Effect.suspend(() => {
+    observe(f)
+    return f.exit ?? Effect.flatten(blockUntilDone(f))
+  })

@@ -16,12 +16,13 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { isPromiseLike } from "effect/Predicate"
 import * as References from "effect/References"
-import { BrokenExecutor, ExecutorShutdownError } from "../Errors.ts"
+import { BrokenExecutor, ExecutorShutdownError, type QueueFull } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import { isTask } from "../Task.ts"
 import { toEffect } from "./executor.ts"
-import { Fifo } from "./fifo.ts"
+import { PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
+import { applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
 interface WorkItem {
@@ -46,12 +47,16 @@ export interface ThreadPoolConfig {
   readonly maxWorkers: number
   readonly threadNamePrefix: string
   readonly initializer: Effect.Effect<unknown, unknown> | undefined
+  /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
+  readonly room: Room | undefined
 }
 
 /** @internal */
 export class ThreadPool {
   readonly config: ThreadPoolConfig
-  private readonly queue = new Fifo<WorkItem>()
+  private readonly queue = new PriorityFifo<WorkItem>()
+  /** Futures that failed and nobody has looked at yet. */
+  readonly unobserved = new Set<core.FutureImpl<any, any>>()
   private readonly idle: Array<Worker> = []
   private readonly ready: Array<Worker> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -69,27 +74,49 @@ export class ThreadPool {
    * CPython's `submit`: checks broken, then shutdown, then queues and adjusts
    * the worker count. A plain function with a ready worker and nothing queued
    * ahead of it is called at once, as an idle thread would; only if it returns
-   * an Effect or a Promise does it need a fiber.
+   * an Effect or a Promise does it need a fiber. A task with a `policy`
+   * (timeout, retries) always gets one.
    */
   submit(
     task: unknown,
     args: ReadonlyArray<unknown>,
-    context: Context.Context<never>
-  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
+    context: Context.Context<never>,
+    policy?: TaskPolicy
+  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
     if (this.broken !== undefined) return this.broken
     if (this.isShutdown) {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
     }
-    const future = new core.FutureImpl<unknown, unknown>()
-    if (this.queue.length === 0 && (typeof task === "function" || isTask(task))) {
+    if (this.queue.length === 0 && policy === undefined && (typeof task === "function" || isTask(task))) {
       const worker = this.readyWorker()
       if (worker !== undefined) {
+        const future = this.newFuture()
         this.callNow(worker, future, task, args, context)
         return future
       }
     }
-    this.queue.push({ future, effect: toEffect(task, args), context })
+    const room = this.config.room
+    if (
+      room !== undefined &&
+      this.queue.length >= room.maxQueue &&
+      this.idle.length === 0 &&
+      this.workerCount >= this.config.maxWorkers
+    ) {
+      return room.full()
+    }
+    const future = this.newFuture()
+    const effect = toEffect(task, args)
+    this.queue.push(
+      { future, effect: policy === undefined ? effect : applyPolicy(effect, policy), context },
+      policy?.priority
+    )
     this.adjust()
+    return future
+  }
+
+  private newFuture(): core.FutureImpl<unknown, unknown> {
+    const future = new core.FutureImpl<unknown, unknown>()
+    future.unobserved = this.unobserved
     return future
   }
 
@@ -192,9 +219,11 @@ export class ThreadPool {
   }
 
   private runNext(worker: Worker): void {
+    const before = this.queue.length
     let item = this.queue.shift()
     // As `_WorkItem.run`: a future cancelled while queued is only notified, never run.
     while (item !== undefined && core.setRunningOrNotifyCancelUnsafe(item.future) !== true) item = this.queue.shift()
+    if (this.config.room !== undefined && before > this.queue.length) this.config.room.freed(before - this.queue.length)
     if (item === undefined) {
       if (this.isShutdown) {
         this.workerCount--
@@ -274,6 +303,7 @@ export class ThreadPool {
       })
       const failed = [item.future]
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) failed.push(next.future)
+      this.config.room?.wakeAll()
       const exit = Exit.fail(this.broken)
       const failAll = Effect.forEach(
         failed,
@@ -296,6 +326,7 @@ export class ThreadPool {
       if (options?.cancelFutures === true) {
         for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) cancelled.push(item.future)
       }
+      this.config.room?.wakeAll()
       // Idle workers will never be handed work again.
       this.workerCount -= this.idle.length
       this.idle.length = 0

@@ -14,11 +14,12 @@ import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
 import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
 import type { Spawn } from "./platform.ts"
+import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, submitting, type TaskPolicy } from "./policy.ts"
 import { WorkerPool } from "./workerPool.ts"
 
 /** Options both worker pools take. */
 /** @internal */
-export interface CommonOptions {
+export interface CommonOptions extends Executor.PoolOptions {
   readonly maxWorkers?: number | undefined
   readonly initializer?: Task<any, unknown, unknown> | undefined
   readonly initargs?: ReadonlyArray<unknown> | undefined
@@ -62,6 +63,8 @@ export const make = (
     }
     const grace = decodeTimeout("interruptGrace", options.interruptGrace ?? "1 second")
     if (Cause.isIllegalArgumentError(grace)) return yield* grace
+    const policy = checkPoolOptions(options)
+    if (policy instanceof Error) return yield* policy
     const context = yield* Effect.context<never>()
     const pool = new WorkerPool({
       kind,
@@ -73,22 +76,25 @@ export const make = (
           : { module: initializer.module, name: initializer.name, args: options.initargs ?? [] },
       maxTasksPerChild: options.maxTasksPerChild,
       interruptGraceMillis: Duration.toMillis(grace!),
-      context
+      context,
+      room: policy.maxQueue === undefined ? undefined : new Room(kind, policy.maxQueue, policy.whenFull)
     })
-    yield* Effect.addFinalizer((exit) => pool.close(exit))
+    yield* Effect.addFinalizer((exit) =>
+      Effect.andThen(pool.close(exit), reportUnobserved(kind, pool.unobserved, policy.failOnUnobserved))
+    )
     const notATask = (task: unknown) =>
       new Cause.IllegalArgumentError(
         `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +
           `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
       )
-    const settle = (out: ReturnType<WorkerPool["submit"]>): Effect.Effect<any, any> =>
-      out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
-    const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
-      isTask(task) ? Effect.suspend(() => settle(pool.submit(task, args, false))) : Effect.die(notATask(task))
+    const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
+      isTask(task) ? submitting(() => pool.submit(task, args, false, taskPolicy)) : Effect.die(notATask(task))
+    const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: WorkerExecutor = {
       kind,
       pool,
       submit: submit as Executor.Service["submit"],
+      submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
         isTask(task)
           ? mapWith(

@@ -7,17 +7,28 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import { BrokenExecutor, ExecutionFailed, ExecutorShutdownError, type SerializationError } from "../Errors.ts"
+import * as Schedule from "effect/Schedule"
+import {
+  BrokenExecutor,
+  ExecutionFailed,
+  ExecutorShutdownError,
+  type QueueFull,
+  type SerializationError
+} from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
-import { Fifo } from "./fifo.ts"
+import { Fifo, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
+import { type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
 
@@ -31,6 +42,15 @@ interface WorkItem {
   readonly args: ReadonlyArray<unknown>
   readonly chunk: boolean
   worker: PoolWorker | undefined
+  /** `submitWith`'s options; `undefined` for a plain submit. */
+  readonly policy: TaskPolicy | undefined
+  /** The running attempt's `timeout`. */
+  timer: ReturnType<typeof setTimeout> | undefined
+  timedOut: boolean
+  /** The `retries` schedule's stepper, made at the first failure. */
+  step: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined
+  /** The wait between two attempts. */
+  retrying: Fiber.Fiber<unknown, unknown> | undefined
 }
 
 interface PoolWorker {
@@ -68,6 +88,8 @@ export interface WorkerPoolConfig {
   readonly interruptGraceMillis: number
   /** Where done callbacks that return Effects run. */
   readonly context: Context.Context<never>
+  /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
+  readonly room: Room | undefined
 }
 
 let nextCallId = 0
@@ -83,7 +105,11 @@ const lostWithWorker = (): ExecutionFailed =>
 /** @internal */
 export class WorkerPool {
   readonly config: WorkerPoolConfig
-  private readonly queue = new Fifo<WorkItem>()
+  private readonly queue = new PriorityFifo<WorkItem>()
+  /** Futures that failed and nobody has looked at yet. */
+  readonly unobserved = new Set<core.FutureImpl<any, any>>()
+  /** Calls between two attempts (`retries`): running, though on no worker and in no queue. */
+  private readonly retryWaits = new Set<WorkItem>()
   /** Calls taken back from a replaced worker before they started; they go first and are already RUNNING. */
   private readonly requeued = new Fifo<WorkItem>()
   private readonly workers = new Set<PoolWorker>()
@@ -105,14 +131,33 @@ export class WorkerPool {
   submit(
     task: AnyTask,
     args: ReadonlyArray<unknown>,
-    chunk: boolean
-  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
+    chunk: boolean,
+    policy?: TaskPolicy
+  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
     if (this.broken !== undefined) return this.broken
     if (this.isShutdown) {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
     }
+    const room = this.config.room
+    if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
     const future = new core.FutureImpl<unknown, unknown>()
-    this.queue.push({ id: ++nextCallId, future, task, args, chunk, worker: undefined })
+    future.unobserved = this.unobserved
+    this.queue.push(
+      {
+        id: ++nextCallId,
+        future,
+        task,
+        args,
+        chunk,
+        worker: undefined,
+        policy,
+        timer: undefined,
+        timedOut: false,
+        step: undefined,
+        retrying: undefined
+      },
+      policy?.priority
+    )
     // The first call of a burst goes at once, to an idle worker if there is one; the rest of
     // the burst waits for the submitting fiber to yield, to leave in batches.
     if (this.queue.length === 1) this.dispatch()
@@ -182,6 +227,7 @@ export class WorkerPool {
       if (this.config.maxTasksPerChild !== undefined) room = Math.min(room, this.config.maxTasksPerChild - worker.sent)
       if (room <= 0) return
       const batch: Array<WorkItem> = []
+      const queued = this.queue.length
       while (batch.length < room) {
         const item = this.requeued.shift() ?? this.queue.shift()
         if (item === undefined) break
@@ -189,8 +235,14 @@ export class WorkerPool {
         if (item.future.state === "PENDING" || item.future.state === "CANCELLED") {
           if (!core.setRunningOrNotifyCancelUnsafe(item.future)) continue
           item.future.interruptor = this.interruptor(item)
+        } else if (core.isDone(item.future)) {
+          // Interrupted while waiting to run again.
+          continue
         }
         batch.push(item)
+      }
+      if (this.config.room !== undefined && queued > this.queue.length) {
+        this.config.room.freed(queued - this.queue.length)
       }
       if (batch.length > 0) this.send(worker, batch)
     }
@@ -203,6 +255,8 @@ export class WorkerPool {
     for (const item of batch) {
       item.worker = worker
       worker.items.set(item.id, item)
+      const timeout = item.policy?.timeout
+      if (timeout !== undefined) this.armTimeout(item, timeout)
     }
     worker.sent += batch.length
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
@@ -251,7 +305,86 @@ export class WorkerPool {
     this.complete(item, Exit.fail(error))
   }
 
+  /** A task's `timeout`: once it passes, the call is interrupted and ends with `TimeoutError`. */
+  private armTimeout(item: WorkItem, timeout: Duration.Duration): void {
+    item.timer = setTimeout(() => {
+      item.timer = undefined
+      if (core.isDone(item.future) || item.worker === undefined) return
+      item.timedOut = true
+      Effect.runFork(this.interruptor(item))
+    }, Duration.toMillis(timeout))
+    item.timer.unref?.()
+  }
+
+  /**
+   * How an attempt ended: after a `timeout` a failure is the `TimeoutError`; a
+   * failure that `retries` allows goes back to the queue after the schedule's
+   * delay, the future still RUNNING; anything else ends the future.
+   */
+  private settle(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
+    if (item.timer !== undefined) {
+      clearTimeout(item.timer)
+      item.timer = undefined
+    }
+    const policy = item.policy
+    if (policy === undefined || Exit.isSuccess(exit)) {
+      this.complete(item, exit)
+      return
+    }
+    const failed = (item.timedOut ? Exit.fail(taskTimedOut(policy.timeout!)) : exit) as Exit.Failure<unknown, unknown>
+    if (policy.retries === undefined || !retriable(failed.cause) || this.broken !== undefined) {
+      this.complete(item, failed)
+    } else {
+      this.retryLater(item, policy.retries, failed)
+    }
+  }
+
+  private retryLater(
+    item: WorkItem,
+    retries: Schedule.Schedule<unknown, unknown>,
+    failed: Exit.Failure<unknown, unknown>
+  ): void {
+    item.worker = undefined
+    item.timedOut = false
+    this.retryWaits.add(item)
+    const error = Cause.squash(failed.cause)
+    const wait = Effect.suspend(() =>
+      item.step === undefined
+        ? Effect.flatMap(Schedule.toStepWithSleep(retries), (step) => {
+            item.step = step as (input: unknown) => Effect.Effect<unknown, unknown>
+            return item.step(error)
+          })
+        : item.step(error)
+    )
+    const fiber = Effect.runForkWith(this.config.context)(wait)
+    item.retrying = fiber
+    fiber.addObserver((exit) => {
+      item.retrying = undefined
+      this.retryWaits.delete(item)
+      if (core.isDone(item.future)) {
+        this.checkTerminated()
+        return
+      }
+      if (Exit.isFailure(exit)) {
+        // The schedule is done: the last failure is the task's.
+        this.complete(item, failed)
+        this.checkTerminated()
+        return
+      }
+      if (this.broken !== undefined) {
+        this.complete(item, Exit.fail(this.broken))
+        return
+      }
+      this.requeued.push(item)
+      this.dispatch()
+    })
+  }
+
   private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
+    if (item.timer !== undefined) {
+      clearTimeout(item.timer)
+      item.timer = undefined
+    }
     const future = item.future
     future.interruptor = undefined
     const callbacks = core.completeUnsafe(future, exit)
@@ -302,7 +435,7 @@ export class WorkerPool {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
-      this.complete(item, decodeExit(item.task, reply.exit))
+      this.settle(item, decodeExit(item.task, reply.exit))
     }
     if (worker.items.size === 0 && (worker.retiring || (this.isShutdown && this.pending() === 0))) {
       this.stop(worker)
@@ -348,6 +481,8 @@ export class WorkerPool {
     }
     for (const item of this.requeued.drain()) this.complete(item, exit)
     for (const item of this.queue.drain()) this.complete(item, exit)
+    this.endRetries(exit)
+    this.config.room?.wakeAll()
     this.checkTerminated()
   }
 
@@ -369,7 +504,13 @@ export class WorkerPool {
   private interruptor(item: WorkItem): Effect.Effect<void> {
     return Effect.suspend(() => {
       const worker = item.worker
-      if (core.isDone(item.future) || worker === undefined) return Effect.void
+      if (core.isDone(item.future)) return Effect.void
+      if (worker === undefined) {
+        // Between attempts, or queued to run again: it stops here.
+        const retrying = item.retrying
+        this.complete(item, Exit.interrupt())
+        return retrying === undefined ? Effect.void : Fiber.interrupt(retrying)
+      }
       try {
         worker.handle.send({ _tag: "Abort", id: item.id })
       } catch {
@@ -390,7 +531,7 @@ export class WorkerPool {
                   this.complete(earlier, Exit.fail(lostWithWorker()))
                 }
                 worker.items.delete(item.id)
-                this.complete(item, Exit.interrupt())
+                this.settle(item, Exit.interrupt())
                 this.stop(worker)
                 worker.handle.kill()
               })
@@ -402,6 +543,7 @@ export class WorkerPool {
   shutdown(options: ShutdownOptions | undefined): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.isShutdown = true
+      this.config.room?.wakeAll()
       const callbacks: Array<Effect.Effect<void>> = []
       if (options?.cancelFutures === true) {
         for (const item of this.queue.drain()) {
@@ -430,6 +572,7 @@ export class WorkerPool {
           worker.stopping = true
           worker.handle.kill(signal)
         }
+        this.endRetries(exit)
         this.checkTerminated()
         return Deferred.await(this.terminated)
       })
@@ -449,14 +592,24 @@ export class WorkerPool {
           worker.handle.kill()
         }
         for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
+        this.endRetries(Exit.interrupt())
         this.checkTerminated()
         return Deferred.await(this.terminated)
       })
     )
   }
 
+  /** Calls waiting to run again end now with `exit`. */
+  private endRetries(exit: Exit.Exit<unknown, unknown>): void {
+    for (const item of this.retryWaits) {
+      this.complete(item, exit)
+      if (item.retrying !== undefined) Effect.runFork(Fiber.interrupt(item.retrying))
+    }
+    this.retryWaits.clear()
+  }
+
   private checkTerminated(): void {
-    if (!this.isShutdown || this.pending() > 0) return
+    if (!this.isShutdown || this.pending() > 0 || this.retryWaits.size > 0) return
     // Shut down with nothing left to send: workers without calls are done (those with calls stop
     // when their last reply comes).
     for (const worker of this.workers) if (worker.items.size === 0) this.stop(worker)

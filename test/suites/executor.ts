@@ -14,7 +14,7 @@ import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, type Layer, Option, Stream } from "effect"
-import { type BrokenExecutor, Executor, type ExecutorShutdownError, Future } from "../../src/index.ts"
+import { type BrokenExecutor, Executor, Future } from "../../src/index.ts"
 import type * as Task from "../../src/Task.ts"
 import type { SuiteError } from "./executorTasks.ts"
 
@@ -468,7 +468,7 @@ export const executorSuite = (
         withExecutor(
           Effect.gen(function* () {
             yield* Executor.shutdown()
-            const error: ExecutorShutdownError | BrokenExecutor = yield* Effect.flip(submit(tasks.pow, 2, 5))
+            const error = yield* Effect.flip(submit(tasks.pow, 2, 5))
             expect(error._tag).toBe("ExecutorShutdownError")
             expect(error.message).toContain("cannot schedule new futures after shutdown")
             const mapError = yield* map(tasks.pow, [2], [5]).pipe(Stream.runCollect, Effect.flip)

@@ -1,0 +1,298 @@
+/**
+ * What goes beyond Python's executors, shared by every pool: per-task options
+ * (`priority`, `timeout`, `retries`, `signal`), a bounded queue that makes
+ * submitters wait or refuses them, and the record of failures nobody looked at.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
+import { type ExecutorKind, QueueFull, UnobservedFailures } from "../Errors.ts"
+import type { PoolOptions, SubmitOptions } from "../Executor.ts"
+import * as Future from "../Future.ts"
+import { Fifo } from "./fifo.ts"
+import * as core from "./futureState.ts"
+import { badOption, decodeTimeout } from "./options.ts"
+
+/** A task's options, checked. */
+/** @internal */
+export interface TaskPolicy {
+  readonly priority: number
+  readonly timeout: Duration.Duration | undefined
+  readonly retries: Schedule.Schedule<unknown, unknown> | undefined
+  readonly signal: AbortSignal | undefined
+}
+
+/** Checks `submitWith`'s options: each mistake names the option, the value and the rule. */
+const checkSubmitOptions = (options: SubmitOptions): TaskPolicy | Cause.IllegalArgumentError => {
+  if (typeof options !== "object" || options === null) {
+    return badOption("submitWith: options", "an object such as { priority: 1 }", options)
+  }
+  const priority = options.priority ?? 0
+  if (typeof priority !== "number" || !Number.isFinite(priority)) {
+    return badOption("submitWith: priority", "a finite number (higher runs first, default 0)", priority)
+  }
+  const timeout = decodeTimeout("submitWith: timeout", options.timeout)
+  if (Cause.isIllegalArgumentError(timeout)) return timeout
+  const retries = options.retries
+  let schedule: Schedule.Schedule<unknown, unknown> | undefined
+  if (typeof retries === "number") {
+    if (!Number.isInteger(retries) || retries < 0) {
+      return badOption("submitWith: retries", "a whole number of retries (0 or more) or a Schedule", retries)
+    }
+    schedule = retries === 0 ? undefined : Schedule.recurs(retries)
+  } else if (retries !== undefined) {
+    if (!Schedule.isSchedule(retries)) {
+      return badOption("submitWith: retries", "a whole number of retries (0 or more) or a Schedule", retries)
+    }
+    schedule = retries as Schedule.Schedule<unknown, unknown>
+  }
+  const signal = options.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return badOption("submitWith: signal", "an AbortSignal", signal)
+  }
+  return { priority, timeout, retries: schedule, signal }
+}
+
+/** The failure a task gets when its `timeout` passes while it runs. */
+/** @internal */
+export const taskTimedOut = (timeout: Duration.Duration): Cause.TimeoutError =>
+  new Cause.TimeoutError(
+    `the task did not finish within its timeout of ${Duration.format(timeout)}; it was interrupted`
+  )
+
+/** Whether a failed attempt may be retried: anything but an interruption. */
+/** @internal */
+export const retriable = (cause: Cause.Cause<unknown>): boolean => !Cause.hasInterruptsOnly(cause)
+
+/**
+ * An in-process task under its policy: each attempt bounded by `timeout`, and
+ * failed attempts (failures and defects, not interruptions) run again as
+ * `retries` allows. The last failure is the task's.
+ */
+/** @internal */
+export const applyPolicy = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  policy: TaskPolicy
+): Effect.Effect<A, E | Cause.TimeoutError, R> => {
+  const timeout = policy.timeout
+  const attempt: Effect.Effect<A, E | Cause.TimeoutError, R> =
+    timeout === undefined
+      ? effect
+      : Effect.timeoutOrElse(effect, { duration: timeout, orElse: () => Effect.fail(taskTimedOut(timeout)) })
+  const retries = policy.retries
+  if (retries === undefined) return attempt
+  return Effect.flatMap(Schedule.toStepWithSleep(retries), (step) => {
+    const loop: Effect.Effect<A, E | Cause.TimeoutError, R> = Effect.catchCause(attempt, (cause) =>
+      retriable(cause)
+        ? Effect.matchCauseEffect(step(Cause.squash(cause)), {
+            onFailure: () => Effect.failCause(cause),
+            onSuccess: () => loop
+          })
+        : Effect.failCause(cause)
+    )
+    return loop
+  })
+}
+
+/**
+ * Ties a future to the caller's `AbortSignal`: an abort cancels it while
+ * pending and interrupts it while running, as `Future.interrupt` does.
+ */
+const watchSignal = (
+  future: core.FutureImpl<unknown, unknown>,
+  signal: AbortSignal,
+  context: Context.Context<never>
+): void => {
+  const onAbort = () => {
+    Effect.runForkWith(context)(Future.interrupt(future as unknown as Future.Future<unknown, unknown>))
+  }
+  signal.addEventListener("abort", onAbort, { once: true })
+  ;(future.callbacks ??= []).push(() =>
+    Effect.sync(() => {
+      signal.removeEventListener("abort", onAbort)
+    })
+  )
+}
+
+/**
+ * `submitWith` over a pool's submit: checks the options once (a mistake is a
+ * defect carrying `IllegalArgumentError`), then submits under them and ties
+ * the future to the `signal`.
+ */
+/** @internal */
+export const makeSubmitWith =
+  (submit: (task: unknown, args: Array<unknown>, policy: TaskPolicy) => Effect.Effect<any, any>) =>
+  (options: SubmitOptions) => {
+    const policy = checkSubmitOptions(options)
+    return (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> => {
+      if (policy instanceof Error) return Effect.die(policy)
+      const signal = policy.signal
+      if (signal?.aborted === true) {
+        // Aborted before it was submitted: it never runs.
+        const future = new core.FutureImpl<unknown, unknown>()
+        core.cancelUnsafe(future)
+        core.setRunningOrNotifyCancelUnsafe(future)
+        return Effect.succeed(future)
+      }
+      const submitted = submit(task, args, policy)
+      return signal === undefined
+        ? submitted
+        : Effect.tap(submitted, (future) =>
+            Effect.withFiber((fiber) => {
+              watchSignal(future, signal, fiber.context)
+              return Effect.void
+            })
+          )
+    }
+  }
+
+/** The pool-wide options beyond Python, checked. */
+/** @internal */
+export interface PoolPolicy {
+  readonly maxQueue: number | undefined
+  readonly whenFull: "suspend" | "reject"
+  readonly failOnUnobserved: boolean
+}
+
+/** @internal */
+export const checkPoolOptions = (options: PoolOptions): PoolPolicy | Cause.IllegalArgumentError => {
+  const maxQueue = options.maxQueue
+  if (maxQueue !== undefined && !(typeof maxQueue === "number" && Number.isInteger(maxQueue) && maxQueue >= 0)) {
+    return badOption("maxQueue", "a whole number of pending tasks (0 or more)", maxQueue)
+  }
+  const whenFull = options.whenFull ?? "suspend"
+  if (whenFull !== "suspend" && whenFull !== "reject") {
+    return badOption("whenFull", '"suspend" or "reject"', whenFull)
+  }
+  const failOnUnobserved = options.failOnUnobserved ?? false
+  if (typeof failOnUnobserved !== "boolean") return badOption("failOnUnobserved", "a boolean", failOnUnobserved)
+  return { maxQueue, whenFull, failOnUnobserved }
+}
+
+/**
+ * `maxQueue`: how many tasks may wait for a worker. When the queue is full a
+ * submit is refused with `QueueFull` ("reject") or waits here until a task
+ * leaves the queue ("suspend"), in the order the submitters came.
+ */
+/** @internal */
+export class Room {
+  readonly maxQueue: number
+  readonly whenFull: "suspend" | "reject"
+  private readonly waiters = new Fifo<() => void>()
+  private readonly kind: ExecutorKind
+
+  constructor(kind: ExecutorKind, maxQueue: number, whenFull: "suspend" | "reject") {
+    this.kind = kind
+    this.maxQueue = maxQueue
+    this.whenFull = whenFull
+  }
+
+  /** Why a submit cannot queue now: `QueueFull` to fail with, or this `Room` to wait on. */
+  full(): QueueFull | Room {
+    return this.whenFull === "reject"
+      ? new QueueFull({
+          kind: this.kind,
+          maxQueue: this.maxQueue,
+          message:
+            `the queue already holds maxQueue = ${this.maxQueue} pending tasks; ` +
+            `retry later, raise maxQueue, or use whenFull: "suspend" to wait for room`
+        })
+      : this
+  }
+
+  /** Waits until a task leaves the queue (or the pool shuts down), then the caller tries again. */
+  readonly wait: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    let woken = false
+    const wake = () => {
+      woken = true
+      resume(Effect.void)
+    }
+    this.waiters.push(wake)
+    return Effect.sync(() => {
+      // Interrupted while waiting: pass the turn on if it was already given.
+      if (woken) this.wakeOne()
+      else this.removed.add(wake)
+    })
+  })
+
+  private readonly removed = new Set<() => void>()
+
+  private wakeOne(): boolean {
+    for (let next = this.waiters.shift(); next !== undefined; next = this.waiters.shift()) {
+      if (this.removed.delete(next)) continue
+      next()
+      return true
+    }
+    return false
+  }
+
+  /** `free` slots opened in the queue: wake that many waiters. */
+  freed(free: number): void {
+    for (let i = 0; i < free && this.waiters.length > 0; i++) if (!this.wakeOne()) return
+  }
+
+  /** Shutdown or a broken pool: every waiter tries again and meets the error. */
+  wakeAll(): void {
+    while (this.wakeOne()) {}
+  }
+
+  get waiting(): number {
+    return this.waiters.length
+  }
+}
+
+/** What a synchronous submit may give beyond a future: wait for room and try again. */
+/** @internal */
+export const isRoom = (u: unknown): u is Room => u instanceof Room
+
+/**
+ * Submits, waiting for room while the queue is full ("suspend"), then gives
+ * the future or fails with the submit error.
+ */
+/** @internal */
+export const submitting = <F, E>(attempt: () => F | E | Room): Effect.Effect<F, E> =>
+  Effect.suspend(() => {
+    const out = attempt()
+    if (out instanceof Room) return Effect.andThen(out.wait, submitting(attempt))
+    return out instanceof Error ? Effect.fail(out as E) : Effect.succeed(out as F)
+  })
+
+/**
+ * At the executor's end: failures no one looked at are logged, one line
+ * each, or become the scope's defect with `failOnUnobserved`.
+ */
+/** @internal */
+export const reportUnobserved = (
+  kind: ExecutorKind,
+  unobserved: Set<core.FutureImpl<any, any>>,
+  fail: boolean
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const futures = [...unobserved].filter((f) => !f.observed && f.exit !== undefined && Exit.isFailure(f.exit))
+    unobserved.clear()
+    if (futures.length === 0) return Effect.void
+    const summary =
+      `${futures.length} future${futures.length === 1 ? "" : "s"} of a ${kind} executor failed and ` +
+      `nobody looked at the failure (no result, exception, await, done callback or stream)`
+    if (fail) {
+      return Effect.die(
+        new UnobservedFailures({
+          kind,
+          count: futures.length,
+          message: `${summary}: ${futures.slice(0, 5).map(String).join(", ")}${futures.length > 5 ? ", ..." : ""}`,
+          failures: futures.map((f) => Cause.squash((f.exit as Exit.Failure<unknown, unknown>).cause))
+        })
+      )
+    }
+    return Effect.andThen(
+      Effect.logWarning(summary),
+      Effect.forEach(futures, (f) => Effect.logWarning(`${f}:`, (f.exit as Exit.Failure<unknown, unknown>).cause), {
+        discard: true
+      })
+    )
+  })

@@ -1,0 +1,299 @@
+/**
+ * The options beyond Python, on every pool: `submitWith`'s `priority`,
+ * `timeout`, `retries` and `signal`; `maxQueue` with `whenFull`; failures
+ * nobody looked at, logged or made the scope's defect. Python's behaviour is
+ * the default, so the CPython-semantics suites run without any of these.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, Schedule, Stream } from "effect"
+import {
+  Executor,
+  Future,
+  InterpreterPoolExecutor,
+  ProcessPoolExecutor,
+  QueueFull,
+  ThreadPoolExecutor,
+  UnobservedFailures
+} from "../src/index.ts"
+import { failTimesTask } from "./fixtures/policyTasks.ts"
+import * as tasks from "./fixtures/tasks.ts"
+import { exitOf, result, squashed, tempFile } from "./suites/workerPool.ts"
+
+type PoolLayer = (
+  options: Executor.PoolOptions & { readonly maxWorkers: number }
+) => Layer.Layer<Executor.Executor, unknown>
+
+const pools: ReadonlyArray<readonly [string, PoolLayer]> = [
+  ["ThreadPoolExecutor", (options) => ThreadPoolExecutor.layer(options)],
+  ["InterpreterPoolExecutor", (options) => InterpreterPoolExecutor.layer(options)],
+  ["ProcessPoolExecutor", (options) => ProcessPoolExecutor.layer(options)]
+]
+
+/** Waits (bounded) until the future runs. */
+const untilRunning = <A, E>(future: Future.Future<A, E>) =>
+  Future.running(future).pipe(
+    Effect.repeat({ until: (running) => running, schedule: Schedule.spaced("5 millis") }),
+    Effect.timeout("10 seconds")
+  )
+
+describe.each(pools)("%s", (_name, layer) => {
+  const withPool = <A, E>(
+    body: Effect.Effect<A, E, Executor.Executor>,
+    options: Executor.PoolOptions & { readonly maxWorkers?: number } = {}
+  ) => body.pipe(Effect.provide(layer({ maxWorkers: 1, ...options })), Effect.timeout("30 seconds"))
+
+  it.live("priority: among pending tasks the higher runs first, equal ones in submit order", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("priority-")
+      yield* withPool(
+        Effect.gen(function* () {
+          const first = yield* Executor.submit(tasks.record, file, 0, 300)
+          yield* untilRunning(first)
+          const low = yield* Executor.submitWith({ priority: -1 })(tasks.record, file, 1, 0)
+          const normal = yield* Executor.submit(tasks.record, file, 2, 0)
+          const high = yield* Executor.submitWith({ priority: 5 })(tasks.record, file, 3, 0)
+          const alsoHigh = yield* Executor.submitWith({ priority: 5 })(tasks.record, file, 4, 0)
+          for (const f of [first, low, normal, high, alsoHigh]) yield* result(f)
+        })
+      )
+      expect(lines()).toEqual(["0", "3", "4", "2", "1"])
+    })
+  )
+
+  it.live("timeout: a task running past it is interrupted and fails with TimeoutError; the pool goes on", () =>
+    withPool(
+      Effect.gen(function* () {
+        const slow = yield* Executor.submitWith({ timeout: "100 millis" })(tasks.sleepHonouringSignal, 20_000)
+        const error = squashed(yield* exitOf(slow))
+        expect(Cause.isTimeoutError(error)).toBe(true)
+        expect((error as Error).message).toContain("did not finish within its timeout of 100ms")
+        expect(yield* Future.done(slow)).toBe(true)
+        expect(yield* result(yield* Executor.submit(tasks.add, 1, 2))).toBe(3)
+      })
+    )
+  )
+
+  it.live("timeout counts from the start of the run, not from submit", () =>
+    withPool(
+      Effect.gen(function* () {
+        const first = yield* Executor.submit(tasks.sleepThenReturn, 1500, "first")
+        yield* untilRunning(first)
+        // Queued behind `first` for longer than its timeout, then quick.
+        const queued = yield* Executor.submitWith({ timeout: "1 second" })(tasks.sleepThenReturn, 10, "queued")
+        expect(yield* result(queued)).toBe("queued")
+        expect(yield* result(first)).toBe("first")
+      })
+    )
+  )
+
+  it.live("retries: failed attempts run again under one future, which ends with the first success", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("retries-")
+      const value = yield* withPool(
+        Effect.gen(function* () {
+          const future = yield* Executor.submitWith({ retries: 2 })(failTimesTask, file, 2, "third time lucky")
+          return yield* result(future)
+        })
+      )
+      expect(value).toBe("third time lucky")
+      expect(lines()).toEqual(["1", "2", "3"])
+    })
+  )
+
+  it.live("retries: when the schedule is spent the future ends with the last failure", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("retries-spent-")
+      const exit = yield* withPool(
+        Effect.gen(function* () {
+          const future = yield* Executor.submitWith({
+            retries: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 1 }))
+          })(failTimesTask, file, 5, "never")
+          return yield* exitOf(future)
+        })
+      )
+      expect((squashed(exit) as Error).message).toBe("attempt 2 failed")
+      expect(lines()).toEqual(["1", "2"])
+    })
+  )
+
+  it.live("signal: aborting cancels a pending task and interrupts a running one", () =>
+    withPool(
+      Effect.gen(function* () {
+        const runningSignal = new AbortController()
+        const pendingSignal = new AbortController()
+        const running = yield* Executor.submitWith({ signal: runningSignal.signal })(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        const pending = yield* Executor.submitWith({ signal: pendingSignal.signal })(tasks.add, 1, 2)
+        pendingSignal.abort()
+        const pendingExit = yield* exitOf(pending)
+        expect(squashed(pendingExit)).toMatchObject({ _tag: "CancelledError" })
+        expect(yield* Future.cancelled(pending)).toBe(true)
+        runningSignal.abort()
+        const runningExit = yield* exitOf(running)
+        expect(squashed(runningExit)).toMatchObject({ _tag: "CancelledError" })
+        expect(yield* result(yield* Executor.submit(tasks.add, 2, 3))).toBe(5)
+      })
+    )
+  )
+
+  it.live("signal: an already aborted signal gives a cancelled future", () =>
+    withPool(
+      Effect.gen(function* () {
+        const future = yield* Executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2)
+        yield* exitOf(future)
+        expect(yield* Future.cancelled(future)).toBe(true)
+      })
+    )
+  )
+
+  it.live('maxQueue with whenFull "reject": a submit finding the queue full fails with QueueFull', () =>
+    withPool(
+      Effect.gen(function* () {
+        const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        const queued = yield* Executor.submit(tasks.add, 1, 2)
+        const error = yield* Effect.flip(Executor.submit(tasks.add, 3, 4))
+        expect(error).toBeInstanceOf(QueueFull)
+        expect(error.message).toContain("maxQueue = 1")
+        expect(error.message).toContain('whenFull: "suspend"')
+        yield* Future.interrupt(running)
+        expect(yield* result(queued)).toBe(3)
+        // Room again: the next submit is taken.
+        expect(yield* result(yield* Executor.submit(tasks.add, 3, 4))).toBe(7)
+      }),
+      { maxQueue: 1, whenFull: "reject" }
+    )
+  )
+
+  it.live('maxQueue with whenFull "suspend": the submitter waits for room, then its task runs', () =>
+    withPool(
+      Effect.gen(function* () {
+        const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        const queued = yield* Executor.submit(tasks.add, 1, 2)
+        const waiting = yield* Effect.forkChild(Executor.submit(tasks.add, 3, 4))
+        yield* Effect.sleep("100 millis")
+        expect(waiting.pollUnsafe()).toBeUndefined()
+        yield* Future.interrupt(running)
+        const later = yield* Fiber.join(waiting).pipe(Effect.timeout("10 seconds"))
+        expect(yield* result(queued)).toBe(3)
+        expect(yield* result(later)).toBe(7)
+      }),
+      { maxQueue: 1 }
+    )
+  )
+
+  it.live("maxQueue: map stays lazy and gives every result in order", () =>
+    withPool(
+      Effect.gen(function* () {
+        const xs = Array.from({ length: 40 }, (_, i) => i)
+        const ones = xs.map(() => 1)
+        expect(yield* Stream.runCollect(Executor.map(tasks.add, xs, ones))).toEqual(xs.map((x) => x + 1))
+        expect(yield* Stream.runCollect(Executor.map(tasks.add, xs, ones, { buffersize: 3 }))).toEqual(
+          xs.map((x) => x + 1)
+        )
+      }),
+      { maxQueue: 2, maxWorkers: 2 }
+    )
+  )
+
+  it.live("a failure nobody looked at is logged when the scope closes", () =>
+    Effect.gen(function* () {
+      const lines: Array<string> = []
+      const capture = Logger.make((options) => {
+        const message = Array.isArray(options.message) ? options.message : [options.message]
+        lines.push(message.map(String).join(" "))
+      })
+      yield* withPool(
+        Effect.gen(function* () {
+          const unseen = yield* Executor.submit(tasks.divide, 1, 0)
+          const seen = yield* Executor.submit(tasks.divide, 2, 0)
+          yield* Future.wait([unseen, seen], { timeout: "10 seconds" })
+          expect(Exit.isFailure(yield* exitOf(seen))).toBe(true)
+        })
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      expect(lines[0]).toMatch(/^1 future of a \w+ executor failed and nobody looked at the failure/)
+      expect(lines.some((line) => line.includes("division by zero") || line.includes("raised"))).toBe(true)
+    })
+  )
+
+  it.live("failOnUnobserved: a failure nobody looked at is the scope's defect", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        withPool(
+          Effect.gen(function* () {
+            const unseen = yield* Executor.submit(tasks.divide, 1, 0)
+            yield* Future.wait([unseen], { timeout: "10 seconds" })
+          }),
+          { failOnUnobserved: true }
+        )
+      )
+      const defect = squashed(exit)
+      expect(defect).toBeInstanceOf(UnobservedFailures)
+      expect((defect as UnobservedFailures).count).toBe(1)
+      expect(String((defect as UnobservedFailures).failures[0])).toContain("division by zero")
+    })
+  )
+
+  it.live("failOnUnobserved: failures that were looked at, and cancellations, are not reported", () =>
+    withPool(
+      Effect.gen(function* () {
+        const failed = yield* Executor.submit(tasks.divide, 1, 0)
+        expect(yield* Future.exception(failed, { timeout: "10 seconds" })).toMatchObject({ _tag: "Some" })
+        const viaCallback = yield* Executor.submit(tasks.divide, 2, 0)
+        yield* Future.addDoneCallback(viaCallback, () => {})
+        const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        const cancelled = yield* Executor.submit(tasks.add, 1, 2)
+        yield* Future.cancel(cancelled)
+        yield* Future.interrupt(running)
+        yield* Future.wait([viaCallback], { timeout: "10 seconds" })
+      }),
+      { failOnUnobserved: true }
+    )
+  )
+})
+
+describe("options beyond Python: bad values", () => {
+  it.effect("bad pool options fail with IllegalArgumentError naming the option, the value and the rule", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [Executor.PoolOptions, string]> = [
+        [{ maxQueue: -1 }, "maxQueue must be a whole number of pending tasks (0 or more), got -1"],
+        [{ maxQueue: 1.5 }, "maxQueue must be a whole number of pending tasks (0 or more), got 1.5"],
+        [{ whenFull: "drop" as never }, 'whenFull must be "suspend" or "reject", got "drop"'],
+        [{ failOnUnobserved: "yes" as never }, 'failOnUnobserved must be a boolean, got "yes"']
+      ]
+      for (const [options, message] of cases) {
+        for (const [, layer] of pools) {
+          const error = yield* Effect.flip(Effect.scoped(Layer.build(layer({ maxWorkers: 1, ...options }))))
+          expect(Cause.isIllegalArgumentError(error)).toBe(true)
+          expect((error as Error).message).toBe(message)
+        }
+      }
+    })
+  )
+
+  it.effect("bad submitWith options are a defect with IllegalArgumentError", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [Executor.SubmitOptions, string]> = [
+        [
+          { priority: Number.NaN },
+          "submitWith: priority must be a finite number (higher runs first, default 0), got NaN"
+        ],
+        [{ timeout: -5 }, "submitWith: timeout must be zero or more, got -5"],
+        [{ retries: -1 }, "submitWith: retries must be a whole number of retries (0 or more) or a Schedule, got -1"],
+        [
+          { retries: "twice" as never },
+          'submitWith: retries must be a whole number of retries (0 or more) or a Schedule, got "twice"'
+        ],
+        [{ signal: {} as never }, "submitWith: signal must be an AbortSignal, got {}"]
+      ]
+      for (const [options, message] of cases) {
+        const exit = yield* Effect.exit(Executor.submitWith(options)(() => 1))
+        const defect = squashed(exit)
+        expect(Cause.isIllegalArgumentError(defect)).toBe(true)
+        expect((defect as Error).message).toBe(message)
+      }
+    }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 1 })))
+  )
+})
