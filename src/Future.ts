@@ -616,3 +616,56 @@ export const asCompleted = <F extends Future<any, any>>(
       })
     )
   )
+
+/**
+ * The progress the future's task reports with `Task.progress`, as a stream:
+ * the latest value reported so far (if any), then each new one, ending when
+ * the future is done. Values are not buffered for a reader that comes late:
+ * it starts from the latest.
+ *
+ * Beyond Python, whose futures carry no progress.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor, Future } from "effect-futures"
+ * import { crunch } from "./tasks.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submit(crunch, [1, 2, 3])
+ *   yield* Future.progress<{ done: number; of: number }>(future).pipe(
+ *     Stream.runForEach(({ done, of }) => Effect.log(`${done}/${of}`))
+ *   )
+ *   return yield* Future.result(future)
+ * })
+ * ```
+ *
+ * @category progress
+ * @since 0.1.0
+ */
+export const progress = <P = unknown, A = unknown, E = unknown>(self: Future<A, E>): Stream.Stream<P> =>
+  Stream.callback<P>((queue) =>
+    Effect.suspend(() => {
+      const f = impl(self)
+      const state = (f.progress ??= { latest: undefined, reported: false, listeners: new Set() })
+      if (state.reported) Queue.offerUnsafe(queue, state.latest as P)
+      if (core.isDone(f)) {
+        Queue.endUnsafe(queue)
+        return Effect.void
+      }
+      const listener = (value: unknown) => {
+        Queue.offerUnsafe(queue, value as P)
+      }
+      const onDone = () => {
+        Queue.endUnsafe(queue)
+      }
+      state.listeners.add(listener)
+      ;(f.resumes ??= new Set()).add(onDone)
+      return Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          state.listeners.delete(listener)
+          f.resumes?.delete(onDone)
+        })
+      )
+    })
+  )

@@ -14,6 +14,7 @@ import type * as Effect from "effect/Effect"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import type { Failure, Success } from "./Executor.ts"
+import { currentReporter } from "./internal/progress.ts"
 import { signalKey, TransferTypeId } from "./internal/transfer.ts"
 
 /**
@@ -143,3 +144,37 @@ export const transfer = <A>(value: A, list: ReadonlyArray<Transferable>): A =>
  * @since 0.1.0
  */
 export const signal = (): AbortSignal | undefined => (globalThis as any)[signalKey]
+
+/**
+ * Reports progress from inside a running task: the caller reads the values
+ * with `Future.progress(future)` as a `Stream`. Works in a pool worker (the
+ * value crosses as task results do, so it must be cloneable) and for a Task on
+ * a `ThreadPoolExecutor`, from the function, the Promise it returns or the
+ * Effect it returns. Returns `false` when called outside a task, where the
+ * value goes nowhere.
+ *
+ * Beyond Python, whose futures carry no progress.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * export const crunch = Task.make(import.meta.url, "crunch", (items: ReadonlyArray<number>) => {
+ *   let sum = 0
+ *   for (let i = 0; i < items.length; i++) {
+ *     sum += items[i]
+ *     if (i % 1000 === 0) Task.progress({ done: i, of: items.length })
+ *   }
+ *   return sum
+ * })
+ * ```
+ *
+ * @category progress
+ * @since 0.1.0
+ */
+export const progress = (value: unknown): boolean => {
+  const report = currentReporter()
+  if (report === undefined) return false
+  report(value)
+  return true
+}

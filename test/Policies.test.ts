@@ -12,10 +12,11 @@ import {
   InterpreterPoolExecutor,
   ProcessPoolExecutor,
   QueueFull,
+  Task,
   ThreadPoolExecutor,
   UnobservedFailures
 } from "../src/index.ts"
-import { failTimesTask } from "./fixtures/policyTasks.ts"
+import { countUp, countUpEffect, failTimesTask } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { exitOf, result, squashed, tempFile } from "./suites/workerPool.ts"
 
@@ -197,6 +198,24 @@ describe.each(pools)("%s", (_name, layer) => {
     )
   )
 
+  it.live.each([
+    ["a function", countUp],
+    ["an Effect", countUpEffect]
+  ] as const)("Task.progress from %s reaches Future.progress as a stream that ends with the future", ([, task]) =>
+    withPool(
+      Effect.gen(function* () {
+        const future = yield* Executor.submit(task, 5, 30)
+        const seen = yield* Stream.runCollect(Future.progress<number>(future)).pipe(Effect.timeout("10 seconds"))
+        expect(yield* result(future)).toBe(true)
+        // A reader starts from the latest value: a run of consecutive values ending at 5.
+        expect(seen.length).toBeGreaterThan(0)
+        expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => 6 - seen.length + i))
+        // Once done, the stream gives the last value and ends.
+        expect(yield* Stream.runCollect(Future.progress(future))).toEqual([5])
+      })
+    )
+  )
+
   it.live("a failure nobody looked at is logged when the scope closes", () =>
     Effect.gen(function* () {
       const lines: Array<string> = []
@@ -252,6 +271,12 @@ describe.each(pools)("%s", (_name, layer) => {
       { failOnUnobserved: true }
     )
   )
+})
+
+describe("Task.progress outside a task", () => {
+  it("returns false: the value goes nowhere", () => {
+    expect(Task.progress(1)).toBe(false)
+  })
 })
 
 describe("options beyond Python: bad values", () => {

@@ -19,6 +19,7 @@ import { isTask } from "../Task.ts"
 import * as core from "./futureState.ts"
 import { checkPositiveInt, decodeTimeout } from "./options.ts"
 import { isRoom, type Room, submitting } from "./policy.ts"
+import { bindProgress, type Reporter } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
 const describe = (u: unknown): string =>
@@ -30,7 +31,11 @@ const describe = (u: unknown): string =>
  * the result. A throw or a rejection is a defect, stack kept.
  */
 /** @internal */
-export const toEffect = (task: unknown, args: ReadonlyArray<unknown>): Effect.Effect<unknown, unknown, unknown> => {
+export const toEffect = (
+  task: unknown,
+  args: ReadonlyArray<unknown>,
+  report?: Reporter
+): Effect.Effect<unknown, unknown, unknown> => {
   if (Effect.isEffect(task)) {
     if (args.length > 0) {
       return Effect.die(new Cause.IllegalArgumentError("submit: an Effect task takes no arguments; pass a function"))
@@ -38,7 +43,8 @@ export const toEffect = (task: unknown, args: ReadonlyArray<unknown>): Effect.Ef
     return task
   }
   if (isTask(task)) {
-    return Effect.map(toEffect(task.fn, unwrapAll(args, [])), (value) => unwrap(value, []))
+    const fn = report === undefined ? task.fn : bindProgress(task.fn, report)
+    return Effect.map(toEffect(fn, unwrapAll(args, [])), (value) => unwrap(value, []))
   }
   if (typeof task === "function") {
     return Effect.suspend(() => {

@@ -57,6 +57,9 @@ export class FutureImpl<A, E> {
   interruptor: Effect.Effect<void> | undefined = undefined
   /** Someone looked at the outcome: `result`, `exception`, `await`, a done callback or a stream. */
   observed = false
+  /** What the task reported with `Task.progress`: the latest value and who listens. */
+  progress: { latest: unknown; reported: boolean; readonly listeners: Set<(value: unknown) => void> } | undefined =
+    undefined
   /** The executor's record of failures nobody looked at; this future joins it if it fails unobserved. */
   unobserved: Set<FutureImpl<any, any>> | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
@@ -221,6 +224,16 @@ const blockUntilDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, 
 /** @internal */
 export const awaitDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
   Effect.suspend(() => (f.exit !== undefined ? Effect.succeed(f.exit) : blockUntilDone(f)))
+
+/** The task reports progress: kept as the latest value and passed to every listener, until the future is done. */
+/** @internal */
+export const reportProgress = (f: FutureImpl<any, any>, value: unknown): void => {
+  if (isDone(f)) return
+  const progress = (f.progress ??= { latest: undefined, reported: false, listeners: new Set() })
+  progress.latest = value
+  progress.reported = true
+  for (const listener of progress.listeners) listener(value)
+}
 
 /** Someone looks at the future's outcome: it no longer counts as an unobserved failure. */
 /** @internal */

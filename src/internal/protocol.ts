@@ -35,6 +35,8 @@ export type FromWorker =
   | { readonly _tag: "InitFailed"; readonly defect: WireDefect }
   /** Sent just before the worker dies, so the pool breaks at once rather than when the exit is reported. */
   | { readonly _tag: "Dying"; readonly how: string; readonly defect: WireDefect | undefined }
+  /** `Task.progress(value)` in the running call. */
+  | { readonly _tag: "Progress"; readonly id: number; readonly value: unknown }
 
 /** @internal */
 export interface Reply {

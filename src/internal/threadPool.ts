@@ -23,6 +23,7 @@ import { toEffect } from "./executor.ts"
 import { PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import { applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
+import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
 interface WorkItem {
@@ -105,7 +106,7 @@ export class ThreadPool {
       return room.full()
     }
     const future = this.newFuture()
-    const effect = toEffect(task, args)
+    const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
     this.queue.push(
       { future, effect: policy === undefined ? effect : applyPolicy(effect, policy), context },
       policy?.priority
@@ -161,7 +162,9 @@ export class ThreadPool {
     future.state = "RUNNING"
     let out: unknown
     try {
-      out = isTask(task) ? unwrap(task.fn(...unwrapAll(args, [])), []) : (task as Function)(...args)
+      out = isTask(task)
+        ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future, value))(...unwrapAll(args, [])), [])
+        : (task as Function)(...args)
     } catch (error) {
       core.completeUnsafe(future, Exit.die(error))
       this.release(worker)

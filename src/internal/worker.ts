@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { isPromiseLike } from "effect/Predicate"
 import type { Task } from "../Task.ts"
+import { progressKey } from "./progress.ts"
 import {
   type Call,
   encodeDefect,
@@ -231,6 +232,12 @@ const runInitializer = async (module: string, name: string, args: ReadonlyArray<
 }
 
 let ready: Promise<boolean> = Promise.resolve(true)
+
+// Calls run one at a time, so progress belongs to the current one. A value that cannot be
+// cloned throws in the task that reported it.
+;(globalThis as any)[progressKey] = (value: unknown): void => {
+  if (current !== undefined) port.post({ _tag: "Progress", id: current.id, value }, [])
+}
 
 // `process.exit()` in a task, or an error nobody caught, is the worker's death: tell the pool first,
 // since the exit itself can take a while to be reported.

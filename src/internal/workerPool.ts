@@ -422,6 +422,11 @@ export class WorkerPool {
       this.died(worker, message.how, cause)
       return
     }
+    if (message._tag === "Progress") {
+      const item = worker.items.get(message.id)
+      if (item !== undefined) core.reportProgress(item.future, message.value)
+      return
+    }
     if (message._tag === "InitFailed") {
       const cause = decodeDefect(message.defect)
       this.breakPool(
