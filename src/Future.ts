@@ -23,12 +23,24 @@ import * as core from "./internal/futureState.ts"
 import { withTimeout } from "./internal/options.ts"
 
 /**
+ * The key under which every future carries its type markers; `isFuture` checks for it.
+ *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * const future = Future.makeUnsafe<number>()
+ * Future.TypeId in future // true
+ * ```
+ *
  * @category type IDs
  * @since 0.1.0
  */
 export const TypeId: typeof core.TypeId = core.TypeId
 
 /**
+ * The type of `TypeId`.
+ *
  * @category type IDs
  * @since 0.1.0
  */
@@ -40,6 +52,19 @@ export type TypeId = typeof TypeId
  * `yield* future` inside `Effect.gen` waits for its result.
  *
  * Mirrors Python's `concurrent.futures.Future`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(() => 6 * 7)
+ *   const viaResult = yield* Future.result(future)
+ *   const viaYield = yield* future // the same: waits for the result
+ *   return viaResult === viaYield
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -55,6 +80,17 @@ export interface Future<out A, out E = never> extends Pipeable {
  */
 export declare namespace Future {
   /**
+   * The variance markers of `Future`: covariant in `A` and `E`, so a future that cannot fail
+   * stands wherever one that may fail is expected.
+   *
+   * @example
+   * ```ts
+   * import type { Future } from "effect-futures"
+   *
+   * declare const cannotFail: Future.Future<number>
+   * const mayFail: Future.Future<number, string> = cannotFail // fine: covariant in E
+   * ```
+   *
    * @category models
    * @since 0.1.0
    */
@@ -67,6 +103,20 @@ export declare namespace Future {
 /**
  * The states of Python's `Future`, as strings.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number>()
+ *   const before: Future.State = yield* Future.state(future) // "PENDING"
+ *   yield* Future.cancel(future)
+ *   const after = yield* Future.state(future) // "CANCELLED"
+ *   return [before, after]
+ * })
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -74,6 +124,15 @@ export type State = core.State
 
 /**
  * Options for operations that may wait: `timeout` bounds the wait.
+ *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<string>
+ * const options: Future.TimeoutOptions = { timeout: "2 seconds" }
+ * const page = Future.result(future, options) // fails with Cause.TimeoutError after 2 seconds
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -93,6 +152,14 @@ const impl = <A, E>(f: Future<A, E>): core.FutureImpl<A, E> => f as unknown as c
 /**
  * Returns `true` if the value is a `Future`.
  *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * Future.isFuture(Future.makeUnsafe<number>()) // true
+ * Future.isFuture(Promise.resolve(1)) // false
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -100,6 +167,16 @@ export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProper
 
 /**
  * Creates a pending future synchronously, for executor authors.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * // Bridging a callback API, e.g. in an executor of one's own:
+ * const future = Future.makeUnsafe<string>()
+ * setTimeout(() => Effect.runSync(Future.setResult(future, "ready")), 100)
+ * ```
  *
  * @category constructors
  * @since 0.1.0
@@ -112,6 +189,19 @@ export const makeUnsafe = <A, E = never>(): Future<A, E> => new core.FutureImpl<
  *
  * Mirrors Python's `Future()`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number, string>()
+ *   yield* Future.setRunningOrNotifyCancel(future) // true: PENDING -> RUNNING
+ *   yield* Future.setResult(future, 42) // RUNNING -> FINISHED
+ *   return yield* Future.result(future) // 42
+ * })
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -122,6 +212,19 @@ export const make = <A, E = never>(): Effect.Effect<Future<A, E>> => Effect.sync
  *
  * Mirrors Python's `Future._state`, as shown by its `repr`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.sleep("1 second"))
+ *   yield* Effect.log(yield* Future.state(future)) // "PENDING" or "RUNNING"
+ *   yield* Future.await(future)
+ *   return yield* Future.state(future) // "FINISHED"
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -131,6 +234,18 @@ export const state = <A, E>(self: Future<A, E>): Effect.Effect<State> => Effect.
  * `true` if the future was cancelled.
  *
  * Mirrors Python's `Future.cancelled()`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number>()
+ *   yield* Future.cancel(future)
+ *   return yield* Future.cancelled(future) // true
+ * })
+ * ```
  *
  * @category getters
  * @since 0.1.0
@@ -146,6 +261,18 @@ export const cancelled = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  *
  * Mirrors Python's `Future.running()`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number>()
+ *   yield* Future.setRunningOrNotifyCancel(future)
+ *   return yield* Future.running(future) // true
+ * })
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -156,6 +283,19 @@ export const running = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  * `true` if the future finished or was cancelled.
  *
  * Mirrors Python's `Future.done()`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.sleep("1 second"))
+ *   const now = yield* Future.done(future) // false: still running
+ *   yield* Future.await(future)
+ *   return [now, yield* Future.done(future)] // [false, true]
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
  *
  * @category getters
  * @since 0.1.0
@@ -191,6 +331,19 @@ const resultWithin = <A, E>(
  *
  * Mirrors Python's `Future.result(timeout)`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.sleep("1 second").pipe(Effect.as(42)))
+ *   const value = yield* Future.result(future, { timeout: "5 seconds" }) // 42
+ *   const again = yield* future.pipe(Future.result({ timeout: "5 seconds" })) // the pipeable form
+ *   return value + again
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -206,6 +359,17 @@ export const result: {
  * `CancelledError` or `TimeoutError` as `result` does.
  *
  * Mirrors Python's `Future.exception(timeout)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.fail("no data"))
+ *   return yield* Future.exception(future) // Option.some("no data")
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
  *
  * @category getters
  * @since 0.1.0
@@ -255,6 +419,18 @@ export {
    *
    * Beyond Python; like `Fiber.await`.
    *
+   * @example
+   * ```ts
+   * import { Effect, Exit } from "effect"
+   * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+   *
+   * const program = Effect.gen(function* () {
+   *   const future = yield* Executor.submit(Effect.fail("no data"))
+   *   const exit = yield* Future.await(future) // never fails itself
+   *   return Exit.isFailure(exit) // true
+   * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+   * ```
+   *
    * @category getters
    * @since 0.1.0
    */
@@ -267,6 +443,19 @@ export {
  * before this returns.
  *
  * Mirrors Python's `Future.cancel()`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const futures = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(Effect.sleep("1 second").pipe(Effect.as(n))))
+ *   // One worker: the first job runs, the other two wait and can still be cancelled.
+ *   yield* Effect.yieldNow
+ *   return yield* Effect.forEach(futures, Future.cancel) // [false, true, true]
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 1 })))
+ * ```
  *
  * @category cancellation
  * @since 0.1.0
@@ -287,6 +476,18 @@ export const cancel = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  * future driven by hand).
  *
  * Beyond Python, which cannot stop a running task.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.never)
+ *   const stopped = yield* Future.interrupt(future) // true: cancelled, or its fiber interrupted
+ *   return [stopped, yield* Future.cancelled(future)] // [true, true]
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
  *
  * @category cancellation
  * @since 0.1.0
@@ -309,6 +510,18 @@ export const interrupt = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  * with the caller's services; a failing callback is logged and ignored.
  *
  * Mirrors Python's `Future.add_done_callback(fn)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.sleep("1 second").pipe(Effect.as("report.pdf")))
+ *   yield* Future.addDoneCallback(future, (f) => Effect.log(`done: ${f}`))
+ *   return yield* Future.result(future) // the callback has run by now
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
  *
  * @category callbacks
  * @since 0.1.0
@@ -351,6 +564,19 @@ export const addDoneCallback: {
  *
  * Mirrors Python's `Future.set_running_or_notify_cancel()`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * // An executor's worker, as CPython's _WorkItem.run: skip a cancelled future, else run it.
+ * const runItem = <A, E>(future: Future.Future<A, E>, work: Effect.Effect<A, E>) =>
+ *   Effect.gen(function* () {
+ *     if (!(yield* Future.setRunningOrNotifyCancel(future))) return // cancelled: now CANCELLED_AND_NOTIFIED
+ *     yield* Future.setExit(future, yield* Effect.exit(work))
+ *   })
+ * ```
+ *
  * @category executor authors
  * @since 0.1.0
  */
@@ -373,6 +599,19 @@ const complete = <A, E>(self: Future<A, E>, exit: Exit.Exit<A, E>): Effect.Effec
  *
  * Mirrors Python's `Future.set_result(result)`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number>()
+ *   yield* Future.setResult(future, 42)
+ *   const error = yield* Effect.flip(Future.setResult(future, 43)) // InvalidStateError: already FINISHED
+ *   return [yield* Future.result(future), error._tag] // [42, "InvalidStateError"]
+ * })
+ * ```
+ *
  * @category executor authors
  * @since 0.1.0
  */
@@ -386,6 +625,18 @@ export const setResult: {
  * once it is done or cancelled. For executor authors.
  *
  * Mirrors Python's `Future.set_exception(exception)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number, string>()
+ *   yield* Future.setException(future, "no data") // a typed failure, not a defect
+ *   return yield* Future.exception(future) // Option.some("no data")
+ * })
+ * ```
  *
  * @category executor authors
  * @since 0.1.0
@@ -401,6 +652,19 @@ export const setException: {
  * executor authors.
  *
  * Generalises Python's `set_result`/`set_exception`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number, string>()
+ *   const work: Effect.Effect<number, string> = Effect.succeed(42)
+ *   yield* Future.setExit(future, yield* Effect.exit(work))
+ *   return yield* Future.result(future) // 42
+ * })
+ * ```
  *
  * @category executor authors
  * @since 0.1.0
@@ -419,6 +683,14 @@ export const setExit: {
  *
  * Mirrors Python's `concurrent.futures.FIRST_COMPLETED`.
  *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * declare const futures: ReadonlyArray<Future.Future<string>>
+ * const firstDone = Future.wait(futures, { returnWhen: Future.FIRST_COMPLETED })
+ * ```
+ *
  * @category wait
  * @since 0.1.0
  */
@@ -430,6 +702,14 @@ export const FIRST_COMPLETED = "FIRST_COMPLETED" as const
  *
  * Mirrors Python's `concurrent.futures.FIRST_EXCEPTION`.
  *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * declare const futures: ReadonlyArray<Future.Future<string, Error>>
+ * const firstFailure = Future.wait(futures, { returnWhen: Future.FIRST_EXCEPTION })
+ * ```
+ *
  * @category wait
  * @since 0.1.0
  */
@@ -440,6 +720,14 @@ export const FIRST_EXCEPTION = "FIRST_EXCEPTION" as const
  *
  * Mirrors Python's `concurrent.futures.ALL_COMPLETED`.
  *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * declare const futures: ReadonlyArray<Future.Future<string>>
+ * const allDone = Future.wait(futures, { returnWhen: Future.ALL_COMPLETED }) // the default
+ * ```
+ *
  * @category wait
  * @since 0.1.0
  */
@@ -448,6 +736,13 @@ export const ALL_COMPLETED = "ALL_COMPLETED" as const
 /**
  * When `wait` returns.
  *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * const returnWhen: Future.ReturnWhen = process.env.FAIL_FAST ? Future.FIRST_EXCEPTION : Future.ALL_COMPLETED
+ * ```
+ *
  * @category wait
  * @since 0.1.0
  */
@@ -455,6 +750,13 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
 
 /**
  * Options of `wait`.
+ *
+ * @example
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * const options: Future.WaitOptions = { timeout: "30 seconds", returnWhen: Future.FIRST_EXCEPTION }
+ * ```
  *
  * @category wait
  * @since 0.1.0
@@ -467,6 +769,21 @@ export interface WaitOptions extends TimeoutOptions {
  * The partition `wait` returns.
  *
  * Mirrors Python's `DoneAndNotDoneFutures`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * declare const futures: ReadonlyArray<Future.Future<string>>
+ *
+ * const program = Effect.gen(function* () {
+ *   const { done, notDone }: Future.DoneAndNotDone<Future.Future<string>> = yield* Future.wait(futures, {
+ *     timeout: "1 second"
+ *   })
+ *   yield* Effect.log(`${done.size} done, ${notDone.size} not done`)
+ * })
+ * ```
  *
  * @category wait
  * @since 0.1.0
@@ -508,6 +825,22 @@ const partition = <F extends Future<any, any>>(fs: ReadonlySet<F>): DoneAndNotDo
  * has seen them. A timeout returns the partition; it does not fail.
  *
  * Mirrors Python's `concurrent.futures.wait(fs, timeout, return_when)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * declare const download: (url: string) => Effect.Effect<Uint8Array, Error>
+ * declare const urls: ReadonlyArray<string>
+ *
+ * const program = Effect.gen(function* () {
+ *   const futures = yield* Effect.forEach(urls, (url) => Executor.submit(download, url))
+ *   const { done, notDone } = yield* Future.wait(futures, { returnWhen: Future.FIRST_EXCEPTION })
+ *   for (const future of notDone) yield* Future.cancel(future) // a failure: give up on the rest
+ *   return done
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 5 })))
+ * ```
  *
  * @category wait
  * @since 0.1.0
@@ -562,6 +895,22 @@ export const wait = <F extends Future<any, any>>(
  * `TimeoutError` naming how many futures are unfinished.
  *
  * Mirrors Python's `concurrent.futures.as_completed(fs, timeout)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * declare const download: (url: string) => Effect.Effect<Uint8Array, Error>
+ * declare const urls: ReadonlyArray<string>
+ *
+ * const program = Effect.gen(function* () {
+ *   const futures = yield* Effect.forEach(urls, (url) => Executor.submit(download, url))
+ *   yield* Future.asCompleted(futures, { timeout: "1 minute" }).pipe(
+ *     Stream.runForEach((future) => Effect.flatMap(Future.result(future), (page) => Effect.log(page.byteLength)))
+ *   )
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 5 })))
+ * ```
  *
  * @category wait
  * @since 0.1.0

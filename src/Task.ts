@@ -18,12 +18,24 @@ import { currentReporter } from "./internal/progress.ts"
 import { signalKey, TransferTypeId } from "./internal/transfer.ts"
 
 /**
+ * The key under which every task carries its brand; `isTask` checks for it.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * export const square = Task.make(import.meta.url, "square", (n: number) => n * n)
+ * Task.TypeId in square // true
+ * ```
+ *
  * @category type IDs
  * @since 0.1.0
  */
 export const TypeId = "~effect-futures/Task" as const
 
 /**
+ * The type of `TypeId`.
+ *
  * @category type IDs
  * @since 0.1.0
  */
@@ -31,6 +43,14 @@ export type TypeId = typeof TypeId
 
 /**
  * A function that a worker can find by module URL and export name.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * export const square: Task.Task<[n: number], number> = Task.make(import.meta.url, "square", (n: number) => n * n)
+ * square.name // "square": the export a worker looks up in square.module
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -50,6 +70,17 @@ export interface Task<in Args extends ReadonlyArray<unknown>, out A, out E = nev
 /**
  * Options of `make`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task } from "effect-futures"
+ *
+ * export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { key: Schema.String }) {}
+ *
+ * const options: Task.MakeOptions<NotFound> = { error: NotFound }
+ * export const lookup = Task.make(import.meta.url, "lookup", (key: string) => Effect.fail(new NotFound({ key })), options)
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -65,6 +96,15 @@ export interface MakeOptions<E> {
 
 /**
  * Returns `true` if the value is a `Task`.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * export const square = Task.make(import.meta.url, "square", (n: number) => n * n)
+ * Task.isTask(square) // true
+ * Task.isTask((n: number) => n * n) // false: a plain function runs only on a ThreadPoolExecutor
+ * ```
  *
  * @category guards
  * @since 0.1.0
@@ -135,7 +175,7 @@ export const transfer = <A>(value: A, list: ReadonlyArray<Transferable>): A =>
  * import { Task } from "effect-futures"
  *
  * export const poll = Task.make(import.meta.url, "poll", async (url: string) => {
- *   const signal = Task.signal()
+ *   const signal = Task.signal() ?? null // undefined outside a pool worker
  *   return (await fetch(url, { signal })).status
  * })
  * ```
