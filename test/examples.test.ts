@@ -69,12 +69,13 @@ describe("examples", () => {
     const names = readdirSync(examples)
       .filter((file) => file.endsWith(".ts") && file !== "run.ts")
       .map((file) => file.slice(0, -3))
-    for (const args of [[], ["no-such-example"]]) {
-      const result = await run(args)
+    const [none, unknown] = await Promise.all([run([]), run(["no-such-example"])])
+    for (const result of [none, unknown]) {
       expect(result.code).toBe(2)
       for (const name of names) expect(result.stderr).toContain(`npm run example -- ${name}\n`)
     }
-    expect((await run(["no-such-example"])).stderr).toContain('There is no example named "no-such-example"')
+    expect(none.stderr).toContain("Which example?")
+    expect(unknown.stderr).toContain('There is no example named "no-such-example"')
   })
 
   it("urls: loads every page through a thread pool, one 404", async () => {
