@@ -64,7 +64,8 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
-describe("examples", () => {
+// Each test outlives its example's deadline, so a hung example fails with its own output.
+describe("examples", { timeout: DEADLINE_MS + 15_000 }, () => {
   it("the runner lists the examples and fails on an unknown name", async () => {
     const names = readdirSync(examples)
       .filter((file) => file.endsWith(".ts") && file !== "run.ts")
