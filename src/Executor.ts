@@ -139,22 +139,23 @@ export type SubmitError = ExecutorShutdownError | BrokenExecutor | QueueFull
 
 /**
  * `submit` with a task's options applied: a timed task may also fail with `TimeoutError`.
+ * `Env` is what the returned Effects also need (`Executor` for the accessor).
  *
  * @category models
  * @since 0.1.0
  */
-export interface SubmitWith {
+export interface SubmitWith<Env = never> {
   <A, E, R>(
     task: Effect.Effect<A, E, R>
-  ): Effect.Effect<Future<A, E | BrokenExecutor | Cause.TimeoutError>, SubmitError, R>
+  ): Effect.Effect<Future<A, E | BrokenExecutor | Cause.TimeoutError>, SubmitError, R | Env>
   <Args extends ReadonlyArray<unknown>, A, E>(
     task: Task<Args, A, E>,
     ...args: Args
-  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | Cause.TimeoutError>, SubmitError>
+  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | Cause.TimeoutError>, SubmitError, Env>
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...args: Args
-  ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor | Cause.TimeoutError>, SubmitError, Services<T>>
+  ): Effect.Effect<Future<Success<T>, Failure<T> | BrokenExecutor | Cause.TimeoutError>, SubmitError, Services<T> | Env>
 }
 
 /**
@@ -285,27 +286,10 @@ export const submit: {
  * @category accessors
  * @since 0.1.0
  */
-export const submitWith = (options: SubmitOptions) => {
-  const go: {
-    <A, E, R>(
-      task: Effect.Effect<A, E, R>
-    ): Effect.Effect<Future<A, E | BrokenExecutor | Cause.TimeoutError>, SubmitError, R | Executor>
-    <Args extends ReadonlyArray<unknown>, A, E>(
-      task: Task<Args, A, E>,
-      ...args: Args
-    ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | Cause.TimeoutError>, SubmitError, Executor>
-    <Args extends ReadonlyArray<unknown>, T>(
-      task: (...args: Args) => T,
-      ...args: Args
-    ): Effect.Effect<
-      Future<Success<T>, Failure<T> | BrokenExecutor | Cause.TimeoutError>,
-      SubmitError,
-      Services<T> | Executor
-    >
-  } = (task: any, ...args: Array<any>): Effect.Effect<any, any, any> =>
+export const submitWith =
+  (options: SubmitOptions): SubmitWith<Executor> =>
+  (task: any, ...args: Array<any>): Effect.Effect<any, any, any> =>
     Effect.flatMap(Executor, (executor) => (executor.submitWith(options) as any)(task, ...args))
-  return go
-}
 
 /**
  * Maps a task over iterables on the executor in context.
