@@ -4,13 +4,18 @@
  * and exports a `Workload`; add it to `workloads` below.
  *
  * Method, the same for every workload:
- * - every system runs `warmup` times first, untimed;
+ * - every system runs `warmup` times first, untimed (a system that warms itself,
+ *   such as a Python peer timing itself in a fresh interpreter, is not run twice
+ *   for nothing);
  * - then `runs` rounds, each running every system once in turn (A B C, A B C, …),
  *   so a noisy moment on the machine hits all systems alike;
- * - each cell reports the median with min–max, and the cost ratio to the
- *   baseline system: per round, our time over the baseline's time in that same
- *   round, then the median of those ratios (1.00 = same cost per task, 2.00 =
- *   twice as slow).
+ * - each cell reports the median with min–max of the workload's figure (tasks/s,
+ *   speedup, MiB/s, …);
+ * - each of our systems is also compared with each peer: per round, our figure
+ *   over the peer's figure in that same round, then the median of those ratios;
+ * - where a workload names a baseline, the cost ratio: per round, our time over
+ *   the baseline's time in that same round, then the median (1.00 = same cost
+ *   per task, 2.00 = twice as slow).
  *
  * Results are merged into `benchmarks/results.json` (by workload id, so running
  * one workload keeps the others) and `benchmarks/RESULTS.md` is regenerated from it.
@@ -21,6 +26,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
+import { median, type Unit, Units } from "./common.ts"
 import { W1 } from "./w1.ts"
 import { W2 } from "./w2.ts"
 
@@ -33,13 +39,23 @@ export interface System {
   readonly name: string
   /** Shown under the table, e.g. how the system was called. */
   readonly note?: string | undefined
-  /** Runs the workload once; timed by the harness (wall clock around the call) unless `selfTimed`. */
+  /** Runs the workload once; timed by the harness (wall clock around the call) unless `selfTimed` or `selfMeasured`. */
   readonly run: () => Promise<unknown>
   /**
    * The system times itself and `run` resolves to the elapsed milliseconds,
    * e.g. an external process whose start-up is not part of the work.
    */
   readonly selfTimed?: boolean | undefined
+  /** `run` resolves to the system's figure itself, in the workload's unit (e.g. a speedup or an RSS growth). */
+  readonly selfMeasured?: boolean | undefined
+  /** The system warms itself up inside each run: the harness's warm-up rounds skip it. */
+  readonly warmsItself?: boolean | undefined
+  /** One of ours: its row carries its ratio to each peer. */
+  readonly ours?: boolean | undefined
+  /** For one of ours: the peers to compare it with (default: every system that is not ours). */
+  readonly vs?: ReadonlyArray<string> | undefined
+  /** The system's start-up in milliseconds (pool creation until its workers answered), read after the rounds. */
+  readonly startupMs?: (() => number | undefined) | undefined
 }
 
 /** One table row: a system's figures on one workload. */
@@ -49,28 +65,64 @@ export interface Row {
   readonly note?: string | undefined
   /** Set when the system could not run here (e.g. `python3` missing); no figures then. */
   readonly skipped?: string | undefined
+  /** Units of work in one run (calls, round trips, …). */
   readonly tasks: number
-  /** Tasks per second of every timed run, in run order. */
-  readonly tasksPerSecond: ReadonlyArray<number>
+  readonly unit: Unit
+  /** The figure of every timed run, in run order. */
+  readonly values: ReadonlyArray<number>
   readonly median: number
   readonly min: number
   readonly max: number
-  /** Median over rounds of (this system's time / the baseline's time in the same round). */
-  readonly costRatio: number
+  /** Median over rounds of (this system's time / the baseline's time in the same round); with a baseline only. */
+  readonly costRatio?: number | undefined
+  /** Ours only: peer name → median over rounds of (our figure / the peer's figure in the same round). */
+  readonly ratios?: Readonly<Record<string, number>> | undefined
+  /** Start-up in milliseconds, reported apart from the timed runs. */
+  readonly startupMs?: number | undefined
 }
+
+/** Per system, the raw result of every timed round: milliseconds, or the system's own figure when `selfMeasured`. */
+export type Rounds = ReadonlyMap<string, ReadonlyArray<number>>
 
 /** What the runner lends a workload. */
 export interface Bench {
   readonly runs: number
   readonly warmup: number
-  /** Warms up, runs the systems interleaved, and gives one row per system. */
+  /** Warms up, then runs the systems interleaved; every system's raw result per round. */
+  readonly rounds: (options: {
+    readonly workload: string
+    readonly systems: ReadonlyArray<System>
+    /** Warm-up rounds, default `BENCH_WARMUP`. */
+    readonly warmup?: number | undefined
+  }) => Promise<Rounds>
+  /** Rows from per-round figures (already in `unit`): median, min–max, ratios of ours to each peer. */
+  readonly rows: (options: {
+    readonly workload: string
+    readonly unit: Unit
+    readonly tasks: number
+    readonly systems: ReadonlyArray<System>
+    readonly figures: Rounds
+    /** Per-round milliseconds, for the cost ratio to `baseline`. */
+    readonly times?: Rounds | undefined
+    readonly baseline?: string | undefined
+  }) => Array<Row>
+  /**
+   * Warms up, runs the systems interleaved, and gives one row per system, with
+   * figures made from each run's time (tasks/s unless `figure` says otherwise).
+   */
   readonly compare: (options: {
     readonly workload: string
     readonly tasks: number
     /** The system the cost ratio is taken against. */
-    readonly baseline: string
+    readonly baseline?: string | undefined
     readonly systems: ReadonlyArray<System>
+    readonly unit?: Unit | undefined
+    /** A run's figure from its milliseconds; default tasks/s. */
+    readonly figure?: ((ms: number) => number) | undefined
+    readonly warmup?: number | undefined
   }) => Promise<Array<Row>>
+  /** The row of a system that could not run here. */
+  readonly skipped: (workload: string, system: string, unit: Unit, reason: string, note?: string) => Row
   /** Progress lines, on stderr so they stay out of piped output. */
   readonly log: (line: string) => void
 }
@@ -81,6 +133,8 @@ export interface Workload {
   readonly title: string
   /** What is measured and how, a few sentences for RESULTS.md. */
   readonly description: string
+  /** What the targets are, one line for RESULTS.md (optional). */
+  readonly target?: string | undefined
   readonly run: (bench: Bench) => Promise<Array<Row>>
 }
 
@@ -91,66 +145,123 @@ const workloads: ReadonlyArray<Workload> = [W1, W2]
 // Measuring
 // ---------------------------------------------------------------------------
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 const collectGarbage: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`)
 }
 
-const timeOnce = async (system: System): Promise<number> => {
+const runOnce = async (system: System): Promise<number> => {
   collectGarbage()
   const start = performance.now()
   const reported = await system.run()
   const wall = performance.now() - start
-  if (system.selfTimed !== true) return wall
-  if (typeof reported !== "number") throw new Error(`${system.name}: a selfTimed run must resolve to milliseconds`)
+  if (system.selfTimed !== true && system.selfMeasured !== true) return wall
+  if (typeof reported !== "number" || !Number.isFinite(reported)) {
+    throw new Error(`${system.name}: a selfTimed or selfMeasured run must resolve to a number, got ${reported}`)
+  }
   return reported
 }
 
-const makeBench = (runs: number, warmup: number): Bench => ({
-  runs,
-  warmup,
-  log,
-  compare: async ({ workload, tasks, baseline, systems }) => {
-    if (!systems.some((s) => s.name === baseline)) throw new Error(`${workload}: no baseline system "${baseline}"`)
-    for (let i = 0; i < warmup; i++) {
-      for (const system of systems) await timeOnce(system)
+const round = (x: number, digits: number): number => Number(x.toFixed(digits))
+
+const makeBench = (runs: number, warmup: number): Bench => {
+  const rounds: Bench["rounds"] = async ({ workload, systems, warmup: warmupRounds = warmup }) => {
+    for (let i = 0; i < warmupRounds; i++) {
+      for (const system of systems) if (system.warmsItself !== true) await runOnce(system)
     }
-    log(`${workload}: warmed up (${warmup}x each), ${runs} rounds of ${systems.map((s) => s.name).join(" / ")}`)
-    const times = new Map(systems.map((s) => [s.name, [] as Array<number>]))
-    for (let round = 0; round < runs; round++) {
+    log(`${workload}: warmed up (${warmupRounds}x each), ${runs} rounds of ${systems.map((s) => s.name).join(" / ")}`)
+    const raw = new Map(systems.map((s) => [s.name, [] as Array<number>]))
+    for (let r = 0; r < runs; r++) {
       const line: Array<string> = []
       for (const system of systems) {
-        const ms = await timeOnce(system)
-        times.get(system.name)!.push(ms)
-        line.push(`${system.name} ${ms.toFixed(0)} ms`)
+        const x = await runOnce(system)
+        raw.get(system.name)!.push(x)
+        line.push(`${system.name} ${system.selfMeasured === true ? x.toFixed(2) : `${x.toFixed(0)} ms`}`)
       }
-      log(`  round ${round + 1}: ${line.join(", ")}`)
+      log(`  round ${r + 1}: ${line.join(", ")}`)
     }
-    const base = times.get(baseline)!
+    return raw
+  }
+
+  const rows: Bench["rows"] = ({ workload, unit, tasks, systems, figures, times, baseline }) => {
+    const figuresOf = (name: string): ReadonlyArray<number> => {
+      const xs = figures.get(name)
+      if (xs === undefined) throw new Error(`${workload}: no figures for ${name}`)
+      return xs
+    }
+    const base = baseline === undefined ? undefined : times?.get(baseline)
+    if (baseline !== undefined && base === undefined)
+      throw new Error(`${workload}: no times for baseline "${baseline}"`)
+    const digits = unit.digits + 2
     return systems.map((system): Row => {
-      const ms = times.get(system.name)!
-      const rates = ms.map((t) => tasks / (t / 1000))
+      const xs = figuresOf(system.name)
+      let ratios: Record<string, number> | undefined
+      if (system.ours === true) {
+        ratios = {}
+        const peers = system.vs ?? systems.filter((s) => s.ours !== true).map((s) => s.name)
+        for (const peer of peers) {
+          const theirs = figures.get(peer)
+          if (theirs === undefined) continue
+          ratios[peer] = round(median(xs.map((x, i) => x / theirs[i]!)), 3)
+        }
+      }
+      const ms = times?.get(system.name)
+      const startupMs = system.startupMs?.()
       return {
         workload,
         system: system.name,
         note: system.note,
         tasks,
-        tasksPerSecond: rates.map(Math.round),
-        median: Math.round(median(rates)),
-        min: Math.round(Math.min(...rates)),
-        max: Math.round(Math.max(...rates)),
-        costRatio: median(ms.map((t, i) => t / base[i]!))
+        unit,
+        values: xs.map((x) => round(x, digits)),
+        median: round(median(xs), digits),
+        min: round(Math.min(...xs), digits),
+        max: round(Math.max(...xs), digits),
+        ...(base !== undefined && ms !== undefined
+          ? { costRatio: round(median(ms.map((t, i) => t / base[i]!)), 3) }
+          : {}),
+        ...(ratios === undefined ? {} : { ratios }),
+        ...(startupMs === undefined ? {} : { startupMs: Math.round(startupMs) })
       }
     })
   }
-})
+
+  return {
+    runs,
+    warmup,
+    log,
+    rounds,
+    rows,
+    compare: async ({ workload, tasks, baseline, systems, unit = Units.tasksPerSecond, figure, warmup: w }) => {
+      if (baseline !== undefined && !systems.some((s) => s.name === baseline)) {
+        throw new Error(`${workload}: no baseline system "${baseline}"`)
+      }
+      const toFigure = figure ?? ((ms: number) => tasks / (ms / 1000))
+      const raw = await rounds({ workload, systems, warmup: w })
+      const figures = new Map<string, ReadonlyArray<number>>()
+      const times = new Map<string, ReadonlyArray<number>>()
+      for (const system of systems) {
+        const xs = raw.get(system.name)!
+        figures.set(system.name, system.selfMeasured === true ? xs : xs.map(toFigure))
+        if (system.selfMeasured !== true) times.set(system.name, xs)
+      }
+      return rows({ workload, unit, tasks, systems, figures, times, baseline })
+    },
+    skipped: (workload, system, unit, reason, note) => ({
+      workload,
+      system,
+      note,
+      skipped: reason,
+      tasks: 0,
+      unit,
+      values: [],
+      median: 0,
+      min: 0,
+      max: 0
+    })
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Reporting
@@ -160,6 +271,7 @@ interface WorkloadResult {
   readonly id: string
   readonly title: string
   readonly description: string
+  readonly target?: string | undefined
   readonly command: string
   readonly date: string
   readonly environment: Record<string, string | number>
@@ -173,9 +285,17 @@ interface Results {
 const resultsJson = fileURLToPath(new URL("./results.json", import.meta.url))
 const resultsMd = fileURLToPath(new URL("./RESULTS.md", import.meta.url))
 
+/** Rows written before figures had units were all tasks/s, with their figures in `tasksPerSecond`. */
+const upgradeRow = (row: Row & { readonly tasksPerSecond?: ReadonlyArray<number> }): Row => {
+  if (row.unit !== undefined) return row
+  const { tasksPerSecond, ...rest } = row
+  return { ...rest, unit: Units.tasksPerSecond, values: tasksPerSecond ?? [] }
+}
+
 const readResults = (): Results | undefined => {
   try {
-    return JSON.parse(readFileSync(resultsJson, "utf8")) as Results
+    const results = JSON.parse(readFileSync(resultsJson, "utf8")) as Results
+    return { workloads: results.workloads.map((w) => ({ ...w, rows: w.rows.map(upgradeRow) })) }
   } catch {
     return undefined
   }
@@ -202,7 +322,17 @@ const environment = (runs: number, warmup: number): Record<string, string | numb
   }
 }
 
-const fmtRate = (n: number): string => n.toLocaleString("en-US")
+const fmt = (n: number, digits: number): string =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+const fmtRatio = (r: number): string => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2))
+
+const ratiosText = (r: Row): string =>
+  r.ratios === undefined
+    ? ""
+    : Object.entries(r.ratios)
+        .map(([peer, x]) => `${fmtRatio(x)}× ${peer}`)
+        .join("; ")
 
 const markdown = (results: Results): string => {
   const out: Array<string> = [
@@ -212,31 +342,53 @@ const markdown = (results: Results): string => {
     "do not edit by hand. Raw figures, every run included: `results.json`.",
     "",
     "Method: every system is warmed up first, then the systems run interleaved (A B C, A B C, …) for",
-    "several rounds. Figures are the median tasks/s with the min–max over those rounds. *Cost ratio* is",
-    "the median over rounds of (system's time / baseline's time in the same round): 1.00 is the same",
-    "cost per task as the baseline, 2.00 twice the cost.",
+    "several rounds. Figures are the median with the min–max over those rounds. *Ours ÷ peer* is, for",
+    "each of our systems and each peer, the median over rounds of (our figure / the peer's figure in the",
+    "same round): above 1 means ours is ahead for figures where higher is better (tasks/s, MiB/s,",
+    "speedup), below 1 means ours is ahead where lower is better (wall time / ideal, RSS growth). Where",
+    "a table has a *cost ratio*, it is the median over rounds of (system's time / baseline's time in the",
+    "same round): 1.00 is the same cost per task as the baseline, 2.00 twice the cost. *Start-up* is",
+    "measured apart, never inside the timed runs.",
     ""
   ]
   for (const w of results.workloads) {
     const env = w.environment
     out.push(`## ${w.id}: ${w.title}`, "", w.description, "")
+    if (w.target !== undefined) out.push(`Target: ${w.target}`, "")
     out.push(
-      `Command: \`${w.command}\`, ${w.date.slice(0, 16).replace("T", " ")} UTC, ${env.runs} rounds after ${env.warmup} warm-ups.`
+      `Command: \`${w.command}\`, ${w.date.slice(0, 16).replace("T", " ")} UTC, ${env.runs} rounds after ${env.warmup} warm-up${env.warmup === 1 ? "" : "s"}.`
     )
     out.push(
       `Machine: ${env.cpu} (${env.cpus} CPUs, 1-minute load average ${env.loadAverage} at the start), ${env.platform}; Node ${env.node}, effect ${env.effect}.`,
       ""
     )
-    out.push("| System | Median tasks/s | Min – max tasks/s | µs per task | Cost ratio |")
-    out.push("|---|---:|---:|---:|---:|")
+    const unit = w.rows[0]!.unit
+    const better = unit.better === "higher" ? "higher is better" : "lower is better"
+    const columns: Array<{ readonly title: string; readonly right: boolean; readonly cell: (r: Row) => string }> = [
+      { title: "System", right: false, cell: (r) => r.system },
+      { title: `Median ${unit.name} (${better})`, right: true, cell: (r) => fmt(r.median, unit.digits) },
+      { title: "Min – max", right: true, cell: (r) => `${fmt(r.min, unit.digits)} – ${fmt(r.max, unit.digits)}` }
+    ]
+    if (unit.name === Units.tasksPerSecond.name) {
+      columns.push({ title: "µs per task", right: true, cell: (r) => (1e6 / r.median).toFixed(2) })
+    }
+    if (w.rows.some((r) => r.costRatio !== undefined)) {
+      columns.push({ title: "Cost ratio", right: true, cell: (r) => r.costRatio?.toFixed(2) ?? "" })
+    }
+    if (w.rows.some((r) => r.ratios !== undefined)) {
+      columns.push({ title: `Ours ÷ peer (${better})`, right: false, cell: ratiosText })
+    }
+    if (w.rows.some((r) => r.startupMs !== undefined)) {
+      columns.push({ title: "Start-up ms", right: true, cell: (r) => r.startupMs?.toString() ?? "" })
+    }
+    out.push(`| ${columns.map((c) => c.title).join(" | ")} |`)
+    out.push(`|${columns.map((c) => (c.right ? "---:" : "---")).join("|")}|`)
     for (const r of w.rows) {
-      if (r.skipped !== undefined) {
-        out.push(`| ${r.system} | — | — | — | skipped: ${r.skipped} |`)
-        continue
-      }
-      out.push(
-        `| ${r.system} | ${fmtRate(r.median)} | ${fmtRate(r.min)} – ${fmtRate(r.max)} | ${(1e6 / r.median).toFixed(2)} | ${r.costRatio.toFixed(2)} |`
-      )
+      const cells =
+        r.skipped === undefined
+          ? columns.map((c) => c.cell(r))
+          : [r.system, ...columns.slice(2).map(() => "—"), `skipped: ${r.skipped}`]
+      out.push(`| ${cells.join(" | ")} |`)
     }
     const notes = w.rows.filter((r) => r.note !== undefined)
     if (notes.length > 0) {
@@ -249,11 +401,13 @@ const markdown = (results: Results): string => {
 }
 
 const printTable = (w: WorkloadResult): void => {
-  const lines = w.rows.map((r) =>
-    r.skipped !== undefined
-      ? `  ${r.system.padEnd(40)} skipped: ${r.skipped}`
-      : `  ${r.system.padEnd(40)} ${fmtRate(r.median).padStart(11)} tasks/s  (${fmtRate(r.min)} – ${fmtRate(r.max)})  cost x${r.costRatio.toFixed(2)}`
-  )
+  const lines = w.rows.map((r) => {
+    if (r.skipped !== undefined) return `  ${r.system.padEnd(44)} skipped: ${r.skipped}`
+    const d = r.unit.digits
+    const cost = r.costRatio === undefined ? "" : `  cost x${r.costRatio.toFixed(2)}`
+    const vs = r.ratios === undefined ? "" : `  ${ratiosText(r)}`
+    return `  ${r.system.padEnd(44)} ${fmt(r.median, d).padStart(11)} ${r.unit.name}  (${fmt(r.min, d)} – ${fmt(r.max, d)})${cost}${vs}`
+  })
   console.log(`\n${w.id}: ${w.title}\n${lines.join("\n")}`)
 }
 
@@ -271,13 +425,14 @@ const envInt = (name: string, fallback: number, min: number): number => {
 const main = async (): Promise<void> => {
   const runs = envInt("BENCH_RUNS", 7, 5)
   const warmup = envInt("BENCH_WARMUP", 2, 1)
+  const known = new Map(workloads.map((w) => [w.id.toUpperCase(), w]))
   const wanted = process.argv.slice(2).map((a) => a.toUpperCase())
-  const unknown = wanted.filter((id) => !workloads.some((w) => w.id === id))
+  const unknown = wanted.filter((id) => !known.has(id))
   if (unknown.length > 0) {
     throw new Error(`unknown workload ${unknown.join(", ")}; known: ${workloads.map((w) => w.id).join(", ")}`)
   }
-  const selected = wanted.length === 0 ? workloads : workloads.filter((w) => wanted.includes(w.id))
-  const command = `npm run bench${wanted.length === 0 ? "" : ` -- ${wanted.join(" ")}`}`
+  const selected = wanted.length === 0 ? workloads : workloads.filter((w) => wanted.includes(w.id.toUpperCase()))
+  const command = `npm run bench${wanted.length === 0 ? "" : ` -- ${selected.map((w) => w.id).join(" ")}`}`
   const bench = makeBench(runs, warmup)
   const fresh: Array<WorkloadResult> = []
   for (const w of selected) {
@@ -288,6 +443,7 @@ const main = async (): Promise<void> => {
       id: w.id,
       title: w.title,
       description: w.description,
+      ...(w.target === undefined ? {} : { target: w.target }),
       command,
       date: new Date().toISOString(),
       environment: env,

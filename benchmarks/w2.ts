@@ -12,6 +12,7 @@
 import { execFile, spawnSync } from "node:child_process"
 import { Effect, Stream } from "effect"
 import { Executor, Future, ThreadPoolExecutor } from "../src/index.ts"
+import { Units } from "./common.ts"
 import type { Bench, Row, System, Workload } from "./run.ts"
 
 const tasks = 100_000
@@ -29,6 +30,7 @@ const rawForEach: System = {
 
 const submitAndResult: System = {
   name: "ThreadPoolExecutor submit + result",
+  ours: true,
   note:
     "`executor.submit(inc, x)` for every x, then `Future.result` of every future, in order; " +
     "the pool is built and shut down (`Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 4 }))`) inside the timing.",
@@ -44,6 +46,7 @@ const submitAndResult: System = {
 
 const map: System = {
   name: "ThreadPoolExecutor Executor.map",
+  ours: true,
   note: "`Executor.map(inc, xs).pipe(Stream.runCollect)` (no `buffersize`), same pool setup.",
   run: () => Effect.runPromise(Executor.map(inc, xs).pipe(Stream.runCollect, Effect.provide(pool)))
 }
@@ -73,6 +76,7 @@ const python = (): System | string => {
     name: `Python ${version.stdout.trim().replace(/^Python /, "")} ThreadPoolExecutor`,
     note: `\`ThreadPoolExecutor(max_workers=4)\`: \`submit(lambda x: x + 1, i)\` for every i, then \`result()\` of each; timed inside a fresh \`python3\` per round.`,
     selfTimed: true,
+    warmsItself: true,
     run: () =>
       new Promise<number>((resolve, reject) =>
         execFile("python3", ["-c", pythonScript, String(tasks)], (error, stdout) => {
@@ -98,19 +102,6 @@ export const W2: Workload = {
     const systems = [rawForEach, submitAndResult, map, ...(typeof peer === "string" ? [] : [peer])]
     const rows = await bench.compare({ workload: "W2", tasks, baseline: rawForEach.name, systems })
     if (typeof peer !== "string") return rows
-    return [
-      ...rows,
-      {
-        workload: "W2",
-        system: "Python ThreadPoolExecutor",
-        skipped: peer,
-        tasks,
-        tasksPerSecond: [],
-        median: 0,
-        min: 0,
-        max: 0,
-        costRatio: 0
-      }
-    ]
+    return [...rows, bench.skipped("W2", "Python ThreadPoolExecutor", Units.tasksPerSecond, peer)]
   }
 }
