@@ -28,6 +28,7 @@ import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
 import { median, type Unit, Units } from "./common.ts"
 import { W1 } from "./w1.ts"
+import { W1m } from "./w1m.ts"
 import { W2 } from "./w2.ts"
 
 // ---------------------------------------------------------------------------
@@ -139,7 +140,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W1, W2]
+const workloads: ReadonlyArray<Workload> = [W1, W1m, W2]
 
 // ---------------------------------------------------------------------------
 // Measuring
