@@ -30,6 +30,7 @@ import { median, type Unit, Units } from "./common.ts"
 import { W1 } from "./w1.ts"
 import { W1m } from "./w1m.ts"
 import { W2 } from "./w2.ts"
+import { W3 } from "./w3.ts"
 
 // ---------------------------------------------------------------------------
 // What a workload module provides
@@ -140,7 +141,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W1, W1m, W2]
+const workloads: ReadonlyArray<Workload> = [W1, W1m, W2, W3]
 
 // ---------------------------------------------------------------------------
 // Measuring
