@@ -33,6 +33,7 @@ import { W2 } from "./w2.ts"
 import { W3 } from "./w3.ts"
 import { W4 } from "./w4.ts"
 import { W5 } from "./w5.ts"
+import { W6 } from "./w6.ts"
 
 // ---------------------------------------------------------------------------
 // What a workload module provides
@@ -143,7 +144,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W1, W1m, W2, W3, W4, W5]
+const workloads: ReadonlyArray<Workload> = [W1, W1m, W2, W3, W4, W5, W6]
 
 // ---------------------------------------------------------------------------
 // Measuring
