@@ -12,7 +12,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError, SerializationError } from "./Errors.ts"
+import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError, SerializationError, WorkerDied } from "./Errors.ts"
 import type { Future } from "./Future.ts"
 import type { Task } from "./Task.ts"
 
@@ -113,7 +113,7 @@ export interface Service {
     <Args extends ReadonlyArray<unknown>, A, E>(
       task: Task<Args, A, E>,
       ...args: Args
-    ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError>, SubmitError>
+    ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | WorkerDied>, SubmitError>
     <Args extends ReadonlyArray<unknown>, T>(
       task: (...args: Args) => T,
       ...args: Args
@@ -127,7 +127,7 @@ export interface Service {
     <Args extends ReadonlyArray<unknown>, A, E>(
       task: Task<Args, A, E>,
       ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
-    ): Stream.Stream<A, E | MapError | SerializationError>
+    ): Stream.Stream<A, E | MapError | SerializationError | WorkerDied>
     <Args extends ReadonlyArray<unknown>, T>(
       task: (...args: Args) => T,
       ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
@@ -175,7 +175,7 @@ export const submit: {
   <Args extends ReadonlyArray<unknown>, A, E>(
     task: Task<Args, A, E>,
     ...args: Args
-  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError>, SubmitError, Executor>
+  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | WorkerDied>, SubmitError, Executor>
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...args: Args
@@ -195,7 +195,7 @@ export const map: {
   <Args extends ReadonlyArray<unknown>, A, E>(
     task: Task<Args, A, E>,
     ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
-  ): Stream.Stream<A, E | MapError | SerializationError, Executor>
+  ): Stream.Stream<A, E | MapError | SerializationError | WorkerDied, Executor>
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
