@@ -148,3 +148,31 @@ export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()
   message: Schema.String,
   failures: Schema.Array(Schema.Unknown)
 }) {}
+
+/**
+ * The worker running this call died (a signal such as SIGKILL, `process.exit`
+ * in a task, an uncaught error, running out of memory), and the pool was made
+ * with `onWorkerDeath: "replace"`: only this call fails, the calls queued
+ * behind it in that worker run on another, and a fresh worker takes its place.
+ * With the default `onWorkerDeath: "break"` a death breaks the pool instead
+ * (`BrokenExecutor`), as in Python.
+ *
+ * Beyond Python, which has no such error.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class WorkerDied extends Schema.TaggedError<WorkerDied>()("WorkerDied", {
+  kind: Schema.Literals(["InterpreterPool", "ProcessPool"]),
+  /** The thread id or process id of the worker that died. */
+  workerId: Schema.Number,
+  /** Its exit code, or `null` when a signal ended it. */
+  exitCode: Schema.NullOr(Schema.Number),
+  /** The signal that ended it (a child process), or `null`. */
+  signal: Schema.NullOr(Schema.String),
+  /** The resource limit it hit, where known: `"maxOldGenerationSizeMb"` for a thread out of heap. */
+  resourceLimit: Schema.optional(Schema.String),
+  message: Schema.String,
+  /** The worker's uncaught error, where there was one. */
+  cause: Schema.optional(Schema.Defect())
+}) {}

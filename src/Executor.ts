@@ -13,7 +13,14 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type { BrokenExecutor, ExecutorKind, ExecutorShutdownError, QueueFull, SerializationError } from "./Errors.ts"
+import type {
+  BrokenExecutor,
+  ExecutorKind,
+  ExecutorShutdownError,
+  QueueFull,
+  SerializationError,
+  WorkerDied
+} from "./Errors.ts"
 import type { Future } from "./Future.ts"
 import type { Task } from "./Task.ts"
 
@@ -151,7 +158,11 @@ export interface SubmitWith<Env = never> {
   <Args extends ReadonlyArray<unknown>, A, E>(
     task: Task<Args, A, E>,
     ...args: Args
-  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | Cause.TimeoutError>, SubmitError, Env>
+  ): Effect.Effect<
+    Future<A, E | BrokenExecutor | SerializationError | WorkerDied | Cause.TimeoutError>,
+    SubmitError,
+    Env
+  >
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...args: Args
@@ -184,7 +195,7 @@ export interface Service {
     <Args extends ReadonlyArray<unknown>, A, E>(
       task: Task<Args, A, E>,
       ...args: Args
-    ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError>, SubmitError>
+    ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | WorkerDied>, SubmitError>
     <Args extends ReadonlyArray<unknown>, T>(
       task: (...args: Args) => T,
       ...args: Args
@@ -205,7 +216,7 @@ export interface Service {
     <Args extends ReadonlyArray<unknown>, A, E>(
       task: Task<Args, A, E>,
       ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
-    ): Stream.Stream<A, E | MapError | SerializationError>
+    ): Stream.Stream<A, E | MapError | SerializationError | WorkerDied>
     <Args extends ReadonlyArray<unknown>, T>(
       task: (...args: Args) => T,
       ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
@@ -253,7 +264,7 @@ export const submit: {
   <Args extends ReadonlyArray<unknown>, A, E>(
     task: Task<Args, A, E>,
     ...args: Args
-  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError>, SubmitError, Executor>
+  ): Effect.Effect<Future<A, E | BrokenExecutor | SerializationError | WorkerDied>, SubmitError, Executor>
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...args: Args
@@ -303,7 +314,7 @@ export const map: {
   <Args extends ReadonlyArray<unknown>, A, E>(
     task: Task<Args, A, E>,
     ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]
-  ): Stream.Stream<A, E | MapError | SerializationError, Executor>
+  ): Stream.Stream<A, E | MapError | SerializationError | WorkerDied, Executor>
   <Args extends ReadonlyArray<unknown>, T>(
     task: (...args: Args) => T,
     ...iterables: [...Iterables<Args>] | [...Iterables<Args>, MapOptions]

@@ -40,6 +40,47 @@ export interface Options {
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** How long an interrupted task may take to stop before its worker is replaced (default 1 second). */
   readonly interruptGrace?: Duration.Input | undefined
+  /**
+   * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught
+   * error, running out of memory) does. `"break"` (default, Python's): the pool breaks and every running
+   * and pending future fails with `BrokenExecutor`. `"replace"` (beyond Python): only the call the worker
+   * was running fails, with `WorkerDied`; the calls queued behind it in that worker run on another; a
+   * fresh worker thread takes its place on demand. An initializer that fails still breaks the pool.
+   */
+  readonly onWorkerDeath?: "break" | "replace" | undefined
+  /**
+   * How long a worker thread asked to stop (shutdown, `maxTasksPerChild`, idle shrink, memory retirement) may
+   * take to exit before it is terminated (default `"5 seconds"`), so shutting down always returns.
+   * Beyond Python.
+   */
+  readonly terminateGrace?: Duration.Input | undefined
+  /**
+   * Worker threads idle this long exit, down to `minWorkers`, and start again on demand
+   * (default: never). Beyond Python.
+   */
+  readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * Worker threads started with the pool, at once, and kept through idle shrink; one that exits
+   * after having answered calls is replaced (default 0; at most `maxWorkers`). Beyond Python.
+   */
+  readonly minWorkers?: number | undefined
+  /**
+   * Retire a worker whose V8 heap in use exceeds this many MiB, measured after its calls: it takes no
+   * more calls, stops once those it holds are answered, and a fresh one replaces it on demand. Where
+   * `resourceLimits.maxOldGenerationSizeMb` is not given, it is set to twice this (at least this + 256)
+   * as a hard backstop: a single call that goes past it kills its worker (`WorkerDied` with
+   * `resourceLimit: "maxOldGenerationSizeMb"` under `onWorkerDeath: "replace"`). Beyond Python.
+   */
+  readonly maxMemoryPerWorker?: number | undefined
+}
+
+/** The user's limits, with `maxMemoryPerWorker`'s hard backstop where no old-generation limit is given. */
+const resourceLimits = (options: Options): WorkerThreads.ResourceLimits | undefined => {
+  const soft = options.maxMemoryPerWorker
+  if (typeof soft !== "number" || !(soft > 0) || options.resourceLimits?.maxOldGenerationSizeMb !== undefined) {
+    return options.resourceLimits
+  }
+  return { ...options.resourceLimits, maxOldGenerationSizeMb: Math.max(2 * soft, soft + 256) }
 }
 
 /**
@@ -67,7 +108,7 @@ export const make = (
     "InterpreterPool",
     options,
     Math.min(32, availableParallelism() + 4),
-    spawnThread({ workerData: { shared: options.shared ?? {} }, resourceLimits: options.resourceLimits })
+    spawnThread({ workerData: { shared: options.shared ?? {} }, resourceLimits: resourceLimits(options) })
   )
 
 /**

@@ -42,6 +42,36 @@ export interface Options {
   readonly cwd?: string | undefined
   /** How long an interrupted task may take to stop before its process is replaced (default 1 second). */
   readonly interruptGrace?: Duration.Input | undefined
+  /**
+   * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught
+   * error, running out of memory) does. `"break"` (default, Python's): the pool breaks and every running
+   * and pending future fails with `BrokenExecutor`. `"replace"` (beyond Python): only the call the worker
+   * was running fails, with `WorkerDied`; the calls queued behind it in that worker run on another; a
+   * fresh process takes its place on demand. An initializer that fails still breaks the pool.
+   */
+  readonly onWorkerDeath?: "break" | "replace" | undefined
+  /**
+   * How long a process asked to stop (shutdown, `maxTasksPerChild`, idle shrink, memory retirement) may
+   * take to exit before it is killed with SIGKILL (default `"5 seconds"`); `terminateWorkers()` follows
+   * its SIGTERM with SIGKILL after it too, so shutting down always returns. Beyond Python.
+   */
+  readonly terminateGrace?: Duration.Input | undefined
+  /**
+   * Child processes idle this long exit, down to `minWorkers`, and start again on demand
+   * (default: never). Beyond Python.
+   */
+  readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * Child processes started with the pool, at once, and kept through idle shrink; one that exits
+   * after having answered calls is replaced (default 0; at most `maxWorkers`). Beyond Python.
+   */
+  readonly minWorkers?: number | undefined
+  /**
+   * Retire a process whose resident memory (RSS) exceeds this many MiB, measured after its calls: it
+   * takes no more calls, stops once those it holds are answered, and a fresh one replaces it on demand.
+   * No hard limit is set; for one, give `execArgv: ["--max-old-space-size=..."]`. Beyond Python.
+   */
+  readonly maxMemoryPerWorker?: number | undefined
 }
 
 /**

@@ -28,13 +28,24 @@ export type ToWorker =
   | { readonly _tag: "Run"; readonly calls: ReadonlyArray<Call> }
   | { readonly _tag: "Abort"; readonly id: number }
   | { readonly _tag: "Stop" }
+  /** Report memory use with replies (`maxMemoryPerWorker`): process RSS, or a thread's heap used. */
+  | { readonly _tag: "ReportMemory" }
 
 /** @internal */
 export type FromWorker =
-  | { readonly _tag: "Done"; readonly replies: ReadonlyArray<Reply> }
+  | { readonly _tag: "Done"; readonly replies: ReadonlyArray<Reply>; readonly memory?: number }
   | { readonly _tag: "InitFailed"; readonly defect: WireDefect }
-  /** Sent just before the worker dies, so the pool breaks at once rather than when the exit is reported. */
-  | { readonly _tag: "Dying"; readonly how: string; readonly defect: WireDefect | undefined }
+  /**
+   * Sent just before the worker dies, so the pool breaks at once rather than when the exit is reported;
+   * replies already made are sent first. `id` is the call it was running, if any; `code` its exit code.
+   */
+  | {
+      readonly _tag: "Dying"
+      readonly how: string
+      readonly defect: WireDefect | undefined
+      readonly code: number
+      readonly id: number | undefined
+    }
   /** `Task.progress(value)` in the running call. */
   | { readonly _tag: "Progress"; readonly id: number; readonly value: unknown }
 

@@ -6,6 +6,7 @@
  * @internal
  */
 
+import * as V8 from "node:v8"
 import type { Transferable } from "node:worker_threads"
 import * as WorkerThreads from "node:worker_threads"
 import * as Effect from "effect/Effect"
@@ -141,6 +142,15 @@ let replies: Array<Reply> = []
 let transfers: Array<Transferable> = []
 let draining = false
 let current: { id: number; controller: AbortController; fiber: { interruptUnsafe: () => void } | undefined } | undefined
+/** Whether replies carry memory use (the pool's `maxMemoryPerWorker`), and when it was last measured. */
+let reportMemory = false
+let memoryMeasuredAt = 0
+/** RSS costs a read of `/proc` in a process: at most every few milliseconds while calls keep coming. */
+const memoryEveryMillis = 5
+
+/** This worker's memory use in bytes: the process's RSS, or the thread's own heap used. */
+const memoryUsed = (): number =>
+  WorkerThreads.isMainThread ? process.memoryUsage.rss() : V8.getHeapStatistics().used_heap_size
 
 /** Posts the batch; a result that cannot be cloned fails only its own call. */
 const flush = (): void => {
@@ -149,8 +159,19 @@ const flush = (): void => {
   const transfer = transfers
   replies = []
   transfers = []
+  let memory: number | undefined
+  if (reportMemory) {
+    const now = performance.now()
+    if (queue.length === 0 || now - memoryMeasuredAt >= memoryEveryMillis) {
+      memoryMeasuredAt = now
+      memory = memoryUsed()
+    }
+  }
   try {
-    port.post({ _tag: "Done", replies: batch }, transfer)
+    port.post(
+      memory === undefined ? { _tag: "Done", replies: batch } : { _tag: "Done", replies: batch, memory },
+      transfer
+    )
   } catch {
     for (const reply of batch) {
       try {
@@ -240,23 +261,29 @@ let ready: Promise<boolean> = Promise.resolve(true)
 }
 
 // `process.exit()` in a task, or an error nobody caught, is the worker's death: tell the pool first,
-// since the exit itself can take a while to be reported.
+// since the exit itself can take a while to be reported. The replies made so far go before, so the
+// pool knows which calls ran; the call running now is named.
 const reallyExit = process.exit.bind(process)
-process.exit = ((code?: number | string | null) => {
+const dying = (how: string, defect: ReturnType<typeof encodeDefect> | undefined, code: number): void => {
   try {
-    port.post({ _tag: "Dying", how: `exited with code ${code ?? process.exitCode ?? 0}`, defect: undefined }, [])
+    flush()
+  } catch {
+    // The replies go down with the worker.
+  }
+  try {
+    port.post({ _tag: "Dying", how, defect, code, id: current?.id }, [])
   } catch {
     // Nobody to tell.
   }
+}
+process.exit = ((code?: number | string | null) => {
+  const exitCode = Number(code ?? process.exitCode ?? 0)
+  dying(`exited with code ${code ?? process.exitCode ?? 0}`, undefined, Number.isNaN(exitCode) ? 1 : exitCode)
   return reallyExit(code)
 }) as typeof process.exit
 
 process.on("uncaughtException", (error) => {
-  try {
-    port.post({ _tag: "Dying", how: "died of an uncaught exception", defect: encodeDefect(error) }, [])
-  } catch {
-    // Nobody to tell.
-  }
+  dying("died of an uncaught exception", encodeDefect(error), 1)
   console.error(error)
   reallyExit(1)
 })
@@ -289,6 +316,9 @@ port.listen((message) => {
     }
     case "Stop":
       port.close()
+      return
+    case "ReportMemory":
+      reportMemory = true
       return
   }
 })

@@ -25,12 +25,21 @@ export interface CommonOptions extends Executor.PoolOptions {
   readonly initargs?: ReadonlyArray<unknown> | undefined
   readonly maxTasksPerChild?: number | undefined
   readonly interruptGrace?: Duration.Input | undefined
+  readonly onWorkerDeath?: "break" | "replace" | undefined
+  readonly terminateGrace?: Duration.Input | undefined
+  readonly idleTimeout?: Duration.Input | undefined
+  readonly minWorkers?: number | undefined
+  readonly maxMemoryPerWorker?: number | undefined
 }
 
 /** @internal */
 export interface WorkerExecutor extends Executor.Service {
   readonly pool: WorkerPool
 }
+
+/** Milliseconds of a decoded Duration; an infinite one stays `Infinity` (never). */
+const millis = (duration: Duration.Duration): number =>
+  Duration.isFinite(duration) ? Duration.toMillis(duration) : Number.POSITIVE_INFINITY
 
 const describe = (u: unknown): string =>
   typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
@@ -65,6 +74,25 @@ export const make = (
     if (Cause.isIllegalArgumentError(grace)) return yield* grace
     const policy = checkPoolOptions(options)
     if (policy instanceof Error) return yield* policy
+    const onWorkerDeath = options.onWorkerDeath ?? "break"
+    if (onWorkerDeath !== "break" && onWorkerDeath !== "replace") {
+      return yield* badOption("onWorkerDeath", '"break" or "replace"', onWorkerDeath)
+    }
+    const terminateGrace = decodeTimeout("terminateGrace", options.terminateGrace ?? "5 seconds")
+    if (Cause.isIllegalArgumentError(terminateGrace)) return yield* terminateGrace
+    const idleTimeout = decodeTimeout("idleTimeout", options.idleTimeout)
+    if (Cause.isIllegalArgumentError(idleTimeout)) return yield* idleTimeout
+    if (idleTimeout !== undefined && Duration.isZero(idleTimeout)) {
+      return yield* badOption("idleTimeout", "greater than zero", options.idleTimeout)
+    }
+    const minWorkers = options.minWorkers ?? 0
+    if (typeof minWorkers !== "number" || !Number.isInteger(minWorkers) || minWorkers < 0 || minWorkers > maxWorkers) {
+      return yield* badOption("minWorkers", `a whole number from 0 to maxWorkers (${maxWorkers})`, minWorkers)
+    }
+    if (options.maxMemoryPerWorker !== undefined) {
+      const bad = checkPositiveInt("maxMemoryPerWorker", options.maxMemoryPerWorker)
+      if (bad) return yield* bad
+    }
     const context = yield* Effect.context<never>()
     const pool = new WorkerPool({
       kind,
@@ -76,12 +104,18 @@ export const make = (
           : { module: initializer.module, name: initializer.name, args: options.initargs ?? [] },
       maxTasksPerChild: options.maxTasksPerChild,
       interruptGraceMillis: Duration.toMillis(grace!),
+      onWorkerDeath,
+      terminateGraceMillis: millis(terminateGrace!),
+      idleTimeoutMillis: idleTimeout === undefined || !Duration.isFinite(idleTimeout) ? undefined : millis(idleTimeout),
+      minWorkers,
+      maxMemoryBytes: options.maxMemoryPerWorker === undefined ? undefined : options.maxMemoryPerWorker * 1024 * 1024,
       context,
       room: policy.maxQueue === undefined ? undefined : new Room(kind, policy.maxQueue, policy.whenFull)
     })
     yield* Effect.addFinalizer((exit) =>
       Effect.andThen(pool.close(exit), reportUnobserved(kind, pool.unobserved, policy.failOnUnobserved))
     )
+    pool.start()
     const notATask = (task: unknown) =>
       new Cause.IllegalArgumentError(
         `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +

@@ -4,6 +4,9 @@
  * `maxTasksPerChild` replacement, and a pool that breaks, failing every
  * running and pending future at once, when a worker dies. Calls move to a
  * worker in batches, so many tiny tasks cost one message each way per batch.
+ * Beyond Python: a pool may instead replace a dead worker (`onWorkerDeath`),
+ * shrink when idle (`idleTimeout`, `minWorkers`) and retire workers that use
+ * too much memory (`maxMemoryPerWorker`).
  *
  * @internal
  */
@@ -21,7 +24,8 @@ import {
   ExecutionFailed,
   ExecutorShutdownError,
   type QueueFull,
-  type SerializationError
+  type SerializationError,
+  WorkerDied
 } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
@@ -64,6 +68,10 @@ interface PoolWorker {
   retiring: boolean
   /** Its exit is expected (asked to stop, or killed by the pool). */
   stopping: boolean
+  /** It has answered calls: a worker that cannot get that far is not restarted for `minWorkers`. */
+  answered: boolean
+  /** Kills it if it has not exited `terminateGrace` after being asked to stop. */
+  killTimer: ReturnType<typeof setTimeout> | undefined
 }
 
 /** Calls per message when the queue is deep; a worker holds at most two such batches. */
@@ -72,8 +80,8 @@ const batchSize = 64
 /** The work, in milliseconds, a batch of tiny calls should hold. */
 const batchMillis = 2
 
-/** How long a worker may take to exit after being asked before it is killed. */
-const stopGraceMillis = 5_000
+/** The longest delay `setTimeout` takes; a longer one (or an infinite Duration) means never. */
+const maxTimerMillis = 2_147_483_647
 
 /** @internal */
 export interface WorkerPoolConfig {
@@ -86,6 +94,16 @@ export interface WorkerPoolConfig {
   readonly maxTasksPerChild: number | undefined
   /** How long an interrupted task may take to stop before its worker is replaced. */
   readonly interruptGraceMillis: number
+  /** What a worker's unexpected death does: break the pool (Python's way), or fail only its call and replace it. */
+  readonly onWorkerDeath: "break" | "replace"
+  /** How long a worker may take to exit after being asked before it is killed. */
+  readonly terminateGraceMillis: number
+  /** Workers idle this long exit, down to `minWorkers`; `undefined`: never. */
+  readonly idleTimeoutMillis: number | undefined
+  /** Workers started with the pool and kept through idle shrink. */
+  readonly minWorkers: number
+  /** A worker reporting more memory than this (bytes) is retired between calls; `undefined`: no limit. */
+  readonly maxMemoryBytes: number | undefined
   /** Where done callbacks that return Effects run. */
   readonly context: Context.Context<never>
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
@@ -119,9 +137,16 @@ export class WorkerPool {
   private isShutdown = false
   private broken: BrokenExecutor | undefined = undefined
   private readonly terminated = Deferred.makeUnsafe<void>()
+  /** Wakes when the longest-idle worker's `idleTimeout` ends. */
+  private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
 
   constructor(config: WorkerPoolConfig) {
     this.config = config
+  }
+
+  /** Starts the `minWorkers` workers. */
+  start(): void {
+    for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
   }
 
   private get word(): string {
@@ -401,10 +426,20 @@ export class WorkerPool {
       this.breakPool(`a worker ${this.word} could not be started: ${String(cause)}`, cause)
       return undefined
     }
-    const worker: PoolWorker = { handle, items: new Map(), sent: 0, since: 0, retiring: false, stopping: false }
+    const worker: PoolWorker = {
+      handle,
+      items: new Map(),
+      sent: 0,
+      since: performance.now(),
+      retiring: false,
+      stopping: false,
+      answered: false,
+      killTimer: undefined
+    }
     this.workers.add(worker)
     handle.onMessage((message) => this.onMessage(worker, message))
     handle.onExit((code, signal, error) => this.onExit(worker, code, signal, error))
+    if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
     const init = this.config.initializer
     if (init !== undefined) {
       try {
@@ -419,7 +454,7 @@ export class WorkerPool {
   private onMessage(worker: PoolWorker, message: FromWorker): void {
     if (message._tag === "Dying") {
       const cause = message.defect === undefined ? undefined : decodeDefect(message.defect)
-      this.died(worker, message.how, cause)
+      this.died(worker, message.how, cause, message.code, null, message.id)
       return
     }
     if (message._tag === "Progress") {
@@ -436,46 +471,140 @@ export class WorkerPool {
       return
     }
     this.measure(worker, message.replies.length)
+    worker.answered = true
+    // Over `maxMemoryPerWorker`: no more calls (not even from the callers these replies wake); it
+    // stops once those it holds are answered.
+    if (message.memory !== undefined && message.memory > this.config.maxMemoryBytes!) worker.retiring = true
     for (const reply of message.replies) {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
       this.settle(item, decodeExit(item.task, reply.exit))
     }
-    if (worker.items.size === 0 && (worker.retiring || (this.isShutdown && this.pending() === 0))) {
-      this.stop(worker)
+    if (worker.items.size === 0) {
+      if (worker.retiring || (this.isShutdown && this.pending() === 0)) this.stop(worker)
+      else if (this.config.idleTimeoutMillis !== undefined) this.armIdle()
     }
     if (this.pending() > 0) this.dispatch()
     this.checkTerminated()
   }
 
   private onExit(worker: PoolWorker, code: number | null, signal: NodeJS.Signals | null, error: unknown): void {
-    if (worker.stopping) {
-      this.workers.delete(worker)
-      // Replaced: what it held had not started, so it runs elsewhere.
-      for (const item of worker.items.values()) this.requeued.push(item)
-      worker.items.clear()
-      if (this.pending() > 0) this.scheduleDispatch()
-      this.checkTerminated()
-      return
+    if (!worker.stopping) {
+      this.died(
+        worker,
+        signal !== null ? `was killed by signal ${signal}` : `exited with code ${code}`,
+        error,
+        code,
+        signal
+      )
     }
-    this.died(worker, signal !== null ? `was killed by signal ${signal}` : `exited with code ${code}`, error)
+    if (worker.killTimer !== undefined) clearTimeout(worker.killTimer)
     this.workers.delete(worker)
+    // Replaced: what it held had not started, so it runs elsewhere.
+    for (const item of worker.items.values()) this.requeued.push(item)
+    worker.items.clear()
+    if (this.pending() > 0) this.scheduleDispatch()
+    this.keepMinWorkers(worker)
     this.checkTerminated()
   }
 
-  private died(worker: PoolWorker, how: string, cause: unknown): void {
+  /**
+   * A worker died unexpectedly: the pool breaks, or with `onWorkerDeath: "replace"` only the call
+   * it was running fails. `running` is the call the worker said it was running, else the oldest it
+   * held (a worker runs its calls in the order sent).
+   */
+  private died(
+    worker: PoolWorker,
+    how: string,
+    cause: unknown,
+    exitCode: number | null,
+    signal: string | null,
+    running?: number
+  ): void {
     if (worker.stopping) return
     const detail = cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ""
-    this.breakPool(
-      `A ${this.word} in the pool terminated abruptly while the future was running or pending (${this.word} ${worker.handle.id} ${how}${detail})`,
-      cause
-    )
+    if (this.config.onWorkerDeath === "break") {
+      this.breakPool(
+        `A ${this.word} in the pool terminated abruptly while the future was running or pending (${this.word} ${worker.handle.id} ${how}${detail})`,
+        cause
+      )
+      return
+    }
+    worker.stopping = true
+    worker.retiring = true
+    const victim = (running === undefined ? undefined : worker.items.get(running)) ?? worker.items.values().next().value
+    if (victim !== undefined) {
+      const outOfMemory = (cause as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY"
+      const error = new WorkerDied({
+        kind: this.config.kind,
+        workerId: worker.handle.id,
+        exitCode,
+        signal,
+        ...(outOfMemory ? { resourceLimit: "maxOldGenerationSizeMb" } : {}),
+        message:
+          `the ${this.word} ${worker.handle.id} running this call died (it ${how}${detail}), so the call did not ` +
+          `complete; the pool replaced the ${this.word} and carries on (onWorkerDeath: "replace"). Run the call ` +
+          `again if it is safe to repeat` +
+          (outOfMemory ? ", with a larger resourceLimits.maxOldGenerationSizeMb" : ""),
+        ...(cause === undefined ? {} : { cause })
+      })
+      worker.items.delete(victim.id)
+      this.settle(victim, Exit.fail(error))
+    }
+    // The calls behind it had not started: they run on another worker, first.
+    for (const item of worker.items.values()) this.requeued.push(item)
+    worker.items.clear()
+    // Told by the worker itself: it is exiting; make sure it does.
+    this.killLater(worker)
+    if (this.pending() > 0) this.scheduleDispatch()
+  }
+
+  /** After a worker has exited: start another while fewer than `minWorkers` run. */
+  private keepMinWorkers(gone: PoolWorker): void {
+    if (!gone.answered || this.isShutdown || this.broken !== undefined) return
+    if (this.liveWorkers() < this.config.minWorkers) this.spawn()
+  }
+
+  /** Kills the worker if it has not exited `terminateGrace` from now. */
+  private killLater(worker: PoolWorker): void {
+    const grace = this.config.terminateGraceMillis
+    if (worker.killTimer !== undefined || grace > maxTimerMillis) return
+    worker.killTimer = setTimeout(() => {
+      if (this.workers.has(worker)) worker.handle.kill()
+    }, grace)
+    worker.killTimer.unref()
+  }
+
+  /** Stops the workers idle for `idleTimeout`, down to `minWorkers`; wakes again for the next one. */
+  private armIdle(): void {
+    if (this.idleTimer !== undefined || this.isShutdown || this.liveWorkers() <= this.config.minWorkers) return
+    const idle = this.config.idleTimeoutMillis!
+    let next = Number.POSITIVE_INFINITY
+    for (const w of this.workers) if (!w.retiring && w.items.size === 0) next = Math.min(next, w.since + idle)
+    const delay = Math.max(0, next - performance.now())
+    if (delay > maxTimerMillis) return
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined
+      if (this.isShutdown || this.broken !== undefined) return
+      const now = performance.now()
+      let live = this.liveWorkers()
+      for (const w of this.workers) {
+        if (live <= this.config.minWorkers) break
+        if (!w.retiring && w.items.size === 0 && now - w.since >= idle) {
+          this.stop(w)
+          live--
+        }
+      }
+      this.armIdle()
+    }, delay)
+    this.idleTimer.unref()
   }
 
   /** CPython's `_terminate_broken`: one reason; every running and pending future fails with it; workers go. */
   private breakPool(reason: string, cause: unknown): void {
     if (this.broken !== undefined) return
+    this.clearIdleTimer()
     this.broken = new BrokenExecutor({ kind: this.config.kind, reason, ...(cause === undefined ? {} : { cause }) })
     const exit = Exit.fail(this.broken)
     for (const worker of this.workers) {
@@ -500,9 +629,13 @@ export class WorkerPool {
     } catch {
       worker.handle.kill()
     }
-    setTimeout(() => {
-      if (this.workers.has(worker)) worker.handle.kill()
-    }, stopGraceMillis).unref()
+    this.killLater(worker)
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer === undefined) return
+    clearTimeout(this.idleTimer)
+    this.idleTimer = undefined
   }
 
   /** `Future.interrupt` for a call sent to a worker: abort, then replace the worker if it does not stop in time. */
@@ -549,6 +682,7 @@ export class WorkerPool {
     return Effect.suspend(() => {
       this.isShutdown = true
       this.config.room?.wakeAll()
+      this.clearIdleTimer()
       const callbacks: Array<Effect.Effect<void>> = []
       if (options?.cancelFutures === true) {
         for (const item of this.queue.drain()) {
@@ -576,6 +710,8 @@ export class WorkerPool {
           worker.items.clear()
           worker.stopping = true
           worker.handle.kill(signal)
+          // A signal other than SIGKILL may be ignored: SIGKILL after `terminateGrace`.
+          if (signal !== "SIGKILL") this.killLater(worker)
         }
         this.endRetries(exit)
         this.checkTerminated()

@@ -1,0 +1,514 @@
+/**
+ * The worker pools' lifecycle options, beyond Python: `onWorkerDeath:
+ * "replace"` (a dead worker fails only its call, with `WorkerDied`),
+ * `terminateGrace` (a worker that does not stop is killed), `idleTimeout` and
+ * `minWorkers` (idle shrink), `maxMemoryPerWorker` (retirement by memory).
+ * Real threads and processes; every wait has a deadline, so a deadlock fails
+ * its test, naming what hung, instead of hanging the run.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Data, type Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
+import {
+  BrokenExecutor,
+  type Executor,
+  type ExecutorKind,
+  Future,
+  InterpreterPoolExecutor,
+  ProcessPoolExecutor,
+  type Task,
+  WorkerDied
+} from "../src/index.ts"
+import * as faults from "./fixtures/faults.ts"
+import * as lifecycle from "./fixtures/lifecycle.ts"
+
+/** A test that hit a deadline. */
+class Deadlock extends Data.TaggedError("Deadlock")<{ readonly message: string }> {}
+
+/** Starting workers on a loaded machine. */
+const startDeadline = "15 seconds"
+/** Workers started one after another in a crash loop, on a loaded machine. */
+const loopDeadline = "25 seconds"
+/** A dead worker's call fails within this. */
+const deathDeadline = "5 seconds"
+/** The scope's close, `shutdown`, `terminateWorkers()`. */
+const shutdownDeadline = "10 seconds"
+/** A short `terminateGrace` for the tests. */
+const grace = "300 millis"
+/** Stopping a stuck worker within this shows the short `terminateGrace` was used (the default is 5 seconds). */
+const graceDeadline = "4 seconds"
+
+/** The options every pool case takes. */
+interface LifecycleOptions {
+  readonly maxWorkers: number
+  readonly onWorkerDeath?: "break" | "replace"
+  readonly terminateGrace?: Duration.Input
+  readonly idleTimeout?: Duration.Input
+  readonly minWorkers?: number
+  readonly maxMemoryPerWorker?: number
+  readonly maxTasksPerChild?: number
+  readonly initializer?: Task.Task<any, unknown, unknown>
+}
+
+interface PoolCase {
+  readonly name: string
+  readonly kind: "InterpreterPool" | "ProcessPool"
+  readonly worker: "thread" | "process"
+  readonly make: (options: LifecycleOptions) => Effect.Effect<Executor.Service, unknown, Scope.Scope>
+  /** The id `WorkerDied.workerId` gives: thread id or process id. */
+  readonly idOf: (where: lifecycle.WorkerId) => number
+}
+
+const pools: ReadonlyArray<PoolCase> = [
+  {
+    name: "InterpreterPoolExecutor",
+    kind: "InterpreterPool",
+    worker: "thread",
+    make: (options) => InterpreterPoolExecutor.make(options),
+    idOf: (where) => where.threadId
+  },
+  {
+    name: "ProcessPoolExecutor",
+    kind: "ProcessPool",
+    worker: "process",
+    make: (options) => ProcessPoolExecutor.make(options),
+    idOf: (where) => where.pid
+  }
+]
+
+const within = <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.Input, what: string) =>
+  Effect.timeoutOrElse(self, {
+    duration,
+    orElse: () => Effect.fail(new Deadlock({ message: `deadlock: ${what} did not end within ${String(duration)}` }))
+  })
+
+const awaitExit = <A, E>(future: Future.Future<A, E>, duration: Duration.Input, what: string) =>
+  within(Future.await(future), duration, what)
+
+const result = <A, E>(future: Future.Future<A, E>, duration: Duration.Input, what: string) =>
+  within(Future.result(future), duration, what)
+
+/** The pool inside an executor, as the fault tests reach it. */
+interface PoolInside {
+  forceShutdown(signal: NodeJS.Signals, name: string): Effect.Effect<void>
+  readonly workers: ReadonlySet<{ readonly retiring: boolean; readonly items: ReadonlyMap<number, unknown> }>
+}
+
+const poolOf = (executor: Executor.Service): PoolInside => (executor as unknown as { readonly pool: PoolInside }).pool
+
+/** Workers the pool holds that take calls (not retiring, not stopping). */
+const liveWorkers = (executor: Executor.Service): number => {
+  let n = 0
+  for (const worker of poolOf(executor).workers) if (!worker.retiring) n++
+  return n
+}
+
+/** Workers the pool holds, stopping ones included. */
+const allWorkers = (executor: Executor.Service): number => poolOf(executor).workers.size
+
+const killPool = (executor: Executor.Service): Effect.Effect<void> =>
+  Effect.asVoid(Effect.timeoutOption(poolOf(executor).forceShutdown("SIGKILL", "the deadlock check"), "5 seconds"))
+
+/** A fresh pool in its own scope around `body`; the scope's close has a deadline, past which the workers are killed. */
+const withPool = <S extends Executor.Service, A, E, ME>(
+  make: Effect.Effect<S, ME, Scope.Scope>,
+  body: (executor: S) => Effect.Effect<A, E>
+): Effect.Effect<A, E | ME | Deadlock> =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const executor = yield* Scope.provide(scope)(make)
+    const exit = yield* Effect.exit(body(executor).pipe(Effect.onInterrupt(() => killPool(executor))))
+    if (Exit.isFailure(exit)) yield* killPool(executor)
+    const closing = yield* Effect.forkDetach(Scope.close(scope, exit))
+    const closed = yield* Effect.timeoutOption(Fiber.await(closing), shutdownDeadline)
+    if (Option.isNone(closed)) {
+      yield* killPool(executor)
+      if (Exit.isSuccess(exit)) {
+        return yield* new Deadlock({
+          message: `deadlock: closing the pool's scope did not return within ${shutdownDeadline}`
+        })
+      }
+    }
+    return yield* exit
+  })
+
+/** Starts `n` workers (calls sent at once go to different workers) and says where each runs. */
+const startWorkers = (executor: Executor.Service, n: number, ms = 100) =>
+  Effect.gen(function* () {
+    const futures = yield* Effect.forEach(Array.from({ length: n }), () => executor.submit(faults.workerId, ms))
+    return yield* Effect.forEach(futures, (future) => result(future, startDeadline, "starting workers"))
+  })
+
+const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+
+/** The future failed with `WorkerDied` of this pool. */
+const expectDied = (exit: Exit.Exit<unknown, unknown>, kind: ExecutorKind): WorkerDied => {
+  const error = failureOf(exit)
+  expect(
+    error,
+    `expected WorkerDied, got ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "a success"}`
+  ).toBeInstanceOf(WorkerDied)
+  const died = error as WorkerDied
+  expect(died._tag).toBe("WorkerDied")
+  expect(died.kind).toBe(kind)
+  expect(died.message).toMatch(/died/)
+  expect(died.message).toContain(`${died.workerId}`)
+  return died
+}
+
+/** Whether the process runs; an exited child its parent has not reaped yet (a zombie) counts as gone. */
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH"
+  }
+  if (!existsSync("/proc/self/stat")) return true
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+/** The processes of `pids` still running after up to `millis`. */
+const survivors = (pids: ReadonlyArray<number>, millis: number): Effect.Effect<ReadonlyArray<number>> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + millis
+    for (;;) {
+      const alive = pids.filter(isAlive)
+      if (alive.length === 0 || Date.now() >= deadline) return alive
+      yield* Effect.sleep(50)
+    }
+  })
+
+/** Polls `condition` every 50 ms; a `Deadlock` naming `what` past `duration`. */
+const eventually = (condition: () => boolean, duration: Duration.Input, what: string) =>
+  within(
+    Effect.gen(function* () {
+      while (!condition()) yield* Effect.sleep(50)
+    }),
+    duration,
+    what
+  )
+
+/** The pool still runs calls. */
+const expectHealthy = (executor: Executor.Service) =>
+  Effect.gen(function* () {
+    const future = yield* executor.submit(faults.identity, 42)
+    expect(yield* result(future, startDeadline, "a call on a healthy pool")).toBe(42)
+  })
+
+const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+
+/** Bad values of the lifecycle options, and how the error starts. */
+const badOptions: ReadonlyArray<readonly [Partial<LifecycleOptions> | Record<string, unknown>, RegExp]> = [
+  [{ onWorkerDeath: "restart" }, /^onWorkerDeath must be "break" or "replace", got "restart"/],
+  [{ terminateGrace: -1 }, /^terminateGrace must be /],
+  [{ terminateGrace: "soon" }, /^terminateGrace must be a Duration.Input/],
+  [{ idleTimeout: 0 }, /^idleTimeout must be greater than zero, got 0/],
+  [{ idleTimeout: "whenever" }, /^idleTimeout must be a Duration.Input/],
+  [{ maxWorkers: 2, minWorkers: 3 }, /^minWorkers must be a whole number from 0 to maxWorkers \(2\), got 3/],
+  [{ minWorkers: -1 }, /^minWorkers must be a whole number from 0 to maxWorkers \(\d+\), got -1/],
+  [{ minWorkers: 1.5 }, /^minWorkers must be a whole number .*, got 1.5/],
+  [{ maxMemoryPerWorker: 0 }, /^maxMemoryPerWorker must be a whole number greater than 0, got 0/],
+  [{ maxMemoryPerWorker: "1GB" }, /^maxMemoryPerWorker must be a whole number greater than 0, got "1GB"/]
+]
+
+for (const pool of pools) {
+  describe(pool.name, () => {
+    describe("options", () => {
+      for (const [options, message] of badOptions) {
+        it.effect(`fails make with IllegalArgumentError for ${JSON.stringify(options)}`, () =>
+          Effect.gen(function* () {
+            const error = yield* Effect.flip(
+              Effect.scoped(pool.make({ maxWorkers: 4, ...options } as LifecycleOptions))
+            )
+            expect(Cause.isIllegalArgumentError(error)).toBe(true)
+            expect((error as Error).message).toMatch(message)
+          })
+        )
+      }
+    })
+
+    describe('onWorkerDeath: "replace"', () => {
+      it.live("a worker that exits under load fails only the call it was running, with WorkerDied", () =>
+        withPool(pool.make({ maxWorkers: 2, onWorkerDeath: "replace" }), (executor) =>
+          Effect.gen(function* () {
+            const before = yield* Effect.forEach(range(30), () => executor.submit(faults.workerId, 10))
+            const crashing = yield* executor.submit(faults.exitWith, 3, 30)
+            const after = yield* Effect.forEach(range(30), () => executor.submit(faults.workerId, 10))
+            const died = expectDied(yield* awaitExit(crashing, startDeadline, "the crashing call"), pool.kind)
+            expect(died.exitCode).toBe(3)
+            expect(died.signal).toBeNull()
+            expect(died.resourceLimit).toBeUndefined()
+            expect(died.message).toMatch(/exited with code 3/)
+            const ran = yield* Effect.forEach([...before, ...after], (future) =>
+              result(future, startDeadline, "the other calls")
+            )
+            expect(ran.length).toBe(60)
+            // A worker runs its calls in the order sent: none of those after the crash ran on the dead one.
+            expect(ran.slice(30).map(pool.idOf)).not.toContain(died.workerId)
+            yield* expectHealthy(executor)
+          })
+        )
+      )
+
+      it.live("the calls queued behind the crashed one in its worker run on another worker", () =>
+        withPool(pool.make({ maxWorkers: 1, onWorkerDeath: "replace" }), (executor) =>
+          Effect.gen(function* () {
+            yield* startWorkers(executor, 1, 0)
+            // The pool sends tiny calls in batches once it has measured them; on a loaded machine it
+            // may not have yet, so say they are tiny (the fault tests reach inside the pool too).
+            ;(poolOf(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+            const crashing = yield* executor.submit(faults.exitWith, 1, 200)
+            const behind = yield* Effect.forEach(range(20), () => executor.submit(faults.workerId, 0))
+            yield* Effect.yieldNow
+            const held = Math.max(...[...poolOf(executor).workers].map((worker) => worker.items.size))
+            expect(held, "calls the crashing worker holds").toBeGreaterThan(1)
+            const died = expectDied(yield* awaitExit(crashing, startDeadline, "the crashing call"), pool.kind)
+            expect(died.exitCode).toBe(1)
+            const ran = yield* Effect.forEach(behind, (future) => result(future, startDeadline, "the calls behind"))
+            expect(ran.map(pool.idOf).filter((id) => id === died.workerId)).toStrictEqual([])
+          })
+        )
+      )
+
+      it.live("a crash loop: every call kills its worker, each fails with WorkerDied, nothing hangs", () =>
+        withPool(pool.make({ maxWorkers: 2, onWorkerDeath: "replace" }), (executor) =>
+          Effect.gen(function* () {
+            // Two rounds of two workers, each started and killed by its call.
+            const crashing = yield* Effect.forEach(range(4), () => executor.submit(faults.exitWith, 1, 0))
+            const exits = yield* Effect.forEach(
+              crashing,
+              (future) => awaitExit(future, loopDeadline, "the calls of a crash loop"),
+              { concurrency: "unbounded" }
+            )
+            const workerIds = exits.map((exit) => expectDied(exit, pool.kind).workerId)
+            expect(new Set(workerIds).size).toBe(4)
+            yield* expectHealthy(executor)
+          })
+        )
+      )
+
+      it.live("an uncaught error in a worker fails its call with WorkerDied, the error as cause", () =>
+        withPool(pool.make({ maxWorkers: 2, onWorkerDeath: "replace" }), (executor) =>
+          Effect.gen(function* () {
+            const other = yield* executor.submit(faults.sleep, 500)
+            const crashing = yield* executor.submit(faults.throwInEventLoop, "uncaught in a timer", 100)
+            const died = expectDied(yield* awaitExit(crashing, startDeadline, "the crashing call"), pool.kind)
+            expect(died.exitCode).toBe(1)
+            expect(died.message).toMatch(/uncaught exception: FaultError: uncaught in a timer/)
+            expect(died.cause).toMatchObject({ name: "FaultError", message: "uncaught in a timer" })
+            expect(yield* result(other, startDeadline, "the call on the other worker")).toBe(500)
+            yield* expectHealthy(executor)
+          })
+        )
+      )
+
+      it.live("a failing initializer still breaks the pool", () =>
+        withPool(
+          pool.make({ maxWorkers: 1, onWorkerDeath: "replace", initializer: lifecycle.failingInit }),
+          (executor) =>
+            Effect.gen(function* () {
+              const future = yield* executor.submit(faults.identity, 1)
+              const error = failureOf(yield* awaitExit(future, startDeadline, "a call after a failing initializer"))
+              expect(error).toBeInstanceOf(BrokenExecutor)
+              expect((error as BrokenExecutor).reason).toMatch(/initializer failed/)
+            })
+        )
+      )
+
+      it.live("shutdown({ wait: true }) returns after a death, with the other calls done", () =>
+        withPool(pool.make({ maxWorkers: 2, onWorkerDeath: "replace" }), (executor) =>
+          Effect.gen(function* () {
+            const crashing = yield* executor.submit(faults.exitWith, 1, 100)
+            const others = yield* Effect.forEach(range(10), () => executor.submit(faults.sleep, 50))
+            yield* within(executor.shutdown({ wait: true }), shutdownDeadline, "shutdown({ wait: true })")
+            expectDied(yield* awaitExit(crashing, deathDeadline, "the crashed call"), pool.kind)
+            for (const future of others) expect(yield* result(future, deathDeadline, "the other calls")).toBe(50)
+          })
+        )
+      )
+    })
+
+    describe("terminateGrace", () => {
+      it.live("a worker whose event loop is stuck after its call is killed terminateGrace after shutdown", () =>
+        withPool(pool.make({ maxWorkers: 1, terminateGrace: grace }), (executor) =>
+          Effect.gen(function* () {
+            const where = yield* result(yield* executor.submit(lifecycle.lingerBusy, 0), startDeadline, "the call")
+            yield* executor.shutdown({ wait: false })
+            // Waiting for shutdown waits for the worker: it returns once the worker is killed.
+            yield* within(executor.shutdown({ wait: true }), graceDeadline, "shutdown of a pool whose worker is stuck")
+            if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
+          })
+        )
+      )
+
+      it.live("a worker retired by maxTasksPerChild that does not stop is killed after terminateGrace", () =>
+        withPool(pool.make({ maxWorkers: 1, maxTasksPerChild: 1, terminateGrace: grace }), (executor) =>
+          Effect.gen(function* () {
+            const first = yield* result(
+              yield* executor.submit(lifecycle.lingerBusy, 0),
+              startDeadline,
+              "the lingering call"
+            )
+            const second = yield* result(yield* executor.submit(faults.workerId, 0), startDeadline, "the next call")
+            expect(pool.idOf(second)).not.toBe(pool.idOf(first))
+            yield* eventually(() => allWorkers(executor) === 1, graceDeadline, "the retired worker's exit")
+            if (pool.worker === "process") expect(yield* survivors([first.pid], 3_000)).toStrictEqual([])
+          })
+        )
+      )
+    })
+
+    describe("idleTimeout and minWorkers", () => {
+      it.live("workers idle for idleTimeout exit, and start again on demand", () =>
+        withPool(pool.make({ maxWorkers: 2, idleTimeout: "200 millis" }), (executor) =>
+          Effect.gen(function* () {
+            const started = yield* startWorkers(executor, 2)
+            const ids = started.map(pool.idOf)
+            expect(new Set(ids).size).toBe(2)
+            yield* eventually(() => allWorkers(executor) === 0, startDeadline, "idle workers exiting")
+            if (pool.worker === "process") expect(yield* survivors(ids, 3_000)).toStrictEqual([])
+            const again = yield* result(yield* executor.submit(faults.workerId, 0), startDeadline, "a call after")
+            expect(ids).not.toContain(pool.idOf(again))
+          })
+        )
+      )
+
+      it.live("minWorkers start with the pool and stay through idle shrink", () =>
+        withPool(pool.make({ maxWorkers: 3, minWorkers: 1, idleTimeout: "150 millis" }), (executor) =>
+          Effect.gen(function* () {
+            expect(liveWorkers(executor)).toBe(1)
+            const started = yield* startWorkers(executor, 3, 300)
+            expect(new Set(started.map(pool.idOf)).size).toBe(3)
+            yield* eventually(() => allWorkers(executor) === 1, startDeadline, "idle workers exiting down to 1")
+            yield* Effect.sleep(600)
+            expect(allWorkers(executor)).toBe(1)
+            if (pool.worker === "process") {
+              const pids = started.map((where) => where.pid)
+              const alive = yield* survivors(pids, 3_000)
+              expect(alive.length).toBe(1)
+              // The one left runs the next call.
+              const next = yield* result(yield* executor.submit(faults.workerId, 0), startDeadline, "a call after")
+              expect(next.pid).toBe(alive[0])
+            }
+          })
+        )
+      )
+    })
+
+    describe("maxMemoryPerWorker", () => {
+      const limit = pool.worker === "process" ? 256 : 96
+      const big = pool.worker === "process" ? 192 : 128
+
+      it.live("a worker over the limit is retired after its call; the next call runs on a fresh worker", () =>
+        withPool(pool.make({ maxWorkers: 1, maxMemoryPerWorker: limit }), (executor) =>
+          Effect.gen(function* () {
+            const first = yield* result(yield* executor.submit(lifecycle.holdMemory, 0), startDeadline, "a call")
+            const hog = yield* result(yield* executor.submit(lifecycle.holdMemory, big), startDeadline, "the hog")
+            expect(pool.idOf(hog)).toBe(pool.idOf(first))
+            const next = yield* result(yield* executor.submit(lifecycle.holdMemory, 0), startDeadline, "a call after")
+            expect(pool.idOf(next)).not.toBe(pool.idOf(first))
+            if (pool.worker === "process") expect(yield* survivors([first.pid], 5_000)).toStrictEqual([])
+          })
+        )
+      )
+
+      it.live("a worker under the limit keeps running calls", () =>
+        withPool(pool.make({ maxWorkers: 1, maxMemoryPerWorker: 2048 }), (executor) =>
+          Effect.gen(function* () {
+            const ids: Array<number> = []
+            for (const megabytes of [0, 32, 0]) {
+              const where = yield* result(
+                yield* executor.submit(lifecycle.holdMemory, megabytes),
+                startDeadline,
+                "a call"
+              )
+              ids.push(pool.idOf(where))
+            }
+            expect(new Set(ids).size).toBe(1)
+          })
+        )
+      )
+    })
+  })
+}
+
+describe("ProcessPoolExecutor only", () => {
+  it.live('SIGKILL of a busy worker under load, with onWorkerDeath: "replace", fails only its call', () =>
+    withPool(ProcessPoolExecutor.make({ maxWorkers: 2, onWorkerDeath: "replace" }), (executor) =>
+      Effect.gen(function* () {
+        const futures = yield* Effect.forEach(range(100), () => executor.submit(faults.workerId, 20))
+        const victim = (yield* result(futures[0]!, startDeadline, "the first call")).pid
+        process.kill(victim, "SIGKILL")
+        const exits = yield* Effect.forEach(futures, (future) => awaitExit(future, startDeadline, "the calls"))
+        const died = exits.filter((exit) => Exit.isFailure(exit)).map((exit) => expectDied(exit, "ProcessPool"))
+        expect(died.length).toBe(1)
+        expect(died[0]!.workerId).toBe(victim)
+        expect(died[0]!.signal).toBe("SIGKILL")
+        expect(died[0]!.exitCode).toBeNull()
+        expect(died[0]!.message).toMatch(/killed by signal SIGKILL/)
+        expect(yield* survivors([victim], 3_000)).toStrictEqual([])
+        yield* expectHealthy(executor)
+      })
+    )
+  )
+
+  it.live("terminateWorkers() follows SIGTERM with SIGKILL after terminateGrace", () =>
+    withPool(ProcessPoolExecutor.make({ maxWorkers: 1, terminateGrace: grace }), (executor) =>
+      Effect.gen(function* () {
+        const where = yield* result(yield* executor.submit(lifecycle.ignoreSigterm), startDeadline, "a call")
+        const running = yield* executor.submit(faults.sleep, 60_000)
+        yield* eventually(() => Effect.runSync(Future.running(running)), startDeadline, "the long call starting")
+        yield* within(executor.terminateWorkers(), graceDeadline, "terminateWorkers() on a worker ignoring SIGTERM")
+        expect(failureOf(yield* awaitExit(running, deathDeadline, "the stopped call"))).toBeInstanceOf(BrokenExecutor)
+        expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
+      })
+    )
+  )
+})
+
+describe("InterpreterPoolExecutor only", () => {
+  it.live(
+    'a worker out of memory, with onWorkerDeath: "replace", fails its call with WorkerDied naming the limit',
+    () =>
+      withPool(
+        InterpreterPoolExecutor.make({
+          maxWorkers: 1,
+          onWorkerDeath: "replace",
+          resourceLimits: { maxOldGenerationSizeMb: 32 }
+        }),
+        (executor) =>
+          Effect.gen(function* () {
+            const future = yield* executor.submit(faults.exhaustMemory)
+            const died = expectDied(
+              yield* awaitExit(future, startDeadline, "the call out of memory"),
+              "InterpreterPool"
+            )
+            expect(died.resourceLimit).toBe("maxOldGenerationSizeMb")
+            expect(died.message).toMatch(/maxOldGenerationSizeMb/)
+            yield* expectHealthy(executor)
+          })
+      )
+  )
+
+  it.live("maxMemoryPerWorker sets maxOldGenerationSizeMb as a backstop unless it is given", () =>
+    Effect.gen(function* () {
+      const limitsWith = (options: InterpreterPoolExecutor.Options) =>
+        withPool(InterpreterPoolExecutor.make({ maxWorkers: 1, ...options }), (executor) =>
+          Effect.flatMap(executor.submit(lifecycle.resourceLimits), (future) =>
+            result(future, startDeadline, "reading the resource limits")
+          )
+        )
+      expect((yield* limitsWith({ maxMemoryPerWorker: 100 })).maxOldGenerationSizeMb).toBe(356)
+      expect((yield* limitsWith({ maxMemoryPerWorker: 400 })).maxOldGenerationSizeMb).toBe(800)
+      expect(
+        (yield* limitsWith({ maxMemoryPerWorker: 100, resourceLimits: { maxOldGenerationSizeMb: 150 } }))
+          .maxOldGenerationSizeMb
+      ).toBe(150)
+    })
+  )
+})
