@@ -16,7 +16,7 @@ import {
   ThreadPoolExecutor,
   UnobservedFailures
 } from "../src/index.ts"
-import { countUp, countUpEffect, failTimesTask } from "./fixtures/policyTasks.ts"
+import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { exitOf, result, squashed, tempFile } from "./suites/workerPool.ts"
 
@@ -270,6 +270,25 @@ describe.each(pools)("%s", (_name, layer) => {
       }),
       { failOnUnobserved: true }
     )
+  )
+})
+
+describe.each(pools.slice(1))('%s with onWorkerDeath: "replace"', (_name, layer) => {
+  it.live("retries run a call again after its worker died; the pool carries on", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("retry-died-")
+      const value = yield* Effect.gen(function* () {
+        const future = yield* Executor.submitWith({ retries: 1 })(exitOnFirstAttempt, file)
+        return yield* result(future)
+      }).pipe(
+        Effect.provide(
+          layer({ maxWorkers: 1, onWorkerDeath: "replace" } as Executor.PoolOptions & { maxWorkers: number })
+        ),
+        Effect.timeout("30 seconds")
+      )
+      expect(value).toBe("survived")
+      expect(lines()).toEqual(["1", "2"])
+    })
   )
 })
 
