@@ -21,8 +21,11 @@
  * one workload keeps the others) and `benchmarks/RESULTS.md` is regenerated from it.
  *
  * Environment: `BENCH_RUNS` (rounds, default 7, at least 5), `BENCH_WARMUP`
- * (default 2). Running node with `--expose-gc` collects garbage between runs.
+ * (default 2), `BENCH_COMMIT` (the commit measured, where `git describe` cannot
+ * tell, e.g. in an exported tree). Running node with `--expose-gc` collects
+ * garbage between runs.
  */
+import { spawnSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
@@ -226,7 +229,7 @@ const makeBench = (runs: number, warmup: number): Bench => {
         ...(base !== undefined && ms !== undefined
           ? { costRatio: round(median(ms.map((t, i) => t / base[i]!)), 3) }
           : {}),
-        ...(ratios === undefined ? {} : { ratios }),
+        ...(ratios === undefined || Object.keys(ratios).length === 0 ? {} : { ratios }),
         ...(startupMs === undefined ? {} : { startupMs: Math.round(startupMs) })
       }
     })
@@ -315,7 +318,13 @@ const environment = (runs: number, warmup: number): Record<string, string | numb
       return "?"
     }
   }
+  const git = spawnSync("git", ["describe", "--always", "--dirty"], {
+    cwd: fileURLToPath(new URL(".", import.meta.url)),
+    encoding: "utf8"
+  })
+  const commit = process.env.BENCH_COMMIT ?? (git.status === 0 ? git.stdout.trim() : "?")
   return {
+    commit,
     node: process.version,
     effect: pkg("effect"),
     platform: `${Os.platform()} ${Os.arch()}`,
@@ -364,7 +373,7 @@ const markdown = (results: Results): string => {
       `Command: \`${w.command}\`, ${w.date.slice(0, 16).replace("T", " ")} UTC, ${env.runs} rounds after ${env.warmup} warm-up${env.warmup === 1 ? "" : "s"}.`
     )
     out.push(
-      `Machine: ${env.cpu} (${env.cpus} CPUs, 1-minute load average ${env.loadAverage} at the start), ${env.platform}; Node ${env.node}, effect ${env.effect}.`,
+      `Machine: ${env.cpu} (${env.cpus} CPUs, 1-minute load average ${env.loadAverage} at the start), ${env.platform}; Node ${env.node}, effect ${env.effect}${env.commit === undefined ? "" : `; commit ${env.commit}`}.`,
       ""
     )
     const unit = w.rows[0]!.unit

@@ -6,7 +6,8 @@
  */
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { Effect, ManagedRuntime, Stream } from "effect"
+import { type Layer, ManagedRuntime, Stream } from "effect"
+import { Piscina } from "piscina"
 import { Executor, InterpreterPoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor } from "../src/index.ts"
 import { median, pythonSystem, pythonVersion, Units } from "./common.ts"
 import { inc } from "./fixtures/tasks.ts"
@@ -18,10 +19,52 @@ const workers = 2
 /** How often the child samples its resident set. */
 const sampleMillis = 2
 
+/** What a child measures: `count(n)` maps over `range(n)` and gives the number of results. */
+interface Mapper {
+  readonly count: (n: number, size: number | undefined) => Promise<number>
+  readonly close: () => Promise<void>
+}
+
+const ours = (layer: () => Layer.Layer<Executor.Executor, unknown>) => (): Mapper => {
+  const runtime = ManagedRuntime.make(layer())
+  return {
+    count: (n, size) =>
+      runtime.runPromise(
+        Executor.map(inc, range(n), size === undefined ? {} : { buffersize: size }).pipe(Stream.runCount)
+      ),
+    close: () => runtime.dispose()
+  }
+}
+
+/** Piscina has no `map`: `size` loops share the iterator, each awaiting its call before taking the next item. */
+const piscinaMapper = (): Mapper => {
+  const pool = new Piscina({
+    filename: new URL("./fixtures/piscinaInc.mjs", import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers
+  })
+  return {
+    count: async (n, size = buffersize) => {
+      const items = range(n)
+      let results = 0
+      const lane = async (): Promise<void> => {
+        for (let next = items.next(); next.done !== true; next = items.next()) {
+          await pool.run(next.value)
+          results++
+        }
+      }
+      await Promise.all(Array.from({ length: size }, lane))
+      return results
+    },
+    close: () => pool.destroy()
+  }
+}
+
 const pools = {
-  thread: () => ThreadPoolExecutor.layer({ maxWorkers: workers }),
-  interpreter: () => InterpreterPoolExecutor.layer({ maxWorkers: workers }),
-  process: () => ProcessPoolExecutor.layer({ maxWorkers: workers })
+  thread: ours(() => ThreadPoolExecutor.layer({ maxWorkers: workers })),
+  interpreter: ours(() => InterpreterPoolExecutor.layer({ maxWorkers: workers })),
+  process: ours(() => ProcessPoolExecutor.layer({ maxWorkers: workers })),
+  piscina: piscinaMapper
 } as const
 
 type PoolName = keyof typeof pools
@@ -44,14 +87,11 @@ function* range(n: number): Generator<number> {
 const child = async (pool: PoolName, size: number | undefined): Promise<ChildReport> => {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error("W6's child needs --expose-gc")
-  const runtime = ManagedRuntime.make(pools[pool]())
-  const count = (n: number) =>
-    runtime.runPromise(
-      Executor.map(inc, range(n), size === undefined ? {} : { buffersize: size }).pipe(
-        Stream.runCount,
-        Effect.tap((k) => (k === n ? Effect.void : Effect.die(new Error(`W6: ${k} results of ${n}`))))
-      )
-    )
+  const mapper = pools[pool]()
+  const count = async (n: number): Promise<void> => {
+    const k = await mapper.count(n, size)
+    if (k !== n) throw new Error(`W6: ${k} results of ${n}`)
+  }
   try {
     let start = performance.now()
     await count(workers)
@@ -76,7 +116,7 @@ const child = async (pool: PoolName, size: number | undefined): Promise<ChildRep
     if (peakAfter > peakBefore) peak = Math.max(peak, peakAfter)
     return { value: (peak - base) / (1 << 20), ms, startupMs }
   } finally {
-    await runtime.dispose()
+    await mapper.close()
   }
 }
 
@@ -155,7 +195,8 @@ export const W6: Workload = {
     `running \`map\` (worker threads included; the process pool's children not), sampled every ${sampleMillis} ms and ` +
     "checked against the kernel's peak (`maxRSS`), over the RSS after a warm-up map of 10,000 items and a full GC. " +
     "Every run is a fresh `node --expose-gc` child, so one system's garbage cannot count against another; the harness's " +
-    "warm-up rounds are skipped. A control without `buffersize` shows what the bound saves.",
+    "warm-up rounds are skipped. A control without `buffersize` shows what the bound saves; Piscina with the same " +
+    "64 calls in flight shows what a Node worker pool's messages alone cost.",
   target: "peak RSS growth < 64 MiB.",
   run: async (bench: Bench): Promise<Array<Row>> => {
     const python = pythonVersion()
@@ -172,6 +213,7 @@ export const W6: Workload = {
           : `not available: \`Executor.map\`'s \`buffersize\` is new in Python 3.14, this is ${python.version}`
     if (pythonMissing !== undefined) bench.log(`W6: skipping the Python peer: ${pythonMissing}`)
     const vs = pythonMissing === undefined ? [pythonName] : []
+    const workerVs = ["Piscina, 64 calls in flight (reference)", ...vs]
     const systems: Array<System> = [
       ...(pythonMissing === undefined
         ? [
@@ -197,7 +239,7 @@ export const W6: Workload = {
         size: buffersize,
         note: `\`InterpreterPoolExecutor.layer({ maxWorkers: ${workers} })\`.`,
         ours: true,
-        vs
+        vs: workerVs
       }),
       childSystem({
         name: "ProcessPoolExecutor",
@@ -205,7 +247,18 @@ export const W6: Workload = {
         size: buffersize,
         note: `\`ProcessPoolExecutor.layer({ maxWorkers: ${workers} })\`; the parent's RSS only.`,
         ours: true,
-        vs
+        vs: workerVs
+      }),
+      childSystem({
+        name: "Piscina, 64 calls in flight (reference)",
+        pool: "piscina",
+        size: buffersize,
+        note:
+          `\`new Piscina({ minThreads: ${workers}, maxThreads: ${workers} })\` has no \`map\`: ${buffersize} loops share the iterator, ` +
+          "each awaiting `pool.run(x)` before taking the next item (results unordered): the same bound on a Node worker pool " +
+          "without Effect.",
+        ours: false,
+        vs: []
       }),
       childSystem({
         name: "ThreadPoolExecutor, no buffersize (control)",
