@@ -13,7 +13,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type PoolName, runChaos, terminals } from "./chaos.ts"
+import { type PoolName, replaces, runChaos, terminals } from "./chaos.ts"
 
 const pools: ReadonlyArray<PoolName> = ["ThreadPool", "InterpreterPool", "ProcessPool"]
 
@@ -37,14 +37,15 @@ const seedsFor = (pool: PoolName): ReadonlyArray<number> => {
 }
 
 /**
- * The seeds CI runs: `seed % terminals[pool].length` picks the terminal fault, so these cover every
- * terminal fault on the thread pool and every one on some worker pool (the two share their machinery):
- * exit and none on the interpreter pool; sigkill, shutdown and interruptScope on the process pool.
+ * The seeds CI runs. `seed % terminals[pool].length` picks the terminal fault and `replaces` whether a
+ * worker pool breaks or replaces a dead worker, so these cover every terminal fault of the thread pool,
+ * and on the worker pools (which share their machinery): process.exit in both modes on the interpreter
+ * pool; SIGKILL in both modes, shutdown and an interrupted scope on the process pool.
  */
 const ciSeeds: Record<PoolName, ReadonlyArray<number>> = {
   ThreadPool: [0, 1, 2],
-  InterpreterPool: [0, 3],
-  ProcessPool: [0, 2, 3]
+  InterpreterPool: [0, 4],
+  ProcessPool: [0, 5, 2, 3]
 }
 
 describe("chaos", () => {
@@ -52,7 +53,8 @@ describe("chaos", () => {
     if (onlyPool !== undefined && onlyPool !== pool) continue
     describe(pool, () => {
       for (const seed of seedsFor(pool)) {
-        const terminal = terminals[pool][seed % terminals[pool].length]
+        const terminal =
+          terminals[pool][seed % terminals[pool].length] + (replaces(pool, seed) ? ", onWorkerDeath: replace" : "")
         it.live(
           `seed ${seed} (${terminal}): every future ends exactly once, as the faults allow ` +
             `[replay: CHAOS_SEED=${seed} CHAOS_POOL=${pool} npx vitest run test/chaos]`,

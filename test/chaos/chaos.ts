@@ -2,12 +2,18 @@
  * The chaos harness: a few thousand tasks of mixed kinds (fast, slow,
  * failing, Effect-returning) submitted to a pool in random bursts while
  * faults happen: futures cancelled and interrupted at random, a worker
- * SIGKILLed from outside or calling `process.exit`, `shutdown({ cancelFutures:
- * true })` mid-flight, the scope closed by interruption. Then a ledger is
- * checked: every future ended exactly once (counted by done callbacks), none
- * is left pending once the scope has closed, the outcomes add up to what was
- * submitted, every outcome is one the faults allow, and every result is the
- * right one.
+ * SIGKILLed from outside or calling `process.exit` (with the pool breaking,
+ * as in Python, or replacing the worker, `onWorkerDeath: "replace"`),
+ * `shutdown({ cancelFutures: true })` mid-flight, the scope closed by
+ * interruption; the worker pools also get random `maxTasksPerChild`,
+ * `idleTimeout` and `interruptGrace`. Then a ledger is checked: every future
+ * ended exactly once (counted by done callbacks), none is left pending once
+ * the scope has closed, the outcomes add up to what was submitted, every
+ * outcome is one the faults allow (a result, the task's typed failure or
+ * defect, `CancelledError`, `BrokenExecutor`, `WorkerDied`, or
+ * `ExecutionFailed` for a call lost with a worker replaced after an
+ * interrupt), `cancel` and `interrupt` returned what the end shows, and
+ * every result is the right one.
  *
  * Everything random comes from one seeded generator, so a failing seed can be
  * replayed (the interleaving with the workers still varies from run to run).
@@ -25,7 +31,8 @@ import {
   Future,
   InterpreterPoolExecutor,
   ProcessPoolExecutor,
-  ThreadPoolExecutor
+  ThreadPoolExecutor,
+  WorkerDied
 } from "../../src/index.ts"
 import * as chaos from "./chaosTasks.ts"
 
@@ -50,6 +57,14 @@ export const terminals: Record<PoolName, ReadonlyArray<Terminal>> = {
   ProcessPool: ["sigkill", "exit", "shutdown", "interruptScope", "none"]
 }
 
+/**
+ * Whether a run's worker pool replaces dead workers (`onWorkerDeath: "replace"`) instead of breaking,
+ * also chosen by the seed: every other round of terminal faults, so seed `n` and seed
+ * `n + terminals.length` meet the same fault in the two modes.
+ */
+export const replaces = (pool: PoolName, seed: number): boolean =>
+  pool !== "ThreadPool" && Math.floor(seed / terminals[pool].length) % 2 === 1
+
 /** Options of one chaos run. */
 export interface ChaosOptions {
   readonly pool: PoolName
@@ -62,7 +77,8 @@ export interface ChaosOptions {
 export interface ChaosReport {
   readonly pool: PoolName
   readonly seed: number
-  readonly terminal: Terminal
+  /** The terminal fault, and the death mode where it matters. */
+  readonly terminal: string
   readonly config: string
   readonly attempted: number
   readonly accepted: number
@@ -161,28 +177,32 @@ type LooseSubmit = (
   ...args: Array<unknown>
 ) => Effect.Effect<Future.Future<unknown, unknown>, Executor.SubmitError>
 
-/** The pool's `make` with options chosen from the seed, and their description. */
-const makePool = (pool: PoolName, r: Random) => {
+/**
+ * The pool's `make` with options chosen from the seed, and their description. `replace` makes a
+ * worker pool replace a dead worker (`onWorkerDeath: "replace"`) instead of breaking.
+ */
+const makePool = (pool: PoolName, r: Random, replace: boolean) => {
   switch (pool) {
     case "ThreadPool": {
       const options = { maxWorkers: r.int(1, 8) }
       return { config: JSON.stringify(options), make: ThreadPoolExecutor.make(options) }
     }
-    case "InterpreterPool": {
-      const options = {
-        maxWorkers: r.int(1, 3),
-        interruptGrace: r.int(50, 300),
-        ...(r.chance(0.3) ? { maxTasksPerChild: r.int(200, 800) } : {})
-      }
-      return { config: JSON.stringify(options), make: InterpreterPoolExecutor.make(options) }
-    }
+    case "InterpreterPool":
     case "ProcessPool": {
       const options = {
-        maxWorkers: r.int(1, 3),
+        // Few workers: starting one is most of what a run costs.
+        maxWorkers: r.int(1, pool === "ProcessPool" ? 2 : 3),
         interruptGrace: r.int(50, 300),
-        ...(r.chance(0.2) ? { maxTasksPerChild: r.int(500, 1500) } : {})
+        ...(replace ? { onWorkerDeath: "replace" as const } : {}),
+        ...(r.chance(0.25) ? { idleTimeout: r.int(100, 400) } : {}),
+        ...(r.chance(pool === "ProcessPool" ? 0.2 : 0.3)
+          ? { maxTasksPerChild: pool === "ProcessPool" ? r.int(500, 1500) : r.int(200, 800) }
+          : {})
       }
-      return { config: JSON.stringify(options), make: ProcessPoolExecutor.make(options) }
+      return {
+        config: JSON.stringify(options),
+        make: pool === "ProcessPool" ? ProcessPoolExecutor.make(options) : InterpreterPoolExecutor.make(options)
+      }
     }
   }
 }
@@ -256,7 +276,7 @@ const isLiveChild = (pid: number): boolean => {
 const canSeeProcesses = (): boolean => parentOf(process.pid) !== undefined
 
 /** How an exit is classed in the ledger. */
-type Outcome = "result" | "typed" | "defect" | "cancelled" | "broken" | "replaced" | "unexpected"
+type Outcome = "result" | "typed" | "defect" | "cancelled" | "broken" | "died" | "replaced" | "unexpected"
 
 const classify = (exit: Exit.Exit<unknown, unknown>): { readonly outcome: Outcome; readonly value: unknown } => {
   if (Exit.isSuccess(exit)) return { outcome: "result", value: exit.value }
@@ -264,6 +284,7 @@ const classify = (exit: Exit.Exit<unknown, unknown>): { readonly outcome: Outcom
   if (error !== undefined) {
     if (error instanceof CancelledError) return { outcome: "cancelled", value: error }
     if (error instanceof BrokenExecutor) return { outcome: "broken", value: error }
+    if (error instanceof WorkerDied) return { outcome: "died", value: error }
     if (error instanceof ExecutionFailed && error.name === "WorkerReplaced")
       return { outcome: "replaced", value: error }
     if (error instanceof chaos.ChaosError) return { outcome: "typed", value: error }
@@ -288,10 +309,13 @@ const describeValue = (u: unknown): string => {
 export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
   Effect.gen(function* () {
     const started = Date.now()
+    /** When something happened, from the start of the run. */
+    const at = () => `+${Date.now() - started} ms`
     const { pool, seed } = options
     const r = random(seed)
     const terminal = terminals[pool][seed % terminals[pool].length]!
-    const { config, make } = makePool(pool, r)
+    const replace = replaces(pool, seed)
+    const { config, make } = makePool(pool, r, replace)
     const kinds = kindsFor(pool)
     const events: Array<string> = []
     const violations: Array<string> = []
@@ -302,11 +326,11 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
 
     // The fault schedule: a few batches of cancels and interrupts, and the terminal fault.
     const schedule = new Map<number, Array<string>>()
-    const at = (index: number, what: string) => schedule.set(index, [...(schedule.get(index) ?? []), what])
-    for (let i = r.int(1, 3); i > 0; i--) at(r.int(0, options.tasks - 1), "cancel")
-    for (let i = r.int(1, 2); i > 0; i--) at(r.int(0, options.tasks - 1), "interrupt")
+    const plan = (index: number, what: string) => schedule.set(index, [...(schedule.get(index) ?? []), what])
+    for (let i = r.int(1, 3); i > 0; i--) plan(r.int(0, options.tasks - 1), "cancel")
+    for (let i = r.int(1, 2); i > 0; i--) plan(r.int(0, options.tasks - 1), "interrupt")
     const terminalAt = r.int(Math.floor(options.tasks / 4), options.tasks - 1)
-    if (terminal === "shutdown" || terminal === "exit" || sigkill) at(terminalAt, terminal)
+    if (terminal === "shutdown" || terminal === "exit" || sigkill) plan(terminalAt, terminal)
     let terminalIndex: number | undefined
     let cancelFutures = false
 
@@ -379,7 +403,7 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
                 won++
               }
             }
-            events.push(`#${index}: cancel ${picked.length} futures, ${won} cancelled`)
+            events.push(`${at()} #${index}: cancel ${picked.length} futures, ${won} cancelled`)
             return
           }
           case "interrupt": {
@@ -391,7 +415,7 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
               )
               background.push(yield* Effect.forkChild(interrupting, { startImmediately: true }))
             }
-            events.push(`#${index}: interrupt ${picked.length} futures`)
+            events.push(`${at()} #${index}: interrupt ${picked.length} futures`)
             return
           }
           case "shutdown": {
@@ -401,13 +425,13 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
             background.push(
               yield* Effect.forkChild(executor.shutdown({ wait, cancelFutures: true }), { startImmediately: true })
             )
-            events.push(`#${index}: shutdown({ wait: ${wait}, cancelFutures: true })`)
+            events.push(`${at()} #${index}: shutdown({ wait: ${wait}, cancelFutures: true })`)
             return
           }
           case "exit": {
             terminalIndex = index
             yield* submitOne("exitWorker", r.int(0, 20))
-            events.push(`#${index}: a task calls process.exit in its worker`)
+            events.push(`${at()} #${index}: a task calls process.exit in its worker`)
             return
           }
           case "sigkill": {
@@ -421,12 +445,12 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
             }
             const live = [...pids].filter(isLiveChild)
             if (live.length === 0) {
-              events.push(`#${index}: SIGKILL skipped, no live worker known`)
+              events.push(`${at()} #${index}: SIGKILL skipped, no live worker known`)
               return
             }
             const victim = live[r.int(0, live.length - 1)]!
             process.kill(victim, "SIGKILL")
-            events.push(`#${index}: SIGKILL worker ${victim}`)
+            events.push(`${at()} #${index}: SIGKILL worker ${victim}`)
             return
           }
         }
@@ -451,8 +475,9 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
     const closeExit = terminal === "interruptScope" ? Exit.interrupt() : Exit.void
     if (terminal === "interruptScope") {
       yield* Effect.sleep(r.int(0, 300))
-      events.push(`#${entries.length}: the scope closes by interruption`)
+      events.push(`${at()} #${entries.length}: the scope closes by interruption`)
     }
+    events.push(`${at()}: ${entries.length} submits done, the scope closes`)
     const closeDeadline = "30 seconds"
     const closing = yield* Effect.forkDetach(Scope.close(scope, closeExit))
     const closed = yield* Effect.timeoutOption(Fiber.await(closing), closeDeadline)
@@ -463,6 +488,7 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
       }
     }
 
+    events.push(`${at()}: the scope has closed`)
     // Interrupts and a waiting shutdown must have returned too.
     const finished = yield* Effect.timeoutOption(Fiber.awaitAll(background), "15 seconds")
     if (Option.isNone(finished)) violations.push("a Future.interrupt or shutdown did not return within 15 seconds")
@@ -470,7 +496,8 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
     // The ledger.
     const accepted = entries.filter((e) => e.future !== undefined)
     const rejected = entries.filter((e) => e.future === undefined)
-    const brokenFault = terminal === "exit" || sigkill
+    const deathFault = terminal === "exit" || sigkill
+    const brokenFault = deathFault && !replace
     if (accepted.length + rejected.length !== entries.length) violations.push("accepted + rejected != attempted")
 
     // Submits are rejected only after a terminal fault, and then every later one is.
@@ -524,6 +551,7 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
       }
       const problem = checkOutcome(pool, e, outcome, value, {
         brokenFault,
+        diedFault: deathFault && replace,
         cancelFutures,
         interruptScope: terminal === "interruptScope",
         interrupts: entries.some((entry) => entry.interrupted)
@@ -544,7 +572,7 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
     return {
       pool,
       seed,
-      terminal,
+      terminal: replace ? `${terminal} (onWorkerDeath: replace)` : terminal,
       config,
       attempted: entries.length,
       accepted: accepted.length,
@@ -563,7 +591,10 @@ const checkOutcome = (
   outcome: Outcome,
   value: unknown,
   faults: {
+    /** A worker died and the pool breaks on that. */
     readonly brokenFault: boolean
+    /** A worker died and the pool replaces it: only the call it ran fails. */
+    readonly diedFault: boolean
     readonly cancelFutures: boolean
     readonly interruptScope: boolean
     /** Some future was interrupted: a worker may have been replaced. */
@@ -579,6 +610,11 @@ const checkOutcome = (
       return e.cancelWon || e.interrupted || faults.cancelFutures || faults.interruptScope
         ? undefined
         : "ended cancelled though nothing cancelled it"
+    case "died": {
+      if (!faults.diedFault)
+        return `ended with WorkerDied though no worker died in replace mode: ${describeValue(value)}`
+      return (value as WorkerDied).kind === pool ? undefined : `WorkerDied of kind ${(value as WorkerDied).kind}`
+    }
     case "broken":
       if (!faults.brokenFault) return `ended with BrokenExecutor though no worker died: ${describeValue(value)}`
       return (value as BrokenExecutor).kind === pool
