@@ -54,7 +54,9 @@ export class FutureImpl<A, E> {
   /** `wait`/`asCompleted` waiters; told only on FINISHED or CANCELLED_AND_NOTIFIED. */
   waiters: Set<Waiter> | undefined = undefined
   /** Set by the executor while the task runs: stops it, and resolves once it has stopped. */
-  interruptor: Effect.Effect<void> | undefined = undefined;
+  interruptor: Effect.Effect<void> | undefined = undefined
+  /** Set by the executor that made the future: told once, when the future ends (finished or cancelled). */
+  onEnd: ((future: FutureImpl<any, any>) => void) | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
     return new SingleShotGen(awaitResult(this)) as any
   }
@@ -140,6 +142,7 @@ export const cancelUnsafe = (f: FutureImpl<any, any>): boolean | Array<DoneCallb
     case "PENDING":
       f.state = "CANCELLED"
       f.exit = cancelledExit(f)
+      f.onEnd?.(f)
       wake(f)
       return takeCallbacks(f) ?? true
   }
@@ -183,11 +186,13 @@ export const completeUnsafe = <A, E>(
   ) {
     f.state = "CANCELLED_AND_NOTIFIED"
     f.exit = cancelledExit(f)
+    f.onEnd?.(f)
     notify(f, "cancelled")
     wake(f)
   } else {
     f.state = "FINISHED"
     f.exit = exit
+    f.onEnd?.(f)
     // Waiters first, as CPython does: a fiber woken below may complete other futures at once.
     notify(f, Exit.isSuccess(exit) ? "result" : "exception")
     wake(f)
