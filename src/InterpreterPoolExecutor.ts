@@ -40,6 +40,11 @@ export interface Options {
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** How long an interrupted task may take to stop before its worker is replaced (default 1 second). */
   readonly interruptGrace?: Duration.Input | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `InterpreterPoolExecutor-<k>`.
+   * Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
 }
 
 /**

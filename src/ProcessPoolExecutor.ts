@@ -42,6 +42,11 @@ export interface Options {
   readonly cwd?: string | undefined
   /** How long an interrupted task may take to stop before its process is replaced (default 1 second). */
   readonly interruptGrace?: Duration.Input | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `ProcessPoolExecutor-<k>`.
+   * Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
 }
 
 /**

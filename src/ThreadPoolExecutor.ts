@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
+import { ExecutorObserver } from "./internal/observe.ts"
 import { badOption, checkPositiveInt } from "./internal/options.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
 
@@ -27,8 +28,13 @@ import { ThreadPool } from "./internal/threadPool.ts"
 export interface Options<R = never> {
   /** Tasks running at once; default `min(32, cpus + 4)`. */
   readonly maxWorkers?: number | undefined
-  /** Names worker fibers `<prefix>_<n>` in logs and spans; default `ThreadPoolExecutor-<k>`. */
+  /** Names worker fibers `<prefix>_<n>` in logs and spans; default the executor's `name`. */
   readonly threadNamePrefix?: string | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `ThreadPoolExecutor-<k>`.
+   * Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
   /** Runs once in each worker before its first task; a failure breaks the pool. */
   readonly initializer?: Effect.Effect<unknown, unknown, R> | ((...args: Array<any>) => unknown) | undefined
   /** Arguments for a function `initializer`. */
@@ -65,21 +71,28 @@ export const make = <R = never>(
     }
     const badMax = checkPositiveInt("maxWorkers", maxWorkers)
     if (badMax) return yield* badMax
-    const prefix = options.threadNamePrefix ?? `ThreadPoolExecutor-${poolCount++}`
+    const name = options.name ?? `ThreadPoolExecutor-${poolCount++}`
+    if (typeof name !== "string") return yield* badOption("name", "a string", name)
+    const prefix = options.threadNamePrefix ?? name
     if (typeof prefix !== "string") return yield* badOption("threadNamePrefix", "a string", prefix)
     const initializer = options.initializer
     if (initializer !== undefined && typeof initializer !== "function" && !Effect.isEffect(initializer)) {
       return yield* badOption("initializer", "an Effect or a function", initializer)
     }
     const context = yield* Effect.context<R>()
+    const observer = new ExecutorObserver("ThreadPool", name)
     const pool = new ThreadPool({
       maxWorkers,
       threadNamePrefix: prefix,
       initializer:
         initializer === undefined
           ? undefined
-          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any)
+          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any),
+      observer
     })
+    // Added first, so the metrics go once the pool has closed.
+    const unregister = observer.register(context as any, pool.gauges())
+    yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) => pool.close(exit))
     const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
@@ -88,6 +101,7 @@ export const make = <R = never>(
       })
     const service: Executor.Service = {
       kind: "ThreadPool",
+      name,
       submit: submit as Executor.Service["submit"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
         mapWith((args, context) => pool.submit(task, args, context) as Submitted, rest)) as Executor.Service["map"],

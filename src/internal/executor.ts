@@ -135,7 +135,7 @@ function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<
 export const mapWith = (
   submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted,
   rest: ReadonlyArray<unknown>,
-  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>) => Submitted
+  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>, context: Context.Context<never>) => Submitted
 ): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
@@ -153,7 +153,7 @@ export const mapWith = (
     const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
     const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted =>
       chunked
-        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>)
+        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>, context)
         : submit(unit as ReadonlyArray<unknown>, context)
     const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
     const resultOf = (future: Future<unknown, unknown>): Effect.Effect<unknown, unknown> => {

@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import type * as Executor from "../Executor.ts"
 import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
+import { ExecutorObserver } from "./observe.ts"
 import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
 import type { Spawn } from "./platform.ts"
 import { WorkerPool } from "./workerPool.ts"
@@ -24,12 +25,16 @@ export interface CommonOptions {
   readonly initargs?: ReadonlyArray<unknown> | undefined
   readonly maxTasksPerChild?: number | undefined
   readonly interruptGrace?: Duration.Input | undefined
+  readonly name?: string | undefined
 }
 
 /** @internal */
 export interface WorkerExecutor extends Executor.Service {
   readonly pool: WorkerPool
 }
+
+/** Executors made so far, per kind, for default names. */
+const counts = { InterpreterPool: 0, ProcessPool: 0 }
 
 const describe = (u: unknown): string =>
   typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
@@ -62,7 +67,10 @@ export const make = (
     }
     const grace = decodeTimeout("interruptGrace", options.interruptGrace ?? "1 second")
     if (Cause.isIllegalArgumentError(grace)) return yield* grace
+    const name = options.name ?? `${kind}Executor-${counts[kind]++}`
+    if (typeof name !== "string") return yield* badOption("name", "a string", name)
     const context = yield* Effect.context<never>()
+    const observer = new ExecutorObserver(kind, name)
     const pool = new WorkerPool({
       kind,
       maxWorkers,
@@ -73,8 +81,12 @@ export const make = (
           : { module: initializer.module, name: initializer.name, args: options.initargs ?? [] },
       maxTasksPerChild: options.maxTasksPerChild,
       interruptGraceMillis: Duration.toMillis(grace!),
-      context
+      context,
+      observer
     })
+    // Added first, so the metrics go once the pool has closed.
+    const unregister = observer.register(context, pool.gauges())
+    yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) => pool.close(exit))
     const notATask = (task: unknown) =>
       new Cause.IllegalArgumentError(
@@ -84,17 +96,20 @@ export const make = (
     const settle = (out: ReturnType<WorkerPool["submit"]>): Effect.Effect<any, any> =>
       out instanceof Error ? Effect.fail(out) : Effect.succeed(out)
     const submit = (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> =>
-      isTask(task) ? Effect.suspend(() => settle(pool.submit(task, args, false))) : Effect.die(notATask(task))
+      isTask(task)
+        ? Effect.withFiber((fiber) => settle(pool.submit(task, args, false, fiber.context)))
+        : Effect.die(notATask(task))
     const service: WorkerExecutor = {
       kind,
+      name,
       pool,
       submit: submit as Executor.Service["submit"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
         isTask(task)
           ? mapWith(
-              (args) => pool.submit(task, args, false) as Submitted,
+              (args, context) => pool.submit(task, args, false, context) as Submitted,
               rest,
-              (argsList) => pool.submit(task, argsList, true) as Submitted
+              (argsList, context) => pool.submit(task, argsList, true, context) as Submitted
             )
           : Stream.die(notATask(task))) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)

@@ -17,6 +17,7 @@ import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
 import { Fifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
+import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
@@ -31,6 +32,11 @@ interface WorkItem {
   readonly args: ReadonlyArray<unknown>
   readonly chunk: boolean
   worker: PoolWorker | undefined
+  /** When it was submitted and when last sent to a worker (`performance.now()`; -1: not sent). */
+  readonly submittedAt: number
+  sentAt: number
+  /** Its span's making, when the caller traces. */
+  readonly trace: TaskTrace | undefined
 }
 
 interface PoolWorker {
@@ -68,6 +74,7 @@ export interface WorkerPoolConfig {
   readonly interruptGraceMillis: number
   /** Where done callbacks that return Effects run. */
   readonly context: Context.Context<never>
+  readonly observer: ExecutorObserver
 }
 
 let nextCallId = 0
@@ -105,14 +112,20 @@ export class WorkerPool {
   submit(
     task: AnyTask,
     args: ReadonlyArray<unknown>,
-    chunk: boolean
+    chunk: boolean,
+    context?: Context.Context<never>
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
     if (this.broken !== undefined) return this.broken
     if (this.isShutdown) {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
     }
     const future = new core.FutureImpl<unknown, unknown>()
-    this.queue.push({ id: ++nextCallId, future, task, args, chunk, worker: undefined })
+    const observer = this.config.observer
+    future.onEnd = observer.onEnd
+    observer.submitted++
+    const trace = observer.trace(context, task)
+    const submittedAt = trace === undefined ? observer.stamp() : performance.now()
+    this.queue.push({ id: ++nextCallId, future, task, args, chunk, worker: undefined, submittedAt, sentAt: -1, trace })
     // The first call of a burst goes at once, to an idle worker if there is one; the rest of
     // the burst waits for the submitting fiber to yield, to leave in batches.
     if (this.queue.length === 1) this.dispatch()
@@ -128,6 +141,16 @@ export class WorkerPool {
       this.dispatchScheduled = false
       this.dispatch()
     })
+  }
+
+  /** What the gauges read: calls not yet sent, workers holding calls, live workers holding none. */
+  gauges(): PoolGauges {
+    const count = (busy: boolean) => {
+      let n = 0
+      for (const w of this.workers) if (busy ? w.items.size > 0 : w.items.size === 0 && !w.retiring) n++
+      return n
+    }
+    return { queueDepth: () => this.pending(), busy: () => count(true), idle: () => count(false) }
   }
 
   private liveWorkers(): number {
@@ -197,9 +220,17 @@ export class WorkerPool {
   }
 
   private send(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
+    const now = performance.now()
+    const observer = this.config.observer
+    for (const item of batch) {
+      // A call taken back from a replaced worker waited once already.
+      if (item.sentAt < 0) observer.queueWait.record(now - item.submittedAt)
+      item.sentAt = now
+      if (item.trace !== undefined) observer.startSpan(item.trace, worker.handle.id, now - item.submittedAt)
+    }
     const transfer: Array<Transferable> = []
     const calls = batch.map((item) => this.call(item, transfer))
-    if (worker.items.size === 0) worker.since = performance.now()
+    if (worker.items.size === 0) worker.since = now
     for (const item of batch) {
       item.worker = worker
       worker.items.set(item.id, item)
@@ -228,11 +259,14 @@ export class WorkerPool {
     const args = item.chunk
       ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
       : unwrapAll(item.args, transfer)
-    return { id: item.id, module: item.task.module, name: item.task.name, args, chunk: item.chunk }
+    const call: Call = { id: item.id, module: item.task.module, name: item.task.name, args, chunk: item.chunk }
+    const trace = item.trace?.parent()
+    return trace === undefined ? call : { ...call, trace }
   }
 
   private failArgument(item: WorkItem, cause: unknown): void {
     item.worker?.items.delete(item.id)
+    item.sentAt = -1
     const args = item.chunk ? item.args.flat() : item.args
     const index = args.findIndex((a) => {
       try {
@@ -251,7 +285,14 @@ export class WorkerPool {
     this.complete(item, Exit.fail(error))
   }
 
-  private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
+  /** Ends the call's future; `now`, when the caller has read the clock, for the run time. */
+  private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
+    const observer = this.config.observer
+    if (item.sentAt >= 0) {
+      observer.runTime.record((now ?? performance.now()) - item.sentAt)
+      item.sentAt = -1
+    }
+    if (item.trace !== undefined) observer.endSpan(item.trace, exit)
     const future = item.future
     future.interruptor = undefined
     const callbacks = core.completeUnsafe(future, exit)
@@ -298,11 +339,14 @@ export class WorkerPool {
       return
     }
     this.measure(worker, message.replies.length)
+    // `measure` just read the clock into `since`.
+    const now = worker.since
     for (const reply of message.replies) {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
-      this.complete(item, decodeExit(item.task, reply.exit))
+      if (reply.spans !== undefined && item.trace !== undefined) this.config.observer.replay(item.trace, reply.spans)
+      this.complete(item, decodeExit(item.task, reply.exit), now)
     }
     if (worker.items.size === 0 && (worker.retiring || (this.isShutdown && this.pending() === 0))) {
       this.stop(worker)
