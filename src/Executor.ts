@@ -187,6 +187,11 @@ export interface Service {
   /** Which kind of pool this is. */
   readonly kind: ExecutorKind
   /**
+   * The executor's name (its `name` option), as metric attributes and task
+   * spans show it. Beyond Python (see `Observability`).
+   */
+  readonly name: string
+  /**
    * Schedules a task and returns its future at once. The task runs with the
    * caller's services. Mirrors Python's `Executor.submit(fn, *args)`.
    */

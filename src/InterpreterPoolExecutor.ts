@@ -72,6 +72,11 @@ export interface Options {
    * `resourceLimit: "maxOldGenerationSizeMb"` under `onWorkerDeath: "replace"`). Beyond Python.
    */
   readonly maxMemoryPerWorker?: number | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `InterpreterPoolExecutor-<k>`.
+   * Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
 }
 
 /** The user's limits, with `maxMemoryPerWorker`'s hard backstop where no old-generation limit is given. */

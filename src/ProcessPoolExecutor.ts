@@ -72,6 +72,11 @@ export interface Options {
    * No hard limit is set; for one, give `execArgv: ["--max-old-space-size=..."]`. Beyond Python.
    */
   readonly maxMemoryPerWorker?: number | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `ProcessPoolExecutor-<k>`.
+   * Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
 }
 
 /**

@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
+import { ExecutorObserver } from "./internal/observe.ts"
 import { badOption, checkPositiveInt } from "./internal/options.ts"
 import {
   checkPoolOptions,
@@ -35,8 +36,13 @@ import { ThreadPool } from "./internal/threadPool.ts"
 export interface Options<R = never> extends Executor.PoolOptions {
   /** Tasks running at once; default `min(32, cpus + 4)`. */
   readonly maxWorkers?: number | undefined
-  /** Names worker fibers `<prefix>_<n>` in logs and spans; default `ThreadPoolExecutor-<k>`. */
+  /** Names worker fibers `<prefix>_<n>` in logs and spans; default the executor's `name`. */
   readonly threadNamePrefix?: string | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `ThreadPoolExecutor-<k>`.
+   * Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
   /** Runs once in each worker before its first task; a failure breaks the pool. */
   readonly initializer?: Effect.Effect<unknown, unknown, R> | ((...args: Array<any>) => unknown) | undefined
   /** Arguments for a function `initializer`. */
@@ -73,7 +79,9 @@ export const make = <R = never>(
     }
     const badMax = checkPositiveInt("maxWorkers", maxWorkers)
     if (badMax) return yield* badMax
-    const prefix = options.threadNamePrefix ?? `ThreadPoolExecutor-${poolCount++}`
+    const name = options.name ?? `ThreadPoolExecutor-${poolCount++}`
+    if (typeof name !== "string") return yield* badOption("name", "a string", name)
+    const prefix = options.threadNamePrefix ?? name
     if (typeof prefix !== "string") return yield* badOption("threadNamePrefix", "a string", prefix)
     const initializer = options.initializer
     if (initializer !== undefined && typeof initializer !== "function" && !Effect.isEffect(initializer)) {
@@ -82,6 +90,7 @@ export const make = <R = never>(
     const policy = checkPoolOptions(options)
     if (policy instanceof Error) return yield* policy
     const context = yield* Effect.context<R>()
+    const observer = new ExecutorObserver("ThreadPool", name)
     const pool = new ThreadPool({
       maxWorkers,
       threadNamePrefix: prefix,
@@ -89,8 +98,12 @@ export const make = <R = never>(
         initializer === undefined
           ? undefined
           : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any),
-      room: policy.maxQueue === undefined ? undefined : new Room("ThreadPool", policy.maxQueue, policy.whenFull)
+      room: policy.maxQueue === undefined ? undefined : new Room("ThreadPool", policy.maxQueue, policy.whenFull),
+      observer
     })
+    // Added first, so the metrics go once the pool has closed.
+    const unregister = observer.register(context as any, pool.gauges())
+    yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) =>
       Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", pool.unobserved, policy.failOnUnobserved))
     )
@@ -104,6 +117,7 @@ export const make = <R = never>(
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: Executor.Service = {
       kind: "ThreadPool",
+      name,
       submit: submit as Executor.Service["submit"],
       submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
       map: ((task: unknown, ...rest: Array<unknown>) =>

@@ -78,6 +78,13 @@ export * as Future from "./Future.ts"
  */
 export * as InterpreterPoolExecutor from "./InterpreterPoolExecutor.ts"
 /**
+ * The metrics, span names and attributes the executors report through
+ * Effect's `Metric` and `Tracer`. Beyond Python.
+ *
+ * @since 0.1.0
+ */
+export * as Observability from "./Observability.ts"
+/**
  * Child processes. Mirrors Python's `ProcessPoolExecutor`.
  *
  * @example

@@ -142,7 +142,7 @@ function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<
 export const mapWith = (
   submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted,
   rest: ReadonlyArray<unknown>,
-  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>) => Submitted
+  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>, context: Context.Context<never>) => Submitted
 ): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
@@ -160,7 +160,7 @@ export const mapWith = (
     const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
     const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted => {
       const f = chunked
-        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>)
+        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>, context)
         : submit(unit as ReadonlyArray<unknown>, context)
       // The stream owns its futures: their failures end the stream, or were cut off by closing it.
       if (!(f instanceof Error) && !isRoom(f)) (f as unknown as core.FutureImpl<unknown, unknown>).observed = true

@@ -61,7 +61,9 @@ export class FutureImpl<A, E> {
   progress: { latest: unknown; reported: boolean; readonly listeners: Set<(value: unknown) => void> } | undefined =
     undefined
   /** The executor's record of failures nobody looked at; this future joins it if it fails unobserved. */
-  unobserved: Set<FutureImpl<any, any>> | undefined = undefined;
+  unobserved: Set<FutureImpl<any, any>> | undefined = undefined
+  /** Set by the executor that made the future: told once, when the future ends (finished or cancelled). */
+  onEnd: ((future: FutureImpl<any, any>) => void) | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
     return new SingleShotGen(awaitResult(this)) as any
   }
@@ -147,6 +149,7 @@ export const cancelUnsafe = (f: FutureImpl<any, any>): boolean | Array<DoneCallb
     case "PENDING":
       f.state = "CANCELLED"
       f.exit = cancelledExit(f)
+      f.onEnd?.(f)
       wake(f)
       return takeCallbacks(f) ?? true
   }
@@ -190,12 +193,14 @@ export const completeUnsafe = <A, E>(
   ) {
     f.state = "CANCELLED_AND_NOTIFIED"
     f.exit = cancelledExit(f)
+    f.onEnd?.(f)
     notify(f, "cancelled")
     wake(f)
   } else {
     f.state = "FINISHED"
     f.exit = exit
     if (f.unobserved !== undefined && !f.observed && Exit.isFailure(exit)) f.unobserved.add(f)
+    f.onEnd?.(f)
     // Waiters first, as CPython does: a fiber woken below may complete other futures at once.
     notify(f, Exit.isSuccess(exit) ? "result" : "exception")
     wake(f)

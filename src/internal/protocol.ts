@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import { ExecutionFailed, SerializationError } from "../Errors.ts"
 import type { Task } from "../Task.ts"
+import type { WireParent, WireSpan } from "./remoteSpans.ts"
 
 /** One call of a task; with `chunk`, `args` is a list of argument lists and the result a list. */
 /** @internal */
@@ -20,6 +21,8 @@ export interface Call {
   readonly name: string
   readonly args: ReadonlyArray<unknown>
   readonly chunk: boolean
+  /** The task span, when the caller traces: the worker records the spans the task makes under it. */
+  readonly trace?: WireParent
 }
 
 /** @internal */
@@ -53,6 +56,8 @@ export type FromWorker =
 export interface Reply {
   readonly id: number
   readonly exit: WireExit
+  /** The spans a traced call made, for the caller's tracer. */
+  readonly spans?: ReadonlyArray<WireSpan>
 }
 
 /** @internal */

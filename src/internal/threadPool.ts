@@ -22,6 +22,7 @@ import { isTask } from "../Task.ts"
 import { toEffect } from "./executor.ts"
 import { PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
+import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import { applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
 import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
@@ -30,6 +31,10 @@ interface WorkItem {
   readonly future: core.FutureImpl<unknown, unknown>
   readonly effect: Effect.Effect<unknown, unknown, unknown>
   readonly context: Context.Context<never>
+  /** When it was submitted (`performance.now()`), for the queue wait. */
+  readonly submittedAt: number
+  /** Its span's making, when the caller traces. */
+  readonly trace: TaskTrace | undefined
 }
 
 interface Worker {
@@ -50,6 +55,7 @@ export interface ThreadPoolConfig {
   readonly initializer: Effect.Effect<unknown, unknown> | undefined
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
   readonly room: Room | undefined
+  readonly observer: ExecutorObserver
 }
 
 /** @internal */
@@ -92,7 +98,7 @@ export class ThreadPool {
       const worker = this.readyWorker()
       if (worker !== undefined) {
         const future = this.newFuture()
-        this.callNow(worker, future, task, args, context)
+        this.callNow(worker, future, task, args, context, this.config.observer.trace(context, task))
         return future
       }
     }
@@ -106,9 +112,12 @@ export class ThreadPool {
       return room.full()
     }
     const future = this.newFuture()
+    const observer = this.config.observer
+    const trace = observer.trace(context, task)
+    const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
     this.queue.push(
-      { future, effect: policy === undefined ? effect : applyPolicy(effect, policy), context },
+      { future, effect: policy === undefined ? effect : applyPolicy(effect, policy), context, submittedAt, trace },
       policy?.priority
     )
     this.adjust()
@@ -118,6 +127,9 @@ export class ThreadPool {
   private newFuture(): core.FutureImpl<unknown, unknown> {
     const future = new core.FutureImpl<unknown, unknown>()
     future.unobserved = this.unobserved
+    const observer = this.config.observer
+    future.onEnd = observer.onEnd
+    observer.submitted++
     return future
   }
 
@@ -157,28 +169,46 @@ export class ThreadPool {
     future: core.FutureImpl<unknown, unknown>,
     task: unknown,
     args: ReadonlyArray<unknown>,
-    context: Context.Context<never>
+    context: Context.Context<never>,
+    trace: TaskTrace | undefined
   ): void {
     future.state = "RUNNING"
+    const observer = this.config.observer
+    observer.queueWait.recordZero()
+    if (trace !== undefined) observer.startSpan(trace, worker.name, 0)
     let out: unknown
     try {
       out = isTask(task)
         ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future, value))(...unwrapAll(args, [])), [])
         : (task as Function)(...args)
     } catch (error) {
-      core.completeUnsafe(future, Exit.die(error))
+      this.endedNow(Exit.die(error), future, trace)
       this.release(worker)
       return
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
       const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
       const unwrapped = isTask(task) ? Effect.map(effect, (value) => unwrap(value, [])) : effect
-      this.start(worker, { future, effect: unwrapped, context })
+      const startedAt = performance.now()
+      this.start(worker, { future, effect: unwrapped, context, submittedAt: startedAt, trace }, startedAt)
       return
     }
-    // Nobody holds the future yet, so there are no callbacks or waiters to tell.
-    core.completeUnsafe(future, Exit.succeed(out))
+    this.endedNow(Exit.succeed(out), future, trace)
     this.release(worker)
+  }
+
+  /**
+   * A direct call's end. Its run time is not recorded: it ran inside `submit`, and two clock
+   * reads would cost more than the call's bookkeeping. Nobody holds the future yet, so there
+   * are no callbacks or waiters to tell.
+   */
+  private endedNow(
+    exit: Exit.Exit<unknown, unknown>,
+    future: core.FutureImpl<unknown, unknown>,
+    trace: TaskTrace | undefined
+  ): void {
+    if (trace !== undefined) this.config.observer.endSpan(trace, exit)
+    core.completeUnsafe(future, exit)
   }
 
   private release(worker: Worker): void {
@@ -188,6 +218,15 @@ export class ThreadPool {
 
   get pending(): number {
     return this.queue.length
+  }
+
+  /** What the gauges read: queued tasks, workers running one, idle workers. */
+  gauges(): PoolGauges {
+    return {
+      queueDepth: () => this.queue.length,
+      busy: () => this.workerCount - this.idle.length,
+      idle: () => this.idle.length
+    }
   }
 
   /** CPython's `_adjust_thread_count`: wake an idle worker, or start one while under `maxWorkers`. */
@@ -236,14 +275,17 @@ export class ThreadPool {
       }
       return
     }
-    this.start(worker, item)
+    const startedAt = performance.now()
+    this.config.observer.queueWait.record(startedAt - item.submittedAt)
+    this.start(worker, item, startedAt)
   }
 
-  private start(worker: Worker, item: WorkItem): void {
+  private start(worker: Worker, item: WorkItem, startedAt: number): void {
     const future = item.future
-    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item))
+    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item, startedAt))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
+      this.endSpan(item, exit)
       this.settle(future, exit, item.context)
       this.schedule(worker)
       return
@@ -252,9 +294,15 @@ export class ThreadPool {
     future.interruptor = Fiber.interrupt(fiber)
     fiber.addObserver((exit) => {
       this.running.delete(fiber)
+      this.endSpan(item, exit)
       this.settle(future, exit, item.context)
       this.schedule(worker)
     })
+  }
+
+  /** The task span's end, if the fiber ended before the span could (as `settle` for the future). */
+  private endSpan(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
+    if (item.trace !== undefined) this.config.observer.endSpan(item.trace, exit)
   }
 
   /**
@@ -273,10 +321,22 @@ export class ThreadPool {
     if (Array.isArray(callbacks)) Effect.runForkWith(context)(core.runCallbacks(future, callbacks))
   }
 
-  private program(worker: Worker, item: WorkItem): Effect.Effect<void> {
+  private program(worker: Worker, item: WorkItem, startedAt: number): Effect.Effect<void> {
     const future = item.future
-    const task = Effect.onExit(item.effect as Effect.Effect<unknown, unknown>, (exit) =>
+    const observer = this.config.observer
+    const trace = item.trace
+    const effect =
+      trace === undefined
+        ? (item.effect as Effect.Effect<unknown, unknown>)
+        : observer.inSpan(
+            item.effect as Effect.Effect<unknown, unknown>,
+            trace,
+            worker.name,
+            () => performance.now() - item.submittedAt
+          )
+    const task = Effect.onExit(effect, (exit) =>
       Effect.suspend(() => {
+        observer.runTime.record(performance.now() - startedAt)
         future.interruptor = undefined
         const callbacks = core.completeUnsafe(future, exit)
         return callbacks instanceof Error ? Effect.void : core.runCallbacks(future, callbacks)

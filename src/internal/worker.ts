@@ -23,6 +23,7 @@ import {
   type ToWorker,
   unclonable
 } from "./protocol.ts"
+import { SpanRecorder } from "./remoteSpans.ts"
 import { signalKey, unwrap } from "./transfer.ts"
 
 interface Port {
@@ -97,7 +98,8 @@ const invoke = (
   task: AnyTask,
   args: ReadonlyArray<unknown>,
   signal: AbortSignal,
-  running: { fiber: { interruptUnsafe: () => void } | undefined }
+  running: { fiber: { interruptUnsafe: () => void } | undefined },
+  recorder?: SpanRecorder
 ): Exit.Exit<unknown, unknown> | Promise<Exit.Exit<unknown, unknown>> => {
   let out: unknown
   ;(globalThis as any)[signalKey] = signal
@@ -109,7 +111,8 @@ const invoke = (
     ;(globalThis as any)[signalKey] = undefined
   }
   if (Effect.isEffect(out)) {
-    const fiber = Effect.runFork(out as Effect.Effect<unknown, unknown>)
+    const effect = out as Effect.Effect<unknown, unknown>
+    const fiber = Effect.runFork(recorder === undefined ? effect : recorder.wrap(effect))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) return exit
     running.fiber = fiber
@@ -123,11 +126,12 @@ const runChunk = async (
   task: AnyTask,
   argsList: ReadonlyArray<ReadonlyArray<unknown>>,
   signal: AbortSignal,
-  running: { fiber: { interruptUnsafe: () => void } | undefined }
+  running: { fiber: { interruptUnsafe: () => void } | undefined },
+  recorder: SpanRecorder | undefined
 ): Promise<Exit.Exit<unknown, unknown>> => {
   const values: Array<unknown> = []
   for (const args of argsList) {
-    const exit = await invoke(task, args, signal, running)
+    const exit = await invoke(task, args, signal, running, recorder)
     if (Exit.isFailure(exit)) return exit
     values.push(exit.value)
   }
@@ -216,9 +220,11 @@ const drain = async (): Promise<void> => {
         continue
       }
     }
+    // A traced call: the spans its Effect makes are recorded and go back with the reply.
+    const recorder = call.trace === undefined ? undefined : new SpanRecorder(call.trace)
     let exit = call.chunk
-      ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current)
-      : invoke(task, call.args, controller.signal, current)
+      ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder)
+      : invoke(task, call.args, controller.signal, current, recorder)
     if (exit instanceof Promise) {
       flush()
       exit = await exit
@@ -228,7 +234,12 @@ const drain = async (): Promise<void> => {
     if (controller.signal.aborted && Exit.isFailure(exit)) exit = Exit.interrupt()
     if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
     if (replies.length === 0) batchStarted = performance.now()
-    replies.push({ id: call.id, exit: encodeExit(task, exit) })
+    const spans = recorder?.wire()
+    replies.push(
+      spans === undefined
+        ? { id: call.id, exit: encodeExit(task, exit) }
+        : { id: call.id, exit: encodeExit(task, exit), spans }
+    )
   }
   flush()
   draining = false

@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import type * as Executor from "../Executor.ts"
 import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
+import { ExecutorObserver } from "./observe.ts"
 import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
 import type { Spawn } from "./platform.ts"
 import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, submitting, type TaskPolicy } from "./policy.ts"
@@ -30,6 +31,7 @@ export interface CommonOptions extends Executor.PoolOptions {
   readonly idleTimeout?: Duration.Input | undefined
   readonly minWorkers?: number | undefined
   readonly maxMemoryPerWorker?: number | undefined
+  readonly name?: string | undefined
 }
 
 /** @internal */
@@ -40,6 +42,8 @@ export interface WorkerExecutor extends Executor.Service {
 /** Milliseconds of a decoded Duration; an infinite one stays `Infinity` (never). */
 const millis = (duration: Duration.Duration): number =>
   Duration.isFinite(duration) ? Duration.toMillis(duration) : Number.POSITIVE_INFINITY
+/** Executors made so far, per kind, for default names. */
+const counts = { InterpreterPool: 0, ProcessPool: 0 }
 
 const describe = (u: unknown): string =>
   typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
@@ -93,7 +97,10 @@ export const make = (
       const bad = checkPositiveInt("maxMemoryPerWorker", options.maxMemoryPerWorker)
       if (bad) return yield* bad
     }
+    const name = options.name ?? `${kind}Executor-${counts[kind]++}`
+    if (typeof name !== "string") return yield* badOption("name", "a string", name)
     const context = yield* Effect.context<never>()
+    const observer = new ExecutorObserver(kind, name)
     const pool = new WorkerPool({
       kind,
       maxWorkers,
@@ -110,8 +117,12 @@ export const make = (
       minWorkers,
       maxMemoryBytes: options.maxMemoryPerWorker === undefined ? undefined : options.maxMemoryPerWorker * 1024 * 1024,
       context,
-      room: policy.maxQueue === undefined ? undefined : new Room(kind, policy.maxQueue, policy.whenFull)
+      room: policy.maxQueue === undefined ? undefined : new Room(kind, policy.maxQueue, policy.whenFull),
+      observer
     })
+    // Added first, so the metrics go once the pool has closed.
+    const unregister = observer.register(context, pool.gauges())
+    yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) =>
       Effect.andThen(pool.close(exit), reportUnobserved(kind, pool.unobserved, policy.failOnUnobserved))
     )
@@ -122,19 +133,22 @@ export const make = (
           `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
       )
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
-      isTask(task) ? submitting(() => pool.submit(task, args, false, taskPolicy)) : Effect.die(notATask(task))
+      isTask(task)
+        ? Effect.withFiber((fiber) => submitting(() => pool.submit(task, args, false, fiber.context, taskPolicy)))
+        : Effect.die(notATask(task))
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: WorkerExecutor = {
       kind,
+      name,
       pool,
       submit: submit as Executor.Service["submit"],
       submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
         isTask(task)
           ? mapWith(
-              (args) => pool.submit(task, args, false) as Submitted,
+              (args, context) => pool.submit(task, args, false, context) as Submitted,
               rest,
-              (argsList) => pool.submit(task, argsList, true) as Submitted
+              (argsList, context) => pool.submit(task, argsList, true, context) as Submitted
             )
           : Stream.die(notATask(task))) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)

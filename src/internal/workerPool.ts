@@ -31,6 +31,7 @@ import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
 import { Fifo, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
+import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
 import { type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
@@ -55,6 +56,11 @@ interface WorkItem {
   step: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined
   /** The wait between two attempts. */
   retrying: Fiber.Fiber<unknown, unknown> | undefined
+  /** When it was submitted and when last sent to a worker (`performance.now()`; -1: not sent). */
+  readonly submittedAt: number
+  sentAt: number
+  /** Its span's making, when the caller traces. */
+  readonly trace: TaskTrace | undefined
 }
 
 interface PoolWorker {
@@ -108,6 +114,7 @@ export interface WorkerPoolConfig {
   readonly context: Context.Context<never>
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
   readonly room: Room | undefined
+  readonly observer: ExecutorObserver
 }
 
 let nextCallId = 0
@@ -157,6 +164,7 @@ export class WorkerPool {
     task: AnyTask,
     args: ReadonlyArray<unknown>,
     chunk: boolean,
+    context?: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
     if (this.broken !== undefined) return this.broken
@@ -167,6 +175,11 @@ export class WorkerPool {
     if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
     const future = new core.FutureImpl<unknown, unknown>()
     future.unobserved = this.unobserved
+    const observer = this.config.observer
+    future.onEnd = observer.onEnd
+    observer.submitted++
+    const trace = observer.trace(context, task)
+    const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     this.queue.push(
       {
         id: ++nextCallId,
@@ -175,6 +188,9 @@ export class WorkerPool {
         args,
         chunk,
         worker: undefined,
+        submittedAt,
+        sentAt: -1,
+        trace,
         policy,
         timer: undefined,
         timedOut: false,
@@ -198,6 +214,16 @@ export class WorkerPool {
       this.dispatchScheduled = false
       this.dispatch()
     })
+  }
+
+  /** What the gauges read: calls not yet sent, workers holding calls, live workers holding none. */
+  gauges(): PoolGauges {
+    const count = (busy: boolean) => {
+      let n = 0
+      for (const w of this.workers) if (busy ? w.items.size > 0 : w.items.size === 0 && !w.retiring) n++
+      return n
+    }
+    return { queueDepth: () => this.pending(), busy: () => count(true), idle: () => count(false) }
   }
 
   private liveWorkers(): number {
@@ -274,9 +300,17 @@ export class WorkerPool {
   }
 
   private send(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
+    const now = performance.now()
+    const observer = this.config.observer
+    for (const item of batch) {
+      // A call taken back from a replaced worker waited once already.
+      if (item.sentAt < 0) observer.queueWait.record(now - item.submittedAt)
+      item.sentAt = now
+      if (item.trace !== undefined) observer.startSpan(item.trace, worker.handle.id, now - item.submittedAt)
+    }
     const transfer: Array<Transferable> = []
     const calls = batch.map((item) => this.call(item, transfer))
-    if (worker.items.size === 0) worker.since = performance.now()
+    if (worker.items.size === 0) worker.since = now
     for (const item of batch) {
       item.worker = worker
       worker.items.set(item.id, item)
@@ -307,11 +341,14 @@ export class WorkerPool {
     const args = item.chunk
       ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
       : unwrapAll(item.args, transfer)
-    return { id: item.id, module: item.task.module, name: item.task.name, args, chunk: item.chunk }
+    const call: Call = { id: item.id, module: item.task.module, name: item.task.name, args, chunk: item.chunk }
+    const trace = item.trace?.parent()
+    return trace === undefined ? call : { ...call, trace }
   }
 
   private failArgument(item: WorkItem, cause: unknown): void {
     item.worker?.items.delete(item.id)
+    item.sentAt = -1
     const args = item.chunk ? item.args.flat() : item.args
     const index = args.findIndex((a) => {
       try {
@@ -346,19 +383,19 @@ export class WorkerPool {
    * failure that `retries` allows goes back to the queue after the schedule's
    * delay, the future still RUNNING; anything else ends the future.
    */
-  private settle(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
+  private settle(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
     if (item.timer !== undefined) {
       clearTimeout(item.timer)
       item.timer = undefined
     }
     const policy = item.policy
     if (policy === undefined || Exit.isSuccess(exit)) {
-      this.complete(item, exit)
+      this.complete(item, exit, now)
       return
     }
     const failed = (item.timedOut ? Exit.fail(taskTimedOut(policy.timeout!)) : exit) as Exit.Failure<unknown, unknown>
     if (policy.retries === undefined || !retriable(failed.cause) || this.broken !== undefined) {
-      this.complete(item, failed)
+      this.complete(item, failed, now)
     } else {
       this.retryLater(item, policy.retries, failed)
     }
@@ -405,11 +442,18 @@ export class WorkerPool {
     })
   }
 
-  private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
+  /** Ends the call's future; `now`, when the caller has read the clock, for the run time. */
+  private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
     if (item.timer !== undefined) {
       clearTimeout(item.timer)
       item.timer = undefined
     }
+    const observer = this.config.observer
+    if (item.sentAt >= 0) {
+      observer.runTime.record((now ?? performance.now()) - item.sentAt)
+      item.sentAt = -1
+    }
+    if (item.trace !== undefined) observer.endSpan(item.trace, exit)
     const future = item.future
     future.interruptor = undefined
     const callbacks = core.completeUnsafe(future, exit)
@@ -475,11 +519,14 @@ export class WorkerPool {
     // Over `maxMemoryPerWorker`: no more calls (not even from the callers these replies wake); it
     // stops once those it holds are answered.
     if (message.memory !== undefined && message.memory > this.config.maxMemoryBytes!) worker.retiring = true
+    // `measure` just read the clock into `since`.
+    const now = worker.since
     for (const reply of message.replies) {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
-      this.settle(item, decodeExit(item.task, reply.exit))
+      if (reply.spans !== undefined && item.trace !== undefined) this.config.observer.replay(item.trace, reply.spans)
+      this.settle(item, decodeExit(item.task, reply.exit), now)
     }
     if (worker.items.size === 0) {
       if (worker.retiring || (this.isShutdown && this.pending() === 0)) this.stop(worker)
