@@ -208,6 +208,21 @@ export const completeUnsafe = <A, E>(
   return takeCallbacks(f)
 }
 
+/**
+ * Ends a future its executor gives up on (a broken or closing pool): completes
+ * it with `exit`; one cancelled while queued is notified instead, so `wait`
+ * and `asCompleted` count it as done.
+ */
+/** @internal */
+export const endUnsafe = <A, E>(
+  f: FutureImpl<A, E>,
+  exit: Exit.Exit<A, E>
+): Array<DoneCallback> | undefined | InvalidStateError => {
+  if (f.state !== "CANCELLED") return completeUnsafe(f, exit)
+  setRunningOrNotifyCancelUnsafe(f)
+  return undefined
+}
+
 /** Runs done callbacks in order; each one's failure was already made a log line. */
 /** @internal */
 export const runCallbacks = (

@@ -372,7 +372,7 @@ export class ThreadPool {
         failed,
         (f) => {
           f.interruptor = undefined
-          const callbacks = core.completeUnsafe(f, exit)
+          const callbacks = core.endUnsafe(f, exit)
           return callbacks instanceof Error ? Effect.void : core.runCallbacks(f, callbacks)
         },
         { discard: true }

@@ -456,7 +456,7 @@ export class WorkerPool {
     if (item.trace !== undefined) observer.endSpan(item.trace, exit)
     const future = item.future
     future.interruptor = undefined
-    const callbacks = core.completeUnsafe(future, exit)
+    const callbacks = core.endUnsafe(future, exit)
     if (Array.isArray(callbacks) && callbacks.length > 0) {
       Effect.runForkWith(this.config.context)(core.runCallbacks(future, callbacks))
     }
