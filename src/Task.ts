@@ -134,11 +134,12 @@ export const make = <Args extends ReadonlyArray<unknown>, T>(
   fn: (...args: Args) => T,
   options?: MakeOptions<Failure<T>>
 ): Task<Args, Success<T>, Failure<T>> => {
+  const show = (u: unknown): string => (typeof u === "string" ? JSON.stringify(u) : String(u))
   if (typeof module !== "string" || !/^[a-z][a-z0-9+.-]*:/i.test(module)) {
-    throw new TypeError(`Task.make: module must be a module URL such as import.meta.url, got ${String(module)}`)
+    throw new TypeError(`Task.make: module must be a module URL such as import.meta.url, got ${show(module)}`)
   }
   if (typeof name !== "string" || name.length === 0) {
-    throw new TypeError(`Task.make: name must be the export's name, got ${String(name)}`)
+    throw new TypeError(`Task.make: name must be the export's name, got ${show(name)}`)
   }
   if (typeof fn !== "function") {
     throw new TypeError(`Task.make: the task ${name} of ${module} needs a function, got ${typeof fn}`)

@@ -68,10 +68,9 @@ export const make = (
     }
     const initializer = options.initializer
     if (initializer !== undefined && !isTask(initializer)) {
-      return yield* badOption(
-        "initializer",
-        "a Task (Task.make(import.meta.url, name, fn)), since it runs in each worker",
-        describe(initializer)
+      return yield* new Cause.IllegalArgumentError(
+        "initializer must be a Task (Task.make(import.meta.url, name, fn)), since it runs in each worker, " +
+          `got ${describe(initializer)}`
       )
     }
     const grace = decodeTimeout("interruptGrace", options.interruptGrace ?? "1 second")
