@@ -18,7 +18,8 @@
  *   per task, 2.00 = twice as slow).
  *
  * Results are merged into `benchmarks/results.json` (by workload id, so running
- * one workload keeps the others) and `benchmarks/RESULTS.md` is regenerated from it.
+ * one workload keeps the others) and `benchmarks/RESULTS.md` is regenerated from it;
+ * `npm run bench -- --report` only regenerates `RESULTS.md`.
  *
  * Environment: `BENCH_RUNS` (rounds, default 7, at least 5), `BENCH_WARMUP`
  * (default 2), `BENCH_COMMIT` (the commit measured, where `git describe` cannot
@@ -173,8 +174,12 @@ const runOnce = async (system: System): Promise<number> => {
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits))
 
+/** The warm-up rounds each workload actually ran (a workload may ask for fewer than `BENCH_WARMUP`). */
+const warmupsRun = new Map<string, number>()
+
 const makeBench = (runs: number, warmup: number): Bench => {
   const rounds: Bench["rounds"] = async ({ workload, systems, warmup: warmupRounds = warmup }) => {
+    warmupsRun.set(workload, warmupRounds)
     for (let i = 0; i < warmupRounds; i++) {
       for (const system of systems) if (system.warmsItself !== true) await runOnce(system)
     }
@@ -437,6 +442,14 @@ const envInt = (name: string, fallback: number, min: number): number => {
 }
 
 const main = async (): Promise<void> => {
+  if (process.argv.includes("--report")) {
+    // Only rewrites RESULTS.md from results.json, e.g. after a change to the report's layout.
+    const results = readResults()
+    if (results === undefined) throw new Error(`cannot read ${resultsJson}`)
+    writeFileSync(resultsMd, markdown(results))
+    log(`wrote ${resultsMd}`)
+    return
+  }
   const runs = envInt("BENCH_RUNS", 7, 5)
   const warmup = envInt("BENCH_WARMUP", 2, 1)
   const known = new Map(workloads.map((w) => [w.id.toUpperCase(), w]))
@@ -453,6 +466,7 @@ const main = async (): Promise<void> => {
     log(`${w.id}: ${w.title}`)
     const env = environment(runs, warmup)
     const rows = await w.run(bench)
+    env.warmup = warmupsRun.get(w.id) ?? warmup
     const result: WorkloadResult = {
       id: w.id,
       title: w.title,
