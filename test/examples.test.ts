@@ -144,6 +144,68 @@ describe("examples", { timeout: DEADLINE_MS + 15_000 }, () => {
     expect(out).toContain("GET /primes/nope -> 400 below must be a number")
   })
 
+  it("observability: task spans and worker-made spans in one trace, and the executors' metrics, on the console", async () => {
+    const out = await runOk("observability")
+    // ConsoleSpanExporter and ConsoleMetricExporter print one `console.dir` object each, from `{` to `}` at column 0.
+    const objects = out.split(/^(?=\{$)/m).filter((block) => block.startsWith("{"))
+    const field = (block: string, key: string) => new RegExp(`^  ${key}: '([^']*)'`, "m").exec(block)?.[1]
+    const spans = objects
+      .filter((block) => field(block, "traceId") !== undefined)
+      .map((block) => ({
+        name: field(block, "name")!,
+        id: field(block, "id")!,
+        traceId: field(block, "traceId")!,
+        parent: /^ {2}parentSpanContext: \{[^}]*spanId: '(\w+)'/m.exec(block)?.[1],
+        block
+      }))
+    const named = (name: string) => spans.filter((span) => span.name === name)
+    const [main] = named("main")
+    expect(main).toBeDefined()
+    expect(main!.parent).toBeUndefined()
+    expect(spans.map((span) => span.name).sort()).toEqual(
+      [
+        ...Array(3).fill("checksum.hash"),
+        ...Array(3).fill("effect-futures.task checksum"),
+        ...Array(3).fill("effect-futures.task upload"),
+        "main",
+        ...Array(3).fill("upload.put")
+      ].sort()
+    )
+    for (const span of spans) expect(span.traceId).toBe(main!.traceId)
+    const byId = new Map(spans.map((span) => [span.id, span]))
+    // main -> task span (with its executor's name) -> the span the task made, in the worker or on the thread pool.
+    for (const [child, task, executor] of [
+      ["checksum.hash", "effect-futures.task checksum", "checksums"],
+      ["upload.put", "effect-futures.task upload", "uploads"]
+    ]) {
+      for (const span of named(child!)) {
+        const parent = byId.get(span.parent!)
+        expect(parent?.name).toBe(task)
+        expect(parent?.parent).toBe(main!.id)
+        expect(parent?.block).toContain(`'executor.name': '${executor}'`)
+      }
+    }
+    const metrics = objects.filter((block) => block.includes("  descriptor: {"))
+    const submitted = metrics.find((block) => block.includes("name: 'effect_futures_tasks_submitted'"))
+    expect(submitted).toBeDefined()
+    expect(submitted).toContain("'executor.name': 'checksums'")
+    expect(submitted).toContain("'executor.name': 'uploads'")
+    expect(submitted!.match(/value: 3\b/g)).toHaveLength(2)
+    for (const name of [
+      "tasks_completed",
+      "queue_depth",
+      "workers_busy",
+      "workers_idle",
+      "task_queue_wait_ms",
+      "task_run_ms"
+    ]) {
+      expect(
+        metrics.some((block) => block.includes(`name: 'effect_futures_${name}'`)),
+        name
+      ).toBe(true)
+    }
+  })
+
   it("graceful-shutdown: SIGINT cancels the pending jobs, stops the running ones, leaves no worker, exits 130", async () => {
     const workers = new Set<number>()
     let signalled = false
