@@ -88,7 +88,6 @@ export class ThreadPool {
     }
     const future = new core.FutureImpl<unknown, unknown>()
     const observer = this.config.observer
-    future.onEnd = observer.onEnd
     observer.submitted++
     const trace = observer.trace(context, task)
     if (this.queue.length === 0 && (typeof task === "function" || isTask(task))) {
@@ -98,6 +97,7 @@ export class ThreadPool {
         return future
       }
     }
+    future.onEnd = observer.onEnd
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     this.queue.push({ future, effect: toEffect(task, args), context, submittedAt, trace })
     this.adjust()
@@ -145,31 +145,34 @@ export class ThreadPool {
   ): void {
     future.state = "RUNNING"
     const observer = this.config.observer
-    observer.queueWait.recordZero()
+    observer.queueWait.zeros++
     if (trace !== undefined) observer.startSpan(trace, worker.name, 0)
     let out: unknown
     try {
       out = isTask(task) ? unwrap(task.fn(...unwrapAll(args, [])), []) : (task as Function)(...args)
     } catch (error) {
+      observer.defect++
       this.endedNow(Exit.die(error), future, trace)
       this.release(worker)
       return
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
+      future.onEnd = observer.onEnd
       const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
       const unwrapped = isTask(task) ? Effect.map(effect, (value) => unwrap(value, [])) : effect
       const startedAt = performance.now()
       this.start(worker, { future, effect: unwrapped, context, submittedAt: startedAt, trace }, startedAt)
       return
     }
+    observer.success++
     this.endedNow(Exit.succeed(out), future, trace)
     this.release(worker)
   }
 
   /**
-   * A direct call's end. Its run time is not recorded: it ran inside `submit`, and two clock
-   * reads would cost more than the call's bookkeeping. Nobody holds the future yet, so there
-   * are no callbacks or waiters to tell.
+   * A direct call's end, its outcome already counted (the future has no `onEnd`). Its run time
+   * is not recorded: it ran inside `submit`, and two clock reads would cost more than the call's
+   * bookkeeping. Nobody holds the future yet, so there are no callbacks or waiters to tell.
    */
   private endedNow(
     exit: Exit.Exit<unknown, unknown>,
