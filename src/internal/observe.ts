@@ -30,6 +30,8 @@ export class Histogram {
   private sum = 0
   private min = Number.MAX_VALUE
   private max = -Number.MAX_VALUE
+  /** Values of 0 recorded as one increment, for the many tasks that waited not at all; added in on reading. */
+  zeros = 0
 
   constructor(boundaries: ReadonlyArray<number>) {
     this.boundaries = [...boundaries].sort((a, b) => a - b)
@@ -47,18 +49,17 @@ export class Histogram {
     if (value > this.max) this.max = value
   }
 
-  /** `record(0)`, for the many tasks that waited not at all. */
-  recordZero(): void {
-    this.counts[0]++
-    this.count++
-    if (this.min > 0) this.min = 0
-    if (this.max < 0) this.max = 0
-  }
-
   state(): Metric.HistogramState {
-    let cumulated = 0
+    const zeros = this.zeros
+    let cumulated = zeros
     const buckets = this.boundaries.map((boundary, i): [number, number] => [boundary, (cumulated += this.counts[i])])
-    return { buckets, count: this.count, min: this.min, max: this.max, sum: this.sum }
+    return {
+      buckets,
+      count: this.count + zeros,
+      min: zeros > 0 ? Math.min(0, this.min) : this.min,
+      max: zeros > 0 ? Math.max(0, this.max) : this.max,
+      sum: this.sum
+    }
   }
 }
 
@@ -151,11 +152,11 @@ export class ExecutorObserver {
   readonly kind: ExecutorKind
   readonly name: string
   submitted = 0
-  private success = 0
-  private failure = 0
-  private defect = 0
-  private cancelled = 0
-  private broken = 0
+  success = 0
+  failure = 0
+  defect = 0
+  cancelled = 0
+  broken = 0
   readonly queueWait = new Histogram(Observability.millisBoundaries)
   readonly runTime = new Histogram(Observability.millisBoundaries)
   private lastContext: Context.Context<never> | undefined = undefined

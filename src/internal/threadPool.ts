@@ -114,6 +114,7 @@ export class ThreadPool {
     const future = this.newFuture()
     const observer = this.config.observer
     const trace = observer.trace(context, task)
+    future.onEnd = observer.onEnd
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
     this.queue.push(
@@ -127,9 +128,7 @@ export class ThreadPool {
   private newFuture(): core.FutureImpl<unknown, unknown> {
     const future = new core.FutureImpl<unknown, unknown>()
     future.unobserved = this.unobserved
-    const observer = this.config.observer
-    future.onEnd = observer.onEnd
-    observer.submitted++
+    this.config.observer.submitted++
     return future
   }
 
@@ -174,7 +173,7 @@ export class ThreadPool {
   ): void {
     future.state = "RUNNING"
     const observer = this.config.observer
-    observer.queueWait.recordZero()
+    observer.queueWait.zeros++
     if (trace !== undefined) observer.startSpan(trace, worker.name, 0)
     let out: unknown
     try {
@@ -182,25 +181,28 @@ export class ThreadPool {
         ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future, value))(...unwrapAll(args, [])), [])
         : (task as Function)(...args)
     } catch (error) {
+      observer.defect++
       this.endedNow(Exit.die(error), future, trace)
       this.release(worker)
       return
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
+      future.onEnd = observer.onEnd
       const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
       const unwrapped = isTask(task) ? Effect.map(effect, (value) => unwrap(value, [])) : effect
       const startedAt = performance.now()
       this.start(worker, { future, effect: unwrapped, context, submittedAt: startedAt, trace }, startedAt)
       return
     }
+    observer.success++
     this.endedNow(Exit.succeed(out), future, trace)
     this.release(worker)
   }
 
   /**
-   * A direct call's end. Its run time is not recorded: it ran inside `submit`, and two clock
-   * reads would cost more than the call's bookkeeping. Nobody holds the future yet, so there
-   * are no callbacks or waiters to tell.
+   * A direct call's end, its outcome already counted (the future has no `onEnd`). Its run time
+   * is not recorded: it ran inside `submit`, and two clock reads would cost more than the call's
+   * bookkeeping. Nobody holds the future yet, so there are no callbacks or waiters to tell.
    */
   private endedNow(
     exit: Exit.Exit<unknown, unknown>,
