@@ -13,6 +13,18 @@ import { Schema } from "effect"
  *
  * Mirrors Python's `concurrent.futures.CancelledError`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(Effect.sleep("1 minute"))
+ *   yield* Future.interrupt(future)
+ *   return yield* Future.result(future).pipe(Effect.catchTag("CancelledError", () => Effect.succeed("cancelled")))
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -26,6 +38,19 @@ export class CancelledError extends Schema.TaggedError<CancelledError>()("Cancel
  *
  * Mirrors Python's `concurrent.futures.InvalidStateError`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Future.make<number>()
+ *   yield* Future.setResult(future, 1)
+ *   const error = yield* Effect.flip(Future.setResult(future, 2)) // InvalidStateError
+ *   return error.message
+ * })
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -38,6 +63,20 @@ export class InvalidStateError extends Schema.TaggedError<InvalidStateError>()("
  *
  * Mirrors Python's `RuntimeError('cannot schedule new futures after shutdown')`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   yield* Executor.shutdown()
+ *   return yield* Executor.submit(() => 1).pipe(
+ *     // e.message: "cannot schedule new futures after shutdown"
+ *     Effect.catchTag("ExecutorShutdownError", (e) => Effect.succeed(e.message))
+ *   )
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -48,6 +87,18 @@ export class ExecutorShutdownError extends Schema.TaggedError<ExecutorShutdownEr
 /**
  * Which kind of executor an error comes from.
  *
+ * Beyond Python, which tells the pools apart by class instead
+ * (`BrokenThreadPool`, `BrokenInterpreterPool`, `BrokenProcessPool`).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ExecutorKind } from "effect-futures"
+ *
+ * const kind: ExecutorKind = "ProcessPool"
+ * Schema.is(ExecutorKind)("ThreadPool") // true
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -55,6 +106,9 @@ export const ExecutorKind = Schema.Literals(["ThreadPool", "InterpreterPool", "P
 
 /**
  * Which kind of executor an error comes from.
+ *
+ * Beyond Python, which tells the pools apart by class instead
+ * (`BrokenThreadPool`, `BrokenInterpreterPool`, `BrokenProcessPool`).
  *
  * @category models
  * @since 0.1.0
@@ -68,6 +122,20 @@ export type ExecutorKind = typeof ExecutorKind.Type
  * Mirrors Python's `BrokenExecutor` and its subclasses `BrokenThreadPool`,
  * `BrokenInterpreterPool` and `BrokenProcessPool`: one `_tag` for all of them,
  * with `kind` saying which pool broke and `reason` saying why.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ProcessPoolExecutor } from "effect-futures"
+ * import { risky } from "./tasks.ts" // a Task that may crash its process
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(risky, 1)
+ *   return yield* Future.result(future).pipe(
+ *     Effect.catchTag("BrokenExecutor", (e) => Effect.succeed(`${e.kind} broke: ${e.reason}`))
+ *   )
+ * }).pipe(Effect.provide(ProcessPoolExecutor.layer({ maxWorkers: 2 })))
+ * ```
  *
  * @category errors
  * @since 0.1.0
@@ -88,6 +156,17 @@ export class BrokenExecutor extends Schema.TaggedError<BrokenExecutor>()("Broken
  *
  * Stands where Python shows a `_RemoteTraceback`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ExecutionFailed, Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number, ExecutionFailed>
+ * const value = Future.result(future).pipe(
+ *   Effect.catchTag("ExecutionFailed", (e) => Effect.logError(e.name, e.message, e.remoteStack).pipe(Effect.as(0)))
+ * )
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -102,6 +181,20 @@ export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("Exec
  * it belongs to fails; the pool stays healthy.
  *
  * Mirrors Python's `pickle.PicklingError` as raised through a pool.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, InterpreterPoolExecutor } from "effect-futures"
+ * import { describe } from "./tasks.ts" // export const describe = Task.make(import.meta.url, "describe", ...)
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(describe, () => "a function cannot cross") // submit succeeds
+ *   return yield* Future.result(future).pipe(
+ *     Effect.catchTag("SerializationError", (e) => Effect.succeed(`${e.direction}: ${e.valueType}`))
+ *   )
+ * }).pipe(Effect.provide(InterpreterPoolExecutor.layer({ maxWorkers: 1 })))
+ * ```
  *
  * @category errors
  * @since 0.1.0
@@ -123,6 +216,20 @@ export class SerializationError extends Schema.TaggedError<SerializationError>()
  *
  * Beyond Python, whose queues are unbounded.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const submitOrShed = Executor.submit(Effect.sleep("1 second")).pipe(
+ *   Effect.asSome,
+ *   Effect.catchTag("QueueFull", () => Effect.succeedNone) // the queue is full: shed this one
+ * )
+ * const program = submitOrShed.pipe(
+ *   Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 1, maxQueue: 10, whenFull: "reject" }))
+ * )
+ * ```
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -138,6 +245,17 @@ export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
  * (otherwise they are logged). `failures` holds each failure.
  *
  * Beyond Python, which drops such failures silently.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, ThreadPoolExecutor } from "effect-futures"
+ *
+ * // Nobody looks at the failed future: closing the scope dies with UnobservedFailures.
+ * const program = Executor.submit(Effect.fail("lost")).pipe(
+ *   Effect.provide(ThreadPoolExecutor.layer({ failOnUnobserved: true }))
+ * )
+ * ```
  *
  * @category errors
  * @since 0.1.0
@@ -158,6 +276,20 @@ export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()
  * (`BrokenExecutor`), as in Python.
  *
  * Beyond Python, which has no such error.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ProcessPoolExecutor } from "effect-futures"
+ * import { risky } from "./tasks.ts" // a Task that may crash its process
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(risky, 1)
+ *   return yield* Future.result(future).pipe(
+ *     Effect.catchTag("WorkerDied", (e) => Effect.succeed(`worker ${e.workerId} died: ${e.signal ?? e.exitCode}`))
+ *   )
+ * }).pipe(Effect.provide(ProcessPoolExecutor.layer({ maxWorkers: 2, onWorkerDeath: "replace" })))
+ * ```
  *
  * @category errors
  * @since 0.1.0

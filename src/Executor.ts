@@ -28,6 +28,17 @@ import type { Task } from "./Task.ts"
  * What a task's function returns once it has run: the value, or what the
  * Promise or Effect it returned gives.
  *
+ * Beyond Python, whose futures are untyped.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { Executor } from "effect-futures"
+ *
+ * type A = Executor.Success<Promise<number>> // number
+ * type B = Executor.Success<Effect.Effect<string, Error>> // string
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -38,6 +49,17 @@ export type Success<T> =
  * The typed failure of a task's function: the error channel of the Effect it
  * returns, `never` otherwise (thrown errors and rejections are defects).
  *
+ * Beyond Python, whose futures are untyped.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { Executor } from "effect-futures"
+ *
+ * type E = Executor.Failure<Effect.Effect<string, RangeError>> // RangeError
+ * type None = Executor.Failure<Promise<string>> // never: a rejection is a defect
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -45,6 +67,17 @@ export type Failure<T> = T extends Effect.Effect<infer _A, infer E, infer _R> ? 
 
 /**
  * The services a task's function needs: those of the Effect it returns.
+ *
+ * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { Executor } from "effect-futures"
+ *
+ * type R = Executor.Services<Effect.Effect<string, never, "Db">> // "Db"
+ * type None = Executor.Services<Promise<string>> // never
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -54,6 +87,15 @@ export type Services<T> = T extends Effect.Effect<infer _A, infer _E, infer R> ?
 /**
  * One iterable per argument of the task's function.
  *
+ * Mirrors the `*iterables` of Python's `Executor.map(fn, *iterables)`.
+ *
+ * @example
+ * ```ts
+ * import type { Executor } from "effect-futures"
+ *
+ * const inputs: Executor.Iterables<[name: string, size: number]> = [["a", "b"], [1, 2]]
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -61,6 +103,16 @@ export type Iterables<Args extends ReadonlyArray<unknown>> = { readonly [K in ke
 
 /**
  * Options of `shutdown`.
+ *
+ * Mirrors the `wait` and `cancel_futures` parameters of Python's `Executor.shutdown`.
+ *
+ * @example
+ * ```ts
+ * import { Executor } from "effect-futures"
+ *
+ * const options: Executor.ShutdownOptions = { wait: false, cancelFutures: true }
+ * const stop = Executor.shutdown(options) // Python's shutdown(wait=False, cancel_futures=True)
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -74,6 +126,19 @@ export interface ShutdownOptions {
 
 /**
  * Options of `map`.
+ *
+ * Mirrors the `timeout`, `chunksize` and `buffersize` (Python 3.14) parameters
+ * of Python's `Executor.map`.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { Executor } from "effect-futures"
+ * import { isPrime } from "./primes.ts"
+ *
+ * const options: Executor.MapOptions = { timeout: "1 minute", chunksize: 16, buffersize: 64 }
+ * const primes = Executor.map(isPrime, [2, 3, 4, 5], options).pipe(Stream.runCollect)
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -92,6 +157,14 @@ export interface MapOptions {
  * behaviour.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Executor } from "effect-futures"
+ *
+ * const options: Executor.SubmitOptions = { priority: 1, timeout: "5 seconds", retries: 2 }
+ * const submit = Executor.submitWith(options)
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -115,7 +188,17 @@ export interface SubmitOptions {
 }
 
 /**
- * Options every pool takes beyond Python's own.
+ * Options every pool takes beyond Python's own: a bounded queue (`maxQueue`,
+ * `whenFull`) and `failOnUnobserved`.
+ *
+ * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor } from "effect-futures"
+ *
+ * const layer = ThreadPoolExecutor.layer({ maxWorkers: 8, maxQueue: 100, whenFull: "suspend", failOnUnobserved: true })
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -139,6 +222,23 @@ export interface PoolOptions {
 /**
  * The errors of `submit`: `QueueFull` only with `maxQueue` and `whenFull: "reject"`.
  *
+ * Mirrors what Python's `Executor.submit` raises (`RuntimeError` after
+ * shutdown, `BrokenExecutor`); `QueueFull` is beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * const submitted = Executor.submit(() => 1).pipe(
+ *   Effect.catchTags({
+ *     ExecutorShutdownError: () => Effect.die("submitted after shutdown"),
+ *     BrokenExecutor: (e) => Effect.die(e),
+ *     QueueFull: () => Effect.die("queue full")
+ *   })
+ * )
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -147,6 +247,17 @@ export type SubmitError = ExecutorShutdownError | BrokenExecutor | QueueFull
 /**
  * `submit` with a task's options applied: a timed task may also fail with `TimeoutError`.
  * `Env` is what the returned Effects also need (`Executor` for the accessor).
+ *
+ * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Executor } from "effect-futures"
+ *
+ * declare const executor: Executor.Service
+ * const urgent: Executor.SubmitWith = executor.submitWith({ priority: 10 })
+ * const future = urgent(() => fetch("https://example.com"))
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -170,7 +281,22 @@ export interface SubmitWith<Env = never> {
 }
 
 /**
- * The errors a `map` stream may fail with besides the task's own.
+ * The errors a `map` stream may fail with besides the task's own: its
+ * `timeout`, a broken or shut-down executor, bad options or arguments.
+ *
+ * Mirrors what iterating Python's `Executor.map` raises: `TimeoutError`,
+ * `BrokenExecutor`, `RuntimeError` after shutdown, `ValueError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * const squares = Executor.map((n: number) => n * n, [1, 2, 3], { timeout: "1 second" }).pipe(
+ *   Stream.runCollect,
+ *   Effect.catchTag("TimeoutError", () => Effect.succeed([]))
+ * )
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -179,6 +305,21 @@ export type MapError = Cause.TimeoutError | BrokenExecutor | ExecutorShutdownErr
 
 /**
  * The operations of an executor.
+ *
+ * Mirrors Python's `Executor` methods; `kind`, `name` and `submitWith` are
+ * beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * // Generic code takes any pool.
+ * const squares = (executor: Executor.Service, ns: ReadonlyArray<number>) =>
+ *   executor.map((n: number) => n * n, ns).pipe(Stream.runCollect)
+ *
+ * const program = Effect.flatMap(Executor.Executor, (executor) => squares(executor, [1, 2, 3]))
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -261,6 +402,17 @@ export class Executor extends Context.Service<Executor, Service>()("effect-futur
  *
  * Mirrors Python's `Executor.submit(fn, *args)`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit((a: number, b: number) => a ** b, 2, 10)
+ *   return yield* Future.result(future) // 1024
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer()))
+ * ```
+ *
  * @category accessors
  * @since 0.1.0
  */
@@ -312,6 +464,17 @@ export const submitWith =
  *
  * Mirrors Python's `Executor.map(fn, *iterables)`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Executor, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Executor.map((a: number, b: number) => a ** b, [2, 3, 4], [5, 2, 1]).pipe(
+ *   Stream.runCollect, // [32, 9, 4], in input order
+ *   Effect.provide(ThreadPoolExecutor.layer())
+ * )
+ * ```
+ *
  * @category accessors
  * @since 0.1.0
  */
@@ -331,6 +494,20 @@ export const map: {
  * Shuts down the executor in context.
  *
  * Mirrors Python's `Executor.shutdown(wait, cancel_futures)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const futures = yield* Effect.forEach([1, 2, 3], (n) =>
+ *     Executor.submit(Effect.sleep("1 second").pipe(Effect.as(n)))
+ *   )
+ *   yield* Executor.shutdown({ cancelFutures: true }) // cancels the queued ones, waits for the running one
+ *   return yield* Effect.forEach(futures, Future.state)
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 1 })))
+ * ```
  *
  * @category accessors
  * @since 0.1.0

@@ -25,6 +25,8 @@ import { withTimeout } from "./internal/options.ts"
 /**
  * The key under which every future carries its type markers; `isFuture` checks for it.
  *
+ * Beyond Python.
+ *
  * @example
  * ```ts
  * import { Future } from "effect-futures"
@@ -83,6 +85,8 @@ export declare namespace Future {
    * The variance markers of `Future`: covariant in `A` and `E`, so a future that cannot fail
    * stands wherever one that may fail is expected.
    *
+   * Beyond Python.
+   *
    * @example
    * ```ts
    * import type { Future } from "effect-futures"
@@ -125,6 +129,9 @@ export type State = core.State
 /**
  * Options for operations that may wait: `timeout` bounds the wait.
  *
+ * Mirrors the `timeout` parameter of Python's `Future.result`,
+ * `Future.exception` and `as_completed`.
+ *
  * @example
  * ```ts
  * import { Future } from "effect-futures"
@@ -152,6 +159,8 @@ const impl = <A, E>(f: Future<A, E>): core.FutureImpl<A, E> => f as unknown as c
 /**
  * Returns `true` if the value is a `Future`.
  *
+ * Mirrors Python's `isinstance(x, Future)`.
+ *
  * @example
  * ```ts
  * import { Future } from "effect-futures"
@@ -167,6 +176,8 @@ export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProper
 
 /**
  * Creates a pending future synchronously, for executor authors.
+ *
+ * Mirrors Python's `Future()`, outside an Effect.
  *
  * @example
  * ```ts
@@ -736,6 +747,8 @@ export const ALL_COMPLETED = "ALL_COMPLETED" as const
 /**
  * When `wait` returns.
  *
+ * Mirrors the values of the `return_when` parameter of Python's `wait`.
+ *
  * @example
  * ```ts
  * import { Future } from "effect-futures"
@@ -750,6 +763,8 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
 
 /**
  * Options of `wait`.
+ *
+ * Mirrors the `timeout` and `return_when` parameters of Python's `wait`.
  *
  * @example
  * ```ts

@@ -22,6 +22,21 @@ import type { Task } from "./Task.ts"
 /**
  * Options of `make` and `layer`, Python's renamed to camelCase.
  *
+ * @example
+ * ```ts
+ * import { InterpreterPoolExecutor } from "effect-futures"
+ *
+ * const options: InterpreterPoolExecutor.Options = {
+ *   maxWorkers: 4,
+ *   maxTasksPerChild: 1000,
+ *   shared: { counts: new SharedArrayBuffer(4) },
+ *   resourceLimits: { maxOldGenerationSizeMb: 256 },
+ *   interruptGrace: "2 seconds",
+ *   onWorkerDeath: "replace"
+ * }
+ * const layer = InterpreterPoolExecutor.layer(options)
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -91,6 +106,21 @@ const resourceLimits = (options: Options): WorkerThreads.ResourceLimits | undefi
 /**
  * An interpreter pool, for programs holding several executors.
  *
+ * Mirrors an instance of Python's `InterpreterPoolExecutor`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InterpreterPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const pool: InterpreterPoolExecutor.InterpreterPoolExecutor = yield* InterpreterPoolExecutor.make()
+ *     return pool.kind // "InterpreterPool"
+ *   })
+ * )
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -102,6 +132,21 @@ export interface InterpreterPoolExecutor extends Executor.Service {}
  * if the scope was interrupted, running tasks are stopped too.
  *
  * Mirrors Python's `InterpreterPoolExecutor(max_workers, initializer, initargs)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future, InterpreterPoolExecutor } from "effect-futures"
+ * import { isPrime } from "./primes.ts"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const pool = yield* InterpreterPoolExecutor.make({ maxWorkers: 2 })
+ *     const future = yield* pool.submit(isPrime, 112272535095293)
+ *     return yield* Future.result(future)
+ *   })
+ * )
+ * ```
  *
  * @category constructors
  * @since 0.1.0
@@ -144,6 +189,17 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Cau
  * object elsewhere.
  *
  * Stands where Python's interpreters share channels and memory views.
+ *
+ * @example
+ * ```ts
+ * import { InterpreterPoolExecutor, Task } from "effect-futures"
+ *
+ * // In a task module; the pool was made with { shared: { counts: new SharedArrayBuffer(4) } }.
+ * export const bump = Task.make(import.meta.url, "bump", () => {
+ *   const counts = new Int32Array(InterpreterPoolExecutor.shared<{ counts: SharedArrayBuffer }>().counts)
+ *   return Atomics.add(counts, 0, 1) + 1
+ * })
+ * ```
  *
  * @category worker side
  * @since 0.1.0

@@ -20,6 +20,17 @@ import type { ExecutorKind } from "./Errors.ts"
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * // The series of every process pool open now
+ * const processPools = Metric.snapshot.pipe(
+ *   Effect.map((all) => all.filter((s) => s.attributes?.[Observability.ExecutorKindAttribute] === "ProcessPool"))
+ * )
+ * ```
+ *
  * @category attributes
  * @since 0.1.0
  */
@@ -32,6 +43,19 @@ export const ExecutorKindAttribute = "executor.kind"
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * // The queue depth of the pool made with ProcessPoolExecutor.layer({ name: "image-resize" })
+ * const depth = Metric.withAttributes(Observability.queueDepth, {
+ *   [Observability.ExecutorKindAttribute]: "ProcessPool",
+ *   [Observability.ExecutorNameAttribute]: "image-resize"
+ * })
+ * const queued = Metric.value(depth).pipe(Effect.map((state) => state.value))
+ * ```
+ *
  * @category attributes
  * @since 0.1.0
  */
@@ -41,6 +65,21 @@ export const ExecutorNameAttribute = "executor.name"
  * The attribute of `tasksCompleted` saying how a task ended (an `Outcome`).
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * // Each tasksCompleted series in the registry, with the outcome it counts
+ * const completed = Metric.snapshot.pipe(
+ *   Effect.map((all) =>
+ *     all
+ *       .filter((s) => s.id === Observability.tasksCompleted.id)
+ *       .map((s) => ({ outcome: s.attributes?.[Observability.OutcomeAttribute], state: s.state }))
+ *   )
+ * )
+ * ```
  *
  * @category attributes
  * @since 0.1.0
@@ -52,6 +91,17 @@ export const OutcomeAttribute = "outcome"
  * function's name (`anonymous` if it has none), or `effect` for an Effect.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import type { Tracer } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * declare const spans: ReadonlyArray<Tracer.Span> // collected by your tracer
+ * const taskNames = spans
+ *   .map((span) => span.attributes.get(Observability.TaskNameAttribute))
+ *   .filter((name) => name !== undefined) // e.g. ["isPrime", "anonymous", "effect"]
+ * ```
  *
  * @category attributes
  * @since 0.1.0
@@ -65,6 +115,20 @@ export const TaskNameAttribute = "task.name"
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import type { Tracer } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * declare const spans: ReadonlyArray<Tracer.Span> // collected by your tracer
+ * // How many tasks each worker ran
+ * const perWorker = new Map<unknown, number>()
+ * for (const span of spans) {
+ *   const worker = span.attributes.get(Observability.WorkerIdAttribute)
+ *   if (worker !== undefined) perWorker.set(worker, (perWorker.get(worker) ?? 0) + 1)
+ * }
+ * ```
+ *
  * @category attributes
  * @since 0.1.0
  */
@@ -76,6 +140,16 @@ export const WorkerIdAttribute = "worker.id"
  * sent to a worker).
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import type { Tracer } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * declare const spans: ReadonlyArray<Tracer.Span> // collected by your tracer
+ * // Tasks that waited more than 100 ms for a worker
+ * const slowStarts = spans.filter((span) => Number(span.attributes.get(Observability.QueueWaitAttribute)) > 100)
+ * ```
  *
  * @category attributes
  * @since 0.1.0
@@ -90,6 +164,19 @@ export const QueueWaitAttribute = "task.queue_wait_ms"
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import type { Observability } from "effect-futures"
+ *
+ * const alertOn: Record<Observability.Outcome, boolean> = {
+ *   success: false,
+ *   failure: false,
+ *   defect: true,
+ *   cancelled: false,
+ *   broken: true
+ * }
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -99,6 +186,22 @@ export type Outcome = "success" | "failure" | "defect" | "cancelled" | "broken"
  * Every `Outcome`, in the order above.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * // How many tasks ended each way on the executor in context, e.g. [["success", 10], ["failure", 1], ...]
+ * const byOutcome = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   return yield* Effect.forEach(Observability.outcomes, (outcome) =>
+ *     Metric.value(
+ *       Metric.withAttributes(Observability.tasksCompleted, { ...ours, [Observability.OutcomeAttribute]: outcome })
+ *     ).pipe(Effect.map((state) => [outcome, state.count] as const))
+ *   )
+ * })
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -110,6 +213,16 @@ export const outcomes: ReadonlyArray<Outcome> = ["success", "failure", "defect",
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import type { Tracer } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * declare const spans: ReadonlyArray<Tracer.Span> // collected by your tracer
+ * // Observability.taskSpanName("isPrime") is "effect-futures.task isPrime"
+ * const isPrimeRuns = spans.filter((span) => span.name === Observability.taskSpanName("isPrime"))
+ * ```
+ *
  * @category spans
  * @since 0.1.0
  */
@@ -120,6 +233,15 @@ export const taskSpanName = (taskName: string): string => `effect-futures.task $
  * histograms: from 50 µs, for tiny tasks, to a minute.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { Observability } from "effect-futures"
+ *
+ * // A histogram of your own with the executors' buckets, so the two line up on a dashboard
+ * const requestTime = Metric.histogram("http_request_ms", { boundaries: Observability.millisBoundaries })
+ * ```
  *
  * @category metrics
  * @since 0.1.0
@@ -133,6 +255,21 @@ export const millisBoundaries: ReadonlyArray<number> = [
  * since it started; a counter.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * const progress = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   const submitted = yield* Metric.value(Metric.withAttributes(Observability.tasksSubmitted, ours))
+ *   const succeeded = yield* Metric.value(
+ *     Metric.withAttributes(Observability.tasksCompleted, { ...ours, [Observability.OutcomeAttribute]: "success" })
+ *   )
+ *   return `${succeeded.count} of ${submitted.count} tasks succeeded`
+ * })
+ * ```
  *
  * @category metrics
  * @since 0.1.0
@@ -149,6 +286,22 @@ export const tasksSubmitted: Metric.Counter<number> = Metric.counter("effect_fut
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * const warnOnDefects = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   const defects = Metric.withAttributes(Observability.tasksCompleted, {
+ *     ...ours,
+ *     [Observability.OutcomeAttribute]: "defect"
+ *   })
+ *   const { count } = yield* Metric.value(defects)
+ *   if (count > 0) yield* Effect.logWarning(`${count} tasks died on ${ours[Observability.ExecutorNameAttribute]}`)
+ * })
+ * ```
+ *
  * @category metrics
  * @since 0.1.0
  */
@@ -163,6 +316,21 @@ export const tasksCompleted: Metric.Counter<number> = Metric.counter("effect_fut
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric, Schedule } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * // Logs the backlog of the executor in context every second
+ * const watchQueue = Effect.gen(function* () {
+ *   const depth = Metric.withAttributes(Observability.queueDepth, Observability.attributes(yield* Executor.Executor))
+ *   yield* Metric.value(depth).pipe(
+ *     Effect.flatMap((state) => Effect.log(`queued: ${state.value}`)),
+ *     Effect.repeat(Schedule.spaced("1 second"))
+ *   )
+ * })
+ * ```
+ *
  * @category metrics
  * @since 0.1.0
  */
@@ -174,6 +342,20 @@ export const queueDepth: Metric.Gauge<number> = Metric.gauge("effect_futures_que
  * Workers running a task (on a worker pool: holding at least one call); a gauge.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * // The share of started workers running a task now, from 0 to 1
+ * const utilization = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   const busy = (yield* Metric.value(Metric.withAttributes(Observability.workersBusy, ours))).value
+ *   const idle = (yield* Metric.value(Metric.withAttributes(Observability.workersIdle, ours))).value
+ *   return busy + idle === 0 ? 0 : busy / (busy + idle)
+ * })
+ * ```
  *
  * @category metrics
  * @since 0.1.0
@@ -187,6 +369,17 @@ export const workersBusy: Metric.Gauge<number> = Metric.gauge("effect_futures_wo
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * const idleWorkers = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   return (yield* Metric.value(Metric.withAttributes(Observability.workersIdle, ours))).value
+ * })
+ * ```
+ *
  * @category metrics
  * @since 0.1.0
  */
@@ -199,6 +392,18 @@ export const workersIdle: Metric.Gauge<number> = Metric.gauge("effect_futures_wo
  * histogram with `millisBoundaries`. A task a worker takes at once waited 0.
  *
  * Beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * const meanQueueWaitMs = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   const { sum, count } = yield* Metric.value(Metric.withAttributes(Observability.taskQueueWait, ours))
+ *   return count === 0 ? 0 : sum / count
+ * })
+ * ```
  *
  * @category metrics
  * @since 0.1.0
@@ -215,6 +420,18 @@ export const taskQueueWait: Metric.Histogram<number> = Metric.histogram("effect_
  *
  * Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Observability } from "effect-futures"
+ *
+ * const runTimes = Effect.gen(function* () {
+ *   const ours = Observability.attributes(yield* Executor.Executor)
+ *   const { count, min, max, sum } = yield* Metric.value(Metric.withAttributes(Observability.taskRunTime, ours))
+ *   return { tasks: count, minMs: min, maxMs: max, meanMs: count === 0 ? 0 : sum / count }
+ * })
+ * ```
+ *
  * @category metrics
  * @since 0.1.0
  */
@@ -227,6 +444,8 @@ export const taskRunTime: Metric.Histogram<number> = Metric.histogram("effect_fu
  * The metric attributes of one executor's series: its kind and name. Pass
  * them to `Metric.withAttributes` to read that executor's series.
  *
+ * Beyond Python.
+ *
  * @example
  * ```ts
  * import { Effect, Metric } from "effect"
@@ -238,8 +457,6 @@ export const taskRunTime: Metric.Histogram<number> = Metric.histogram("effect_fu
  *   return (yield* Metric.value(counter)).count
  * })
  * ```
- *
- * Beyond Python.
  *
  * @category metrics
  * @since 0.1.0

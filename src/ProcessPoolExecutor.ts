@@ -22,6 +22,21 @@ import type { Task } from "./Task.ts"
  * Options of `make` and `layer`, Python's renamed to camelCase, plus the
  * child processes' own settings.
  *
+ * @example
+ * ```ts
+ * import { ProcessPoolExecutor } from "effect-futures"
+ *
+ * const options: ProcessPoolExecutor.Options = {
+ *   maxWorkers: 4,
+ *   maxTasksPerChild: 100,
+ *   execArgv: ["--max-old-space-size=256"],
+ *   env: { ...process.env, LOG_LEVEL: "warn" },
+ *   idleTimeout: "30 seconds",
+ *   name: "reports"
+ * }
+ * const layer = ProcessPoolExecutor.layer(options)
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -82,6 +97,22 @@ export interface Options {
 /**
  * A process pool, with Python 3.14's `terminateWorkers` and `killWorkers`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future, ProcessPoolExecutor } from "effect-futures"
+ * import { slowTask } from "./tasks.ts"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const pool: ProcessPoolExecutor.ProcessPoolExecutor = yield* ProcessPoolExecutor.make({ maxWorkers: 2 })
+ *     const future = yield* pool.submit(slowTask, 10)
+ *     yield* pool.terminateWorkers() // SIGTERM to every child; killWorkers() sends SIGKILL
+ *     return yield* Future.await(future) // an Exit: BrokenExecutor if the task was running
+ *   })
+ * )
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -102,6 +133,21 @@ export interface ProcessPoolExecutor extends Executor.Service {
  * scope was interrupted, running tasks are stopped too. No child outlives it.
  *
  * Mirrors Python's `ProcessPoolExecutor(max_workers, initializer, initargs, max_tasks_per_child)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future, ProcessPoolExecutor } from "effect-futures"
+ * import { isPrime } from "./primes.ts"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const pool = yield* ProcessPoolExecutor.make({ maxWorkers: 2 })
+ *     const future = yield* pool.submit(isPrime, 112272535095293)
+ *     return yield* Future.result(future)
+ *   })
+ * )
+ * ```
  *
  * @category constructors
  * @since 0.1.0

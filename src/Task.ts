@@ -20,6 +20,8 @@ import { signalKey, TransferTypeId } from "./internal/transfer.ts"
 /**
  * The key under which every task carries its brand; `isTask` checks for it.
  *
+ * Beyond Python.
+ *
  * @example
  * ```ts
  * import { Task } from "effect-futures"
@@ -43,6 +45,8 @@ export type TypeId = typeof TypeId
 
 /**
  * A function that a worker can find by module URL and export name.
+ *
+ * Stands where Python pickles a module-level function by reference.
  *
  * @example
  * ```ts
@@ -69,6 +73,8 @@ export interface Task<in Args extends ReadonlyArray<unknown>, out A, out E = nev
 
 /**
  * Options of `make`.
+ *
+ * Beyond Python, where pickle finds exception classes by reference.
  *
  * @example
  * ```ts
@@ -97,6 +103,8 @@ export interface MakeOptions<E> {
 /**
  * Returns `true` if the value is a `Task`.
  *
+ * Beyond Python.
+ *
  * @example
  * ```ts
  * import { Task } from "effect-futures"
@@ -114,6 +122,9 @@ export const isTask = (u: unknown): u is Task<ReadonlyArray<unknown>, unknown, u
 /**
  * Defines a task: the module's URL, the name it is exported under, and the
  * function. The function may return a value, a Promise or an Effect.
+ *
+ * Stands where Python pickles a module-level function by reference, which
+ * needs no declaration.
  *
  * @example
  * ```ts
@@ -152,6 +163,8 @@ export const make = <Args extends ReadonlyArray<unknown>, T>(
  * copied (worker threads; child processes copy). Use it as a task argument or
  * return it from a task; the other side sees the plain value.
  *
+ * Beyond Python, whose pools always pickle (copy) arguments and results.
+ *
  * @example
  * ```ts
  * import { Task } from "effect-futures"
@@ -170,6 +183,8 @@ export const transfer = <A>(value: A, list: ReadonlyArray<Transferable>): A =>
  * The AbortSignal of the task now starting in this worker, fired when the
  * caller uses `Future.interrupt`. Read it synchronously at the start of the
  * task function; `undefined` outside a pool worker.
+ *
+ * Beyond Python, which cannot stop a running task.
  *
  * @example
  * ```ts

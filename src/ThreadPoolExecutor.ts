@@ -30,6 +30,19 @@ import { ThreadPool } from "./internal/threadPool.ts"
 /**
  * Options of `make` and `layer`, Python's renamed to camelCase.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ThreadPoolExecutor } from "effect-futures"
+ *
+ * const options: ThreadPoolExecutor.Options = {
+ *   maxWorkers: 16,
+ *   name: "http",
+ *   initializer: Effect.log("worker starting")
+ * }
+ * const layer = ThreadPoolExecutor.layer(options)
+ * ```
+ *
  * @category models
  * @since 0.1.0
  */
@@ -52,6 +65,13 @@ export interface Options<R = never> extends Executor.PoolOptions {
 /**
  * The default `maxWorkers`: `min(32, cpus + 4)`, as Python's.
  *
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor } from "effect-futures"
+ *
+ * const layer = ThreadPoolExecutor.layer({ maxWorkers: 2 * ThreadPoolExecutor.defaultMaxWorkers() })
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -65,6 +85,20 @@ let poolCount = 0
  * the scope was interrupted, running tasks are interrupted too.
  *
  * Mirrors Python's `ThreadPoolExecutor(max_workers, thread_name_prefix, initializer, initargs)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const io = yield* ThreadPoolExecutor.make({ maxWorkers: 16 })
+ *     const future = yield* io.submit(() => fetch("https://example.com").then((r) => r.status))
+ *     return yield* Future.result(future)
+ *   })
+ * )
+ * ```
  *
  * @category constructors
  * @since 0.1.0

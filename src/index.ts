@@ -81,6 +81,21 @@ export * as InterpreterPoolExecutor from "./InterpreterPoolExecutor.ts"
  * The metrics, span names and attributes the executors report through
  * Effect's `Metric` and `Tracer`. Beyond Python.
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Executor, Future, Observability, ThreadPoolExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const futures = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit((x: number) => x * 2, n))
+ *   yield* Effect.forEach(futures, Future.result)
+ *   // This executor's series, read before its scope closes
+ *   const all = yield* Metric.snapshot
+ *   const ours = all.filter((s) => s.attributes?.[Observability.ExecutorNameAttribute] === "doubler")
+ *   for (const s of ours) yield* Effect.log(s.id, s.attributes, s.state)
+ * }).pipe(Effect.provide(ThreadPoolExecutor.layer({ name: "doubler" })))
+ * ```
+ *
  * @since 0.1.0
  */
 export * as Observability from "./Observability.ts"
