@@ -40,7 +40,7 @@ import type { Task } from "./Task.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options extends Executor.PoolOptions {
   /** Worker threads at most; default `min(32, cpus + 4)`, as Python's. */
   readonly maxWorkers?: number | undefined
   /** A Task run once in each worker before its first task; a failure breaks the pool. */

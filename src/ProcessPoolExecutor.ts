@@ -40,7 +40,7 @@ import type { Task } from "./Task.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options extends Executor.PoolOptions {
   /** Child processes at most; default the number of CPUs. */
   readonly maxWorkers?: number | undefined
   /** A Task run once in each process before its first task; a failure breaks the pool. */
