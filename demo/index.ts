@@ -26,6 +26,8 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { availableParallelism } from "node:os"
 import { Console, Data, Duration, Effect, Layer, Result, Stream } from "effect"
+import { PRIMES } from "../examples/tasks/isPrime.ts"
+import { isPrime } from "../examples/tasks/primes.ts"
 import {
   type BrokenExecutor,
   Executor,
@@ -34,7 +36,6 @@ import {
   ProcessPoolExecutor,
   ThreadPoolExecutor
 } from "../src/index.ts"
-import { isPrime } from "./primes.ts"
 
 // ---------------------------------------------------------------------------
 // The pages: path → (body size in bytes, how long the server takes to answer)
@@ -206,8 +207,6 @@ const urlsDemo = Effect.scoped(
 // ---------------------------------------------------------------------------
 // Python's ProcessPoolExecutor example: is-prime over PRIMES, on every pool
 // ---------------------------------------------------------------------------
-
-const PRIMES = [112272535095293, 112582705942171, 112272535095293, 115280095190773, 115797848077099, 1099726899285419]
 
 /** `executor.map(is_prime, numbers)` on the pool in context, collected in order. */
 const mapIsPrime = (numbers: ReadonlyArray<number>) => Executor.map(isPrime, numbers).pipe(Stream.runCollect)

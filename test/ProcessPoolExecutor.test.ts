@@ -12,6 +12,7 @@ import { tmpdir } from "node:os"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect } from "effect"
 import { type BrokenExecutor, Executor, Future, ProcessPoolExecutor, Task } from "../src/index.ts"
+import { processExists } from "./fixtures/processes.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { executorSuite } from "./suites/executor.ts"
 import {
@@ -23,16 +24,6 @@ import {
   withPoolOf,
   workerPoolSuite
 } from "./suites/workerPool.ts"
-
-/** Whether a process with this pid exists: `process.kill(pid, 0)` throws ESRCH once it is gone. */
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH"
-  }
-}
 
 // Two workers at most, whatever the suite asks: a child takes most of a second to start here.
 executorSuite(
@@ -48,7 +39,7 @@ workerPoolSuite("ProcessPoolExecutor", {
   kind: "ProcessPool",
   worker: "child",
   workerOf: (id) => id.pid,
-  isAlive: (id) => isAlive(id.pid),
+  isAlive: (id) => processExists(id.pid),
   badLayerMaxWorkers: -1,
   tempPrefix: "process-pool-"
 })
@@ -139,7 +130,7 @@ describe("ProcessPoolExecutor", () => {
           expect(pids[1]).toBe(pids[0])
           expect(pids[2]).toBe(pids[0])
           expect(pids[3]).not.toBe(pids[0])
-          expect(isAlive(pids[0])).toBe(false)
+          expect(processExists(pids[0])).toBe(false)
         }),
         { maxWorkers: 1, maxTasksPerChild: 3 }
       )
@@ -241,7 +232,7 @@ describe("ProcessPoolExecutor", () => {
             for (const future of futures) expect(yield* Future.state(future)).toBe("FINISHED")
             const pids = new Set((yield* Effect.forEach(futures, result)).map((id) => id.pid))
             expect(pids.size).toBe(2)
-            for (const pid of pids) expect(isAlive(pid)).toBe(false)
+            for (const pid of pids) expect(processExists(pid)).toBe(false)
             expect(yield* Effect.flip(pool.submit(tasks.add, 1, 2))).toMatchObject({ _tag: "ExecutorShutdownError" })
           }),
         { maxWorkers: 2 }
@@ -264,7 +255,7 @@ describe("ProcessPoolExecutor", () => {
             else expect(yield* result(future)).toBe(i + 1)
           }
           expect(cancelled).toBeGreaterThanOrEqual(3)
-          expect(isAlive(pid)).toBe(false)
+          expect(processExists(pid)).toBe(false)
         })
       )
     )
@@ -291,7 +282,7 @@ describe("ProcessPoolExecutor", () => {
                 else expect(yield* Effect.flip(result(future))).toMatchObject({ _tag: "BrokenExecutor" })
               }
               expect(cancelled).toBeGreaterThanOrEqual(3)
-              expect(isAlive(pid)).toBe(false)
+              expect(processExists(pid)).toBe(false)
               expect(yield* Effect.flip(pool.submit(tasks.add, 1, 2))).toMatchObject({
                 _tag: "ExecutorShutdownError"
               })

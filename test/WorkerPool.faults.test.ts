@@ -9,10 +9,9 @@
  * `create_executor_tests` runs it on each start method.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, type Duration, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, type Scope, Stream } from "effect"
 import {
   BrokenExecutor,
   type Executor,
@@ -22,12 +21,9 @@ import {
   ProcessPoolExecutor,
   SerializationError
 } from "../src/index.ts"
+import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
-
-/** A test that hit a deadline: CPython's `self.fail("Executor deadlock")`. */
-class Deadlock extends Data.TaggedError("Deadlock")<{ readonly message: string }> {}
-
-const isDeadlock = (u: unknown): u is Deadlock => u instanceof Deadlock
+import { isAlive, survivors } from "./fixtures/processes.ts"
 
 type AnyFuture = Future.Future<unknown, unknown>
 
@@ -63,55 +59,14 @@ const pools: ReadonlyArray<PoolCase> = [
   }
 ]
 
-const within = <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.Input, what: string) =>
-  Effect.timeoutOrElse(self, {
-    duration,
-    orElse: () => Effect.fail(new Deadlock({ message: `deadlock: ${what} did not end within ${String(duration)}` }))
-  })
-
-/** The future's end, or a `Deadlock` failure past `duration`. */
-const awaitExit = <A, E>(future: Future.Future<A, E>, duration: Duration.Input, what: string) =>
-  within(Future.await(future), duration, what)
-
-/** CPython's `_fail_on_deadlock`: stops every worker, reaching inside the pool as CPython reaches `executor._processes`. */
-const killPool = (executor: Executor.Service): Effect.Effect<void> => {
-  const pool = (
-    executor as { readonly pool?: { forceShutdown(signal: NodeJS.Signals, name: string): Effect.Effect<void> } }
-  ).pool
-  return pool === undefined
-    ? Effect.void
-    : Effect.asVoid(Effect.timeoutOption(pool.forceShutdown("SIGKILL", "the deadlock check"), "5 seconds"))
-}
-
 /**
  * CPython's `_check_error` around a body: a fresh pool in its own scope, then
  * the scope's close (`shutdown({ wait: true })`) with a deadline; past it, the
- * workers are killed and the test fails with a `Deadlock`.
+ * workers are killed and the test fails with a `Deadlock`. A deadlock in the
+ * body stops the workers first, as `_fail_on_deadlock` does, so the close
+ * cannot hang too.
  */
-const withPool = <S extends Executor.Service, A, E, ME>(
-  make: Effect.Effect<S, ME, Scope.Scope>,
-  body: (executor: S) => Effect.Effect<A, E>
-): Effect.Effect<A, E | ME | Deadlock> =>
-  Effect.gen(function* () {
-    const scope = yield* Scope.make()
-    const executor = yield* Scope.provide(scope)(make)
-    const exit = yield* Effect.exit(body(executor).pipe(Effect.onInterrupt(() => killPool(executor))))
-    // A deadlock in the body: stop the workers first, as `_fail_on_deadlock` does, so the close cannot hang too.
-    if (isDeadlock(failureOf(exit))) {
-      yield* killPool(executor)
-    }
-    const closing = yield* Effect.forkDetach(Scope.close(scope, exit))
-    const closed = yield* Effect.timeoutOption(Fiber.await(closing), shutdownDeadline)
-    if (Option.isNone(closed)) {
-      yield* killPool(executor)
-      if (Exit.isSuccess(exit)) {
-        return yield* new Deadlock({
-          message: `deadlock: closing the pool's scope (shutdown({ wait: true })) did not return within ${shutdownDeadline}`
-        })
-      }
-    }
-    return yield* exit
-  })
+const withPool = withPoolUnder({ shutdownDeadline, killFirstOn: "deadlock" })
 
 /** Starts `n` workers (calls sent at once go to different workers) and says where each runs. */
 const startWorkers = (executor: Executor.Service, n: number) =>
@@ -120,18 +75,9 @@ const startWorkers = (executor: Executor.Service, n: number) =>
     return yield* Effect.forEach(futures, (future) => within(Future.result(future), startDeadline, "starting workers"))
   })
 
-const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
-
 /** The future failed with the pool's `BrokenExecutor`, for the reason `reason` matches. */
 const expectBroken = (exit: Exit.Exit<unknown, unknown>, kind: ExecutorKind, reason: RegExp): BrokenExecutor => {
-  const error = failureOf(exit)
-  expect(
-    error,
-    `expected BrokenExecutor, got ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "a success"}`
-  ).toBeInstanceOf(BrokenExecutor)
-  const broken = error as BrokenExecutor
-  expect(broken._tag).toBe("BrokenExecutor")
+  const broken = expectFailure(exit, BrokenExecutor, "BrokenExecutor")
   expect(broken.kind).toBe(kind)
   expect(broken.reason).toMatch(reason)
   return broken
@@ -139,13 +85,7 @@ const expectBroken = (exit: Exit.Exit<unknown, unknown>, kind: ExecutorKind, rea
 
 /** The future failed with `SerializationError` in `direction`, its message naming `type`. */
 const expectUnclonable = (exit: Exit.Exit<unknown, unknown>, direction: "argument" | "result", type: RegExp): void => {
-  const error = failureOf(exit)
-  expect(
-    error,
-    `expected SerializationError, got ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "a success"}`
-  ).toBeInstanceOf(SerializationError)
-  const unclonable = error as SerializationError
-  expect(unclonable._tag).toBe("SerializationError")
+  const unclonable = expectFailure(exit, SerializationError, "SerializationError")
   expect(unclonable.direction).toBe(direction)
   expect(unclonable.message).toContain(direction)
   expect(unclonable.message).toMatch(type)
@@ -217,32 +157,6 @@ const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => 
 
 /** The fault tests' program: a process pool under `NodeRuntime.runMain`. */
 const programPath = fileURLToPath(new URL("./fixtures/runMainProgram.ts", import.meta.url))
-
-/** Whether the process runs; an exited child its new parent has not reaped yet (a zombie) counts as gone. */
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH"
-  }
-  if (!existsSync("/proc/self/stat")) return true
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
-  } catch {
-    return false
-  }
-}
-
-/** The processes of `pids` still running after up to `millis` (process exits are reported asynchronously). */
-const survivors = (pids: ReadonlyArray<number>, millis: number): Effect.Effect<ReadonlyArray<number>> =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + millis
-    for (;;) {
-      const alive = pids.filter(isAlive)
-      if (alive.length === 0 || Date.now() >= deadline) return alive
-      yield* Effect.sleep(50)
-    }
-  })
 
 /** What `runMainProgram.ts` prints once its two workers are busy. */
 interface ProgramReport {

@@ -6,9 +6,8 @@
  * Real threads and processes; every wait has a deadline, so a deadlock fails
  * its test, naming what hung, instead of hanging the run.
  */
-import { existsSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, type Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, type Scope } from "effect"
 import {
   BrokenExecutor,
   type Executor,
@@ -19,11 +18,10 @@ import {
   type Task,
   WorkerDied
 } from "../src/index.ts"
+import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
-
-/** A test that hit a deadline. */
-class Deadlock extends Data.TaggedError("Deadlock")<{ readonly message: string }> {}
+import { survivors } from "./fixtures/processes.ts"
 
 /** Starting workers on a loaded machine. */
 const startDeadline = "20 seconds"
@@ -78,21 +76,11 @@ const pools: ReadonlyArray<PoolCase> = [
   }
 ]
 
-const within = <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.Input, what: string) =>
-  Effect.timeoutOrElse(self, {
-    duration,
-    orElse: () => Effect.fail(new Deadlock({ message: `deadlock: ${what} did not end within ${String(duration)}` }))
-  })
-
-const awaitExit = <A, E>(future: Future.Future<A, E>, duration: Duration.Input, what: string) =>
-  within(Future.await(future), duration, what)
-
 const result = <A, E>(future: Future.Future<A, E>, duration: Duration.Input, what: string) =>
   within(Future.result(future), duration, what)
 
 /** The pool inside an executor, as the fault tests reach it. */
 interface PoolInside {
-  forceShutdown(signal: NodeJS.Signals, name: string): Effect.Effect<void>
   readonly workers: ReadonlySet<{
     readonly retiring: boolean
     readonly items: ReadonlyMap<number, unknown>
@@ -116,31 +104,11 @@ const allWorkers = (executor: Executor.Service): number => poolOf(executor).work
 const workerIds = (executor: Executor.Service): ReadonlyArray<number> =>
   [...poolOf(executor).workers].map((worker) => worker.handle.id)
 
-const killPool = (executor: Executor.Service): Effect.Effect<void> =>
-  Effect.asVoid(Effect.timeoutOption(poolOf(executor).forceShutdown("SIGKILL", "the deadlock check"), "5 seconds"))
-
-/** A fresh pool in its own scope around `body`; the scope's close has a deadline, past which the workers are killed. */
-const withPool = <S extends Executor.Service, A, E, ME>(
-  make: Effect.Effect<S, ME, Scope.Scope>,
-  body: (executor: S) => Effect.Effect<A, E>
-): Effect.Effect<A, E | ME | Deadlock> =>
-  Effect.gen(function* () {
-    const scope = yield* Scope.make()
-    const executor = yield* Scope.provide(scope)(make)
-    const exit = yield* Effect.exit(body(executor).pipe(Effect.onInterrupt(() => killPool(executor))))
-    if (Exit.isFailure(exit)) yield* killPool(executor)
-    const closing = yield* Effect.forkDetach(Scope.close(scope, exit))
-    const closed = yield* Effect.timeoutOption(Fiber.await(closing), shutdownDeadline)
-    if (Option.isNone(closed)) {
-      yield* killPool(executor)
-      if (Exit.isSuccess(exit)) {
-        return yield* new Deadlock({
-          message: `deadlock: closing the pool's scope did not return within ${shutdownDeadline}`
-        })
-      }
-    }
-    return yield* exit
-  })
+/**
+ * A fresh pool in its own scope around `body`; any failure of the body kills the workers first (a stuck one would
+ * hold up the close), and the scope's close has a deadline, past which the workers are killed.
+ */
+const withPool = withPoolUnder({ shutdownDeadline, killFirstOn: "failure" })
 
 /** Starts `n` workers (calls sent at once go to different workers) and says where each runs. */
 const startWorkers = (executor: Executor.Service, n: number, ms = 100) =>
@@ -149,49 +117,14 @@ const startWorkers = (executor: Executor.Service, n: number, ms = 100) =>
     return yield* Effect.forEach(futures, (future) => result(future, startDeadline, "starting workers"))
   })
 
-const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
-
 /** The future failed with `WorkerDied` of this pool. */
 const expectDied = (exit: Exit.Exit<unknown, unknown>, kind: ExecutorKind): WorkerDied => {
-  const error = failureOf(exit)
-  expect(
-    error,
-    `expected WorkerDied, got ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "a success"}`
-  ).toBeInstanceOf(WorkerDied)
-  const died = error as WorkerDied
-  expect(died._tag).toBe("WorkerDied")
+  const died = expectFailure(exit, WorkerDied, "WorkerDied")
   expect(died.kind).toBe(kind)
   expect(died.message).toMatch(/died/)
   expect(died.message).toContain(`${died.workerId}`)
   return died
 }
-
-/** Whether the process runs; an exited child its parent has not reaped yet (a zombie) counts as gone. */
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH"
-  }
-  if (!existsSync("/proc/self/stat")) return true
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
-  } catch {
-    return false
-  }
-}
-
-/** The processes of `pids` still running after up to `millis`. */
-const survivors = (pids: ReadonlyArray<number>, millis: number): Effect.Effect<ReadonlyArray<number>> =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + millis
-    for (;;) {
-      const alive = pids.filter(isAlive)
-      if (alive.length === 0 || Date.now() >= deadline) return alive
-      yield* Effect.sleep(50)
-    }
-  })
 
 /** Polls `condition` every 50 ms; a `Deadlock` naming `what` past `duration`. */
 const eventually = (condition: () => boolean, duration: Duration.Input, what: string) =>

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { readdirSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
+import { processExists } from "./fixtures/processes.ts"
 
 const examples = fileURLToPath(new URL("../examples/", import.meta.url))
 const runner = `${examples}run.ts`
@@ -52,16 +53,6 @@ const runOk = async (name: string): Promise<string> => {
   expect(result.stderr).toBe("")
   expect(result.code, result.stderr).toBe(0)
   return result.stdout
-}
-
-/** Whether a process runs (an unreaped zombie counts as gone). */
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH"
-  }
 }
 
 // Each test outlives its example's deadline, so a hung example fails with its own output.
@@ -223,6 +214,6 @@ describe("examples", { timeout: DEADLINE_MS + 15_000 }, () => {
     expect(result.stdout).toContain(
       "summary: 2 running jobs stopped, 4 pending jobs cancelled, 0 finished; every worker is gone\n"
     )
-    expect([...workers].filter(isAlive)).toEqual([])
+    expect([...workers].filter(processExists)).toEqual([])
   })
 })

@@ -4,15 +4,7 @@
  * `if __name__ == "__main__"` rule).
  */
 import { Task } from "../../src/index.ts"
+import { isPrime as isPrimeFn } from "./isPrime.ts"
 
-/** Python's `is_prime`: trial division by odd numbers up to √n. */
-export const isPrime = Task.make(import.meta.url, "isPrime", (n: number): boolean => {
-  if (n < 2) return false
-  if (n === 2) return true
-  if (n % 2 === 0) return false
-  const sqrtN = Math.floor(Math.sqrt(n))
-  for (let i = 3; i <= sqrtN; i += 2) {
-    if (n % i === 0) return false
-  }
-  return true
-})
+/** Python's `is_prime` (trial division by odd numbers up to √n, in `isPrime.ts`), as a task. */
+export const isPrime = Task.make(import.meta.url, "isPrime", isPrimeFn)

@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Task from "../../src/Task.ts"
+import { after, sleepUnlessAborted } from "../fixtures/timers.ts"
 
 /** The typed failure of `failTyped` and `effectFail`, rebuilt in the parent through its Schema. */
 export class ChaosError extends Schema.TaggedError<ChaosError>()("ChaosError", {
@@ -27,8 +28,6 @@ export const expected = {
   effect: (x: number): number => x * 7 + 4
 } as const
 
-const after = <A>(ms: number, f: () => A): Promise<A> => new Promise((resolve) => setTimeout(() => resolve(f()), ms))
-
 /** Returns at once. */
 export const fast = Task.make(import.meta.url, "fast", (x: number): number => expected.fast(x))
 
@@ -40,20 +39,11 @@ export const slow = Task.make(
 )
 
 /** Sleeps `ms` unless `Task.signal()` fires first; then it rejects, which ends its future cancelled. */
-export const abortable = Task.make(import.meta.url, "abortable", (x: number, ms: number): Promise<number> => {
-  const signal = Task.signal()
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(expected.abortable(x)), ms)
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true }
-    )
-  })
-})
+export const abortable = Task.make(
+  import.meta.url,
+  "abortable",
+  (x: number, ms: number): Promise<number> => sleepUnlessAborted(ms, () => expected.abortable(x))
+)
 
 /** An Effect: `Effect.sleep(ms)`, then the result; interruptible inside the worker. */
 export const effect = Task.make(

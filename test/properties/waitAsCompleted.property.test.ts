@@ -20,14 +20,11 @@
  *   are unfinished) when the timeout passes first.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Effect, Exit, type Fiber, Stream } from "effect"
+import { Cause, Effect, Exit, type Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { Future } from "../../src/index.ts"
-
-class OSError extends Data.TaggedError("OSError")<{ readonly message: string }> {}
-
-type TestFuture = Future.Future<number, OSError>
+import { createFuture, OSError, type TestFuture } from "../fixtures/futures.ts"
 
 type Outcome = "result" | "exception" | "cancelled"
 
@@ -119,34 +116,19 @@ const waitSatisfied = (fs: ReadonlyArray<ModelFuture>, unique: ReadonlyArray<num
 // The real futures
 // ----------------------------------------------------------------------------
 
-const makeFuture = (initial: Initial): Effect.Effect<TestFuture> =>
-  Effect.gen(function* () {
-    const f = yield* Future.make<number, OSError>()
-    switch (initial) {
-      case "PENDING":
-        break
-      case "RUNNING":
-        yield* Effect.orDie(Future.setRunningOrNotifyCancel(f))
-        break
-      case "CANCELLED":
-        yield* Future.cancel(f)
-        break
-      case "CANCELLED_AND_NOTIFIED":
-        yield* Future.cancel(f)
-        yield* Effect.orDie(Future.setRunningOrNotifyCancel(f))
-        break
-      case "FINISHED_RESULT":
-        yield* Effect.orDie(Future.setResult(f, 1))
-        break
-      case "FINISHED_EXCEPTION":
-        yield* Effect.orDie(Future.setException(f, new OSError({ message: "initial" })))
-        break
-      case "FINISHED_DEFECT":
-        yield* Effect.orDie(Future.setExit(f, Exit.die(new Error("initial defect"))))
-        break
-    }
-    return f
-  })
+/** A fresh future in `initial`, as CPython's `create_future` makes one; a defect is set on a fresh PENDING one. */
+const makeFuture = (initial: Initial): Effect.Effect<TestFuture> => {
+  switch (initial) {
+    case "FINISHED_RESULT":
+      return createFuture({ state: "FINISHED", result: 1 })
+    case "FINISHED_EXCEPTION":
+      return createFuture({ state: "FINISHED", exception: new OSError({ message: "initial" }) })
+    case "FINISHED_DEFECT":
+      return Effect.tap(createFuture(), (f) => Effect.orDie(Future.setExit(f, Exit.die(new Error("initial defect")))))
+    default:
+      return createFuture({ state: initial })
+  }
+}
 
 /** Applies a step to the real futures; invalid transitions fail with InvalidStateError, which the model ignores too. */
 const realStep = (fs: ReadonlyArray<TestFuture>, step: Step): Effect.Effect<void> => {
