@@ -151,6 +151,7 @@ const zero = BigInt(0)
 export class ExecutorObserver {
   readonly kind: ExecutorKind
   readonly name: string
+  /** Futures made, and those ended by outcome: what the counters read. */
   submitted = 0
   success = 0
   failure = 0
@@ -159,6 +160,7 @@ export class ExecutorObserver {
   broken = 0
   readonly queueWait = new Histogram(Observability.millisBoundaries)
   readonly runTime = new Histogram(Observability.millisBoundaries)
+  /** The last submitting context and its tracing (held until a submit from another context). */
   private lastContext: Context.Context<never> | undefined = undefined
   private lastCaller: Caller | undefined = undefined
   private stampValue = -1
