@@ -22,7 +22,7 @@ import {
   makeSubmitWith,
   Room,
   reportUnobserved,
-  submitting,
+  settleSubmit,
   type TaskPolicy
 } from "./internal/policy.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
@@ -143,10 +143,8 @@ export const make = <R = never>(
     )
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
-        const out = pool.submit(task, args, fiber.context, taskPolicy)
-        if (out instanceof Error) return Effect.fail(out)
-        if (out instanceof Room) return submitting(() => pool.submit(task, args, fiber.context, taskPolicy))
-        return Effect.succeed(out)
+        const attempt = () => pool.submit(task, args, fiber.context, taskPolicy)
+        return settleSubmit(attempt(), attempt)
       })
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: Executor.Service = {

@@ -18,7 +18,7 @@ import type { Future } from "../Future.ts"
 import { isTask } from "../Task.ts"
 import * as core from "./futureState.ts"
 import { checkPositiveInt, decodeTimeout } from "./options.ts"
-import { isRoom, type Room, submitting } from "./policy.ts"
+import { isRoom, type Room, settleSubmit } from "./policy.ts"
 import { bindProgress, type Reporter } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
@@ -188,12 +188,12 @@ export const mapWith = (
           Stream.fromIterable(units, { chunkSize: 1 }).pipe(
             Stream.mapEffect(
               (unit) =>
-                Effect.withFiber((fiber) =>
-                  Effect.flatMap(
-                    submitting<Future<unknown, unknown>, SubmitError>(() => submitUnit(unit, fiber.context)),
-                    (f) => Effect.onInterrupt(resultOf(f), () => cancelFuture(f))
+                Effect.withFiber((fiber) => {
+                  const attempt = () => submitUnit(unit, fiber.context)
+                  return Effect.flatMap(settleSubmit<Future<unknown, unknown>, SubmitError>(attempt(), attempt), (f) =>
+                    Effect.onInterrupt(resultOf(f), () => cancelFuture(f))
                   )
-                ),
+                }),
               { concurrency: options.buffersize }
             )
           )
@@ -219,7 +219,7 @@ const eager = (
       const f = submitUnit(unit, context)
       if (isRoom(f)) {
         return Effect.flatMap(
-          submitting<Future<unknown, unknown>, SubmitError>(() => submitUnit(unit, context)),
+          settleSubmit<Future<unknown, unknown>, SubmitError>(f, () => submitUnit(unit, context)),
           (later) => {
             submitted.push(later as unknown as core.FutureImpl<unknown, unknown>)
             return submitFrom(iterator, context)

@@ -251,16 +251,19 @@ export class Room {
 export const isRoom = (u: unknown): u is Room => u instanceof Room
 
 /**
- * Submits, waiting for room while the queue is full ("suspend"), then gives
- * the future or fails with the submit error.
+ * A synchronous submit's outcome `out` as an Effect: the future, the submit
+ * error, or, where it found the queue full ("suspend"), a wait for room and
+ * then another `attempt`.
  */
 /** @internal */
-export const submitting = <F, E>(attempt: () => F | E | Room): Effect.Effect<F, E> =>
-  Effect.suspend(() => {
-    const out = attempt()
-    if (out instanceof Room) return Effect.andThen(out.wait, submitting(attempt))
-    return out instanceof Error ? Effect.fail(out as E) : Effect.succeed(out as F)
-  })
+export const settleSubmit = <F, E>(out: F | E | Room, attempt: () => F | E | Room): Effect.Effect<F, E> => {
+  if (out instanceof Room)
+    return Effect.andThen(
+      out.wait,
+      Effect.suspend(() => settleSubmit(attempt(), attempt))
+    )
+  return out instanceof Error ? Effect.fail(out as E) : Effect.succeed(out as F)
+}
 
 /**
  * At the executor's end: failures no one looked at are logged, one line

@@ -15,7 +15,7 @@ import { mapWith, type Submitted } from "./executor.ts"
 import { ExecutorObserver } from "./observe.ts"
 import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
 import type { Spawn } from "./platform.ts"
-import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, submitting, type TaskPolicy } from "./policy.ts"
+import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, settleSubmit, type TaskPolicy } from "./policy.ts"
 import { WorkerPool } from "./workerPool.ts"
 
 /** Options both worker pools take. */
@@ -133,7 +133,10 @@ export const make = (
       )
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       isTask(task)
-        ? Effect.withFiber((fiber) => submitting(() => pool.submit(task, args, false, fiber.context, taskPolicy)))
+        ? Effect.withFiber((fiber) => {
+            const attempt = () => pool.submit(task, args, false, fiber.context, taskPolicy)
+            return settleSubmit(attempt(), attempt)
+          })
         : Effect.die(notATask(task))
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: WorkerExecutor = {
