@@ -153,7 +153,7 @@ export const make = <R = never>(
       submit: submit as Executor.Service["submit"],
       submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
-        mapWith((args, context) => pool.submit(task, args, context) as Submitted, rest)) as Executor.Service["map"],
+        mapWith((args, context) => pool.call(task, args, context) as Submitted, rest)) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     return service

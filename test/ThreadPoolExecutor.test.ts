@@ -327,6 +327,28 @@ describe("ThreadPoolExecutor", () => {
         })
       )
     )
+
+    it.live("map over many calls that end at once gives every result in order, and a throw in between ends it", () =>
+      withPool(
+        Effect.gen(function* () {
+          const n = 10_000
+          const inputs = Array.from({ length: n }, (_, i) => i)
+          const results = yield* Executor.map((x: number) => x + 1, inputs).pipe(Stream.runCollect)
+          expect(results).toEqual(inputs.map((x) => x + 1))
+          const seen: Array<number> = []
+          const exit = yield* Executor.map((x: number) => {
+            if (x === 6000) throw new Error("boom at 6000")
+            return x
+          }, inputs).pipe(
+            Stream.runForEach((x) => Effect.sync(() => seen.push(x))),
+            Effect.exit
+          )
+          expect(seen).toEqual(inputs.slice(0, 6000))
+          expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new Error("boom at 6000"))
+        }),
+        { maxWorkers: 4 }
+      )
+    )
   })
 
   describe("map", () => {

@@ -74,8 +74,27 @@ const splitMapArgs = (
     : { iterables: rest as ReadonlyArray<Iterable<unknown>>, options: {} }
 }
 
-/** Python's `zip(*iterables)`: stops at the shortest. */
-function* zip(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyArray<unknown>> {
+/** Python's `zip(*iterables)`: stops at the shortest. One iterable, the common case, is read without a generator. */
+const zip = (iterables: ReadonlyArray<Iterable<unknown>>): Iterable<ReadonlyArray<unknown>> =>
+  iterables.length === 1 ? single(iterables[0]) : zipMany(iterables)
+
+const single = (iterable: Iterable<unknown>): Iterable<ReadonlyArray<unknown>> => ({
+  [Symbol.iterator]: () => {
+    const it = iterable[Symbol.iterator]()
+    return {
+      next: () => {
+        const next = it.next()
+        return next.done ? { done: true, value: undefined } : { done: false, value: [next.value] }
+      },
+      return: () => {
+        it.return?.()
+        return { done: true, value: undefined }
+      }
+    }
+  }
+})
+
+function* zipMany(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyArray<unknown>> {
   if (iterables.length === 0) return
   const iterators = iterables.map((it) => it[Symbol.iterator]())
   try {
@@ -93,9 +112,21 @@ function* zip(iterables: ReadonlyArray<Iterable<unknown>>): Generator<ReadonlyAr
   }
 }
 
-/** What a synchronous submit gives: the future, why it could not be submitted, or the `Room` to wait on. */
+/**
+ * What a synchronous submit gives: the future, why it could not be submitted, or the `Room` to
+ * wait on; or, from a pool that called the task at once, its Exit.
+ */
 /** @internal */
-export type Submitted = Future<unknown, unknown> | SubmitError | Room
+export type Submitted = Future<unknown, unknown> | Exit.Exit<unknown, unknown> | SubmitError | Room
+
+/** A submitted call as `map` holds it: its future, or the Exit of a call that ended at once. */
+type Call = core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown>
+
+const isFuture = (call: Call): call is core.FutureImpl<unknown, unknown> => call instanceof core.FutureImpl
+
+/** The call's Exit once it has one. */
+const exitOf = (call: Call): Exit.Exit<unknown, unknown> | undefined =>
+  isFuture(call) ? (call.state === "FINISHED" ? call.exit : undefined) : call
 
 /** @internal */
 export interface CheckedMapOptions {
@@ -163,14 +194,15 @@ export const mapWith = (
         ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>, context)
         : submit(unit as ReadonlyArray<unknown>, context)
       // The stream owns its futures: their failures end the stream, or were cut off by closing it.
-      if (!(f instanceof Error) && !isRoom(f)) (f as unknown as core.FutureImpl<unknown, unknown>).observed = true
+      if (f instanceof core.FutureImpl) f.observed = true
       return f
     }
     const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
-    const resultOf = (future: Future<unknown, unknown>): Effect.Effect<unknown, unknown> => {
-      const f = future as unknown as core.FutureImpl<unknown, unknown>
-      // A finished future's Exit is the Effect that gives its result.
-      if (f.state === "FINISHED") return f.exit!
+    const resultOf = (call: Call): Effect.Effect<unknown, unknown> => {
+      // An Exit is the Effect that gives its result.
+      const exit = exitOf(call)
+      if (exit !== undefined) return exit
+      const f = call as core.FutureImpl<unknown, unknown>
       const waiting = core.awaitResult(f)
       const guarded =
         deadline === undefined
@@ -179,7 +211,7 @@ export const mapWith = (
               duration: Math.max(0, deadline - Date.now()),
               orElse: () => Effect.fail(new Cause.TimeoutError("map: the next result was not ready in time"))
             })
-      return Effect.onError(guarded, () => cancelFuture(future))
+      return Effect.onError(guarded, () => cancelCall(f))
     }
     const results =
       options.buffersize === undefined
@@ -190,8 +222,9 @@ export const mapWith = (
               (unit) =>
                 Effect.withFiber((fiber) => {
                   const attempt = () => submitUnit(unit, fiber.context)
-                  return Effect.flatMap(settleSubmit<Future<unknown, unknown>, SubmitError>(attempt(), attempt), (f) =>
-                    Effect.onInterrupt(resultOf(f), () => cancelFuture(f))
+                  return Effect.flatMap(
+                    settleSubmit<Call, SubmitError>(attempt() as Call, attempt as () => Call),
+                    (f) => Effect.onInterrupt(resultOf(f), () => cancelCall(f))
                   )
                 }),
               { concurrency: options.buffersize }
@@ -206,9 +239,9 @@ export const mapWith = (
 const eager = (
   units: Iterable<unknown>,
   submitUnit: (unit: unknown, context: Context.Context<never>) => Submitted,
-  resultOf: (future: Future<unknown, unknown>) => Effect.Effect<unknown, unknown>
+  resultOf: (call: Call) => Effect.Effect<unknown, unknown>
 ): Stream.Stream<unknown, unknown> => {
-  const submitted: Array<core.FutureImpl<unknown, unknown>> = []
+  const submitted: Array<Call> = []
   // Every unit at once, as long as the queue has room; where it has none, wait and go on.
   const submitFrom = (
     iterator: Iterator<unknown>,
@@ -219,9 +252,9 @@ const eager = (
       const f = submitUnit(unit, context)
       if (isRoom(f)) {
         return Effect.flatMap(
-          settleSubmit<Future<unknown, unknown>, SubmitError>(f, () => submitUnit(unit, context)),
+          settleSubmit<Call, SubmitError>(f, () => submitUnit(unit, context) as Call),
           (later) => {
-            submitted.push(later as unknown as core.FutureImpl<unknown, unknown>)
+            submitted.push(later)
             return submitFrom(iterator, context)
           }
         )
@@ -230,7 +263,7 @@ const eager = (
         iterator.return?.()
         return Effect.fail(f)
       }
-      submitted.push(f as unknown as core.FutureImpl<unknown, unknown>)
+      submitted.push(f as Call)
     }
     return Effect.void
   }
@@ -238,37 +271,42 @@ const eager = (
     Effect.withFiber((fiber) =>
       Effect.as(submitFrom(units[Symbol.iterator](), fiber.context), inOrder(submitted, resultOf))
     )
-  ).pipe(Stream.ensuring(Effect.forEach(submitted, (f) => cancelFuture(f as any), { discard: true })))
+  ).pipe(Stream.ensuring(Effect.suspend(() => cancelUnfinished(submitted))))
 }
+
+/** Cancels the calls the stream did not consume; a finished one needs no Effect of its own. */
+const cancelUnfinished = (calls: ReadonlyArray<Call>): Effect.Effect<void> => {
+  const unfinished = calls.filter((call) => exitOf(call) === undefined)
+  return unfinished.length === 0 ? Effect.void : Effect.forEach(unfinished, cancelCall, { discard: true })
+}
+
+/** The most results one pull gives, as `Stream.fromIterable`: a chunk small enough to be allocated young. */
+const maxChunk = Stream.DefaultChunkSize
 
 /** The results of `futures` in order: each pull waits for the next one and takes every finished one after it. */
 const inOrder = (
-  futures: ReadonlyArray<core.FutureImpl<unknown, unknown>>,
-  resultOf: (future: Future<unknown, unknown>) => Effect.Effect<unknown, unknown>
+  calls: ReadonlyArray<Call>,
+  resultOf: (call: Call) => Effect.Effect<unknown, unknown>
 ): Stream.Stream<unknown, unknown> =>
   Stream.fromPull(
     Effect.sync(() => {
       let next = 0
       const finishedRun = (first: unknown): Arr.NonEmptyReadonlyArray<unknown> => {
         const values: Arr.NonEmptyArray<unknown> = [first]
-        while (next < futures.length) {
-          const exit = futures[next].exit
-          if (futures[next].state !== "FINISHED" || !Exit.isSuccess(exit!)) break
+        while (next < calls.length && values.length < maxChunk) {
+          const exit = exitOf(calls[next])
+          if (exit === undefined || !Exit.isSuccess(exit)) break
           values.push(exit.value)
           next++
         }
         return values
       }
       return Effect.suspend(() => {
-        if (next === futures.length) return Cause.done()
-        const head = futures[next++]
-        return Effect.map(resultOf(head as unknown as Future<unknown, unknown>), finishedRun)
+        if (next === calls.length) return Cause.done()
+        return Effect.map(resultOf(calls[next++]), finishedRun)
       })
     })
   )
 
-const cancelFuture = (future: Future<unknown, unknown>): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const f = future as unknown as core.FutureImpl<unknown, unknown>
-    return core.runCallbacks(f, core.cancelUnsafe(f))
-  })
+const cancelCall = (call: Call): Effect.Effect<void> =>
+  Effect.suspend(() => (isFuture(call) ? core.runCallbacks(call, core.cancelUnsafe(call)) : Effect.void))

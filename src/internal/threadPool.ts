@@ -90,17 +90,36 @@ export class ThreadPool {
     context: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
+    const out = this.call(task, args, context, policy)
+    if (!Exit.isExit(out)) return out
+    const future = this.newFuture()
+    core.completeUnsafe(future, out)
+    return future
+  }
+
+  /**
+   * `submit` for a caller that only wants the outcome (`map`): a call that
+   * ended at once gives its Exit, with no future made for it.
+   */
+  call(
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>,
+    policy?: TaskPolicy
+  ):
+    | core.FutureImpl<unknown, unknown>
+    | Exit.Exit<unknown, unknown>
+    | BrokenExecutor
+    | ExecutorShutdownError
+    | QueueFull
+    | Room {
     if (this.broken !== undefined) return this.broken
     if (this.isShutdown) {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
     }
     if (this.queue.length === 0 && policy === undefined && (typeof task === "function" || isTask(task))) {
       const worker = this.readyWorker()
-      if (worker !== undefined) {
-        const future = this.newFuture()
-        this.callNow(worker, future, task, args, context, this.config.observer.trace(context, task))
-        return future
-      }
+      if (worker !== undefined) return this.callNow(worker, task, args, context)
     }
     const room = this.config.room
     if (
@@ -113,6 +132,7 @@ export class ThreadPool {
     }
     const future = this.newFuture()
     const observer = this.config.observer
+    observer.submitted++
     const trace = observer.trace(context, task)
     future.onEnd = observer.onEnd
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
@@ -128,7 +148,6 @@ export class ThreadPool {
   private newFuture(): core.FutureImpl<unknown, unknown> {
     const future = new core.FutureImpl<unknown, unknown>()
     future.unobserved = this.unobserved
-    this.config.observer.submitted++
     return future
   }
 
@@ -163,54 +182,65 @@ export class ThreadPool {
     return worker.namedContext
   }
 
+  /**
+   * Calls the task now, on `worker`. It ran inside `submit`, so its queue wait is 0 and its run
+   * time is not recorded: two clock reads would cost more than the call's bookkeeping. A future
+   * is made only when someone may look at it before it ends: a Task (its progress), or a call
+   * that returned an Effect or a Promise (a fiber runs it).
+   */
   private callNow(
     worker: Worker,
-    future: core.FutureImpl<unknown, unknown>,
     task: unknown,
     args: ReadonlyArray<unknown>,
-    context: Context.Context<never>,
-    trace: TaskTrace | undefined
-  ): void {
-    future.state = "RUNNING"
+    context: Context.Context<never>
+  ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     const observer = this.config.observer
+    observer.submitted++
     observer.queueWait.zeros++
+    const trace = observer.trace(context, task)
     if (trace !== undefined) observer.startSpan(trace, worker.name, 0)
+    let future: core.FutureImpl<unknown, unknown> | undefined
     let out: unknown
     try {
-      out = isTask(task)
-        ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future, value))(...unwrapAll(args, [])), [])
-        : (task as Function)(...args)
+      if (isTask(task)) {
+        const f = (future = this.newFuture())
+        f.state = "RUNNING"
+        out = unwrap(bindProgress(task.fn, (value) => core.reportProgress(f, value))(...unwrapAll(args, [])), [])
+      } else {
+        out = (task as Function)(...args)
+      }
     } catch (error) {
       observer.defect++
-      this.endedNow(Exit.die(error), future, trace)
-      this.release(worker)
-      return
+      return this.endedNow(Exit.die(error), worker, future, trace)
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
+      future ??= this.newFuture()
+      future.state = "RUNNING"
       future.onEnd = observer.onEnd
       const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
       const unwrapped = isTask(task) ? Effect.map(effect, (value) => unwrap(value, [])) : effect
       const startedAt = performance.now()
       this.start(worker, { future, effect: unwrapped, context, submittedAt: startedAt, trace }, startedAt)
-      return
+      return future
     }
     observer.success++
-    this.endedNow(Exit.succeed(out), future, trace)
-    this.release(worker)
+    return this.endedNow(Exit.succeed(out), worker, future, trace)
   }
 
   /**
-   * A direct call's end, its outcome already counted (the future has no `onEnd`). Its run time
-   * is not recorded: it ran inside `submit`, and two clock reads would cost more than the call's
-   * bookkeeping. Nobody holds the future yet, so there are no callbacks or waiters to tell.
+   * A direct call's end, its outcome already counted (no `onEnd`). Nobody holds its future yet,
+   * if it has one, so there are no callbacks or waiters to tell.
    */
   private endedNow(
     exit: Exit.Exit<unknown, unknown>,
-    future: core.FutureImpl<unknown, unknown>,
+    worker: Worker,
+    future: core.FutureImpl<unknown, unknown> | undefined,
     trace: TaskTrace | undefined
-  ): void {
+  ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     if (trace !== undefined) this.config.observer.endSpan(trace, exit)
-    core.completeUnsafe(future, exit)
+    if (future !== undefined) core.completeUnsafe(future, exit)
+    this.release(worker)
+    return future ?? exit
   }
 
   private release(worker: Worker): void {
