@@ -117,6 +117,32 @@ describe("ThreadPoolExecutor", () => {
   })
 
   describe("workers", () => {
+    it.live("a worker runs the done callbacks of the future it completed before its next item, as a thread does", () =>
+      withPool(
+        Effect.gen(function* () {
+          const gate = yield* Latch.make(false)
+          const names: Array<string> = []
+          const first = yield* Executor.submit(Effect.sleep("10 millis"))
+          yield* Future.addDoneCallback(first, () =>
+            Effect.andThen(
+              Effect.map(threadName, (name) => names.push(name)),
+              gate.await
+            )
+          )
+          const second = yield* Executor.submit(Effect.succeed("second"))
+          yield* Effect.sleep("50 millis")
+          expect(yield* Future.done(first)).toBe(true)
+          expect(yield* Future.state(second)).toBe("PENDING")
+          yield* gate.open
+          expect(yield* Future.result(second, { timeout })).toBe("second")
+          // The callback ran on the worker that completed the future.
+          expect(names).toHaveLength(1)
+          expect(names[0]).toMatch(/_0$/)
+        }),
+        { maxWorkers: 1 }
+      )
+    )
+
     it.live("reuses an idle worker instead of starting a new one", () =>
       withPool(
         Effect.gen(function* () {

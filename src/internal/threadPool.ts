@@ -312,79 +312,65 @@ export class ThreadPool {
     this.start(worker, item, startedAt)
   }
 
+  /**
+   * Runs the item in a fiber of its own; the fiber's end completes the future. Done callbacks
+   * run in a fiber of the same context, and the worker takes its next item once they have
+   * run, as a thread runs the callbacks of the future it completed before its next item.
+   */
   private start(worker: Worker, item: WorkItem, startedAt: number): void {
-    const future = item.future
-    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item, startedAt))
+    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
-      this.endSpan(item, exit)
-      this.settle(future, exit, item.context)
-      this.schedule(worker)
+      this.ended(worker, item, startedAt, exit)
       return
     }
     this.running.add(fiber)
-    future.interruptor = Fiber.interrupt(fiber)
+    item.future.interruptor = Fiber.interrupt(fiber)
     fiber.addObserver((exit) => {
       this.running.delete(fiber)
-      this.endSpan(item, exit)
-      this.settle(future, exit, item.context)
-      this.schedule(worker)
+      this.ended(worker, item, startedAt, exit)
     })
   }
 
-  /** The task span's end, if the fiber ended before the span could (as `settle` for the future). */
-  private endSpan(item: WorkItem, exit: Exit.Exit<unknown, unknown>): void {
-    if (item.trace !== undefined) this.config.observer.endSpan(item.trace, exit)
-  }
-
-  /**
-   * The task's own `onExit` ends its future; this catches a fiber killed
-   * before that could run (the runtime meeting a value that is not an
-   * Effect), so no future stays RUNNING.
-   */
-  private settle(
-    future: core.FutureImpl<unknown, unknown>,
-    exit: Exit.Exit<unknown, unknown>,
-    context: Context.Context<never>
-  ): void {
-    if (future.state !== "RUNNING") return
-    future.interruptor = undefined
-    const callbacks = core.completeUnsafe(future, exit)
-    if (Array.isArray(callbacks)) Effect.runForkWith(context)(core.runCallbacks(future, callbacks))
-  }
-
-  private program(worker: Worker, item: WorkItem, startedAt: number): Effect.Effect<void> {
+  private ended(worker: Worker, item: WorkItem, startedAt: number, exit: Exit.Exit<unknown, unknown>): void {
     const future = item.future
-    const observer = this.config.observer
+    future.interruptor = undefined
+    // The task span's end, if the fiber ended before the span could.
+    if (item.trace !== undefined) this.config.observer.endSpan(item.trace, exit)
+    // A future that is no longer running was ended by the pool: its initializer failed.
+    if (future.state === "RUNNING") {
+      this.config.observer.runTime.record(performance.now() - startedAt)
+      const callbacks = core.completeUnsafe(future, exit)
+      if (Array.isArray(callbacks)) {
+        const fiber = Effect.runForkWith(this.named(worker, item.context))(core.runCallbacks(future, callbacks))
+        if (fiber.pollUnsafe() === undefined) {
+          fiber.addObserver(() => this.schedule(worker))
+          return
+        }
+      }
+    }
+    this.schedule(worker)
+  }
+
+  private program(worker: Worker, item: WorkItem): Effect.Effect<unknown, unknown> {
     const trace = item.trace
     const effect =
       trace === undefined
         ? (item.effect as Effect.Effect<unknown, unknown>)
-        : observer.inSpan(
+        : this.config.observer.inSpan(
             item.effect as Effect.Effect<unknown, unknown>,
             trace,
             worker.name,
             () => performance.now() - item.submittedAt
           )
-    const task = Effect.onExit(effect, (exit) =>
-      Effect.suspend(() => {
-        observer.runTime.record(performance.now() - startedAt)
-        future.interruptor = undefined
-        const callbacks = core.completeUnsafe(future, exit)
-        return callbacks instanceof Error ? Effect.void : core.runCallbacks(future, callbacks)
-      })
-    )
-    const body =
-      worker.initialized || this.config.initializer === undefined
-        ? task
-        : Effect.matchCauseEffect(this.config.initializer, {
-            onFailure: (cause) => this.initializerFailed(item, cause),
-            onSuccess: () => {
-              worker.initialized = true
-              return task
-            }
-          })
-    return Effect.ignore(body)
+    if (worker.initialized || this.config.initializer === undefined) return effect
+    return Effect.matchCauseEffect(this.config.initializer, {
+      onFailure: (cause) => this.initializerFailed(item, cause),
+      onSuccess: () => {
+        worker.initialized = true
+        return effect
+      }
+    })
   }
 
   /** CPython's `_initializer_failed`: one reason, and every queued future fails with it. */
