@@ -23,8 +23,9 @@
  *
  * Environment: `BENCH_RUNS` (rounds, default 7, at least 5), `BENCH_WARMUP`
  * (default 2), `BENCH_COMMIT` (the commit measured, where `git describe` cannot
- * tell, e.g. in an exported tree). Running node with `--expose-gc` collects
- * garbage between runs.
+ * tell, e.g. in an exported tree). `npm run bench` runs node with `--expose-gc`,
+ * so garbage is collected before every timed run and one system's garbage is not
+ * collected during another's.
  */
 import { spawnSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
