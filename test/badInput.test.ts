@@ -246,7 +246,7 @@ describe("bad input", () => {
         Effect.flatMap(Executor.Executor, checkMapOptions)
       )
 
-      it.effect("a value that is no task makes submit and map die, saying a Task is needed and why", () =>
+      it.effect("a value that is no task fails its own future and the map, saying a Task is needed and why", () =>
         Effect.gen(function* () {
           const executor = yield* Executor.Executor
           for (const [bad, shown] of [
@@ -254,7 +254,8 @@ describe("bad input", () => {
             [null, "null"],
             ["add", "a string"]
           ] as const) {
-            const exit = yield* Effect.exit(submitAny(executor, bad))
+            const future = yield* submitAny(executor, bad)
+            const exit = yield* Future.await(future).pipe(Effect.timeout(timeout))
             expect(Exit.hasDies(exit)).toBe(true)
             expectIllegal(
               exit,

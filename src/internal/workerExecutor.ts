@@ -137,7 +137,11 @@ export const make = (
             const attempt = () => pool.submit(task, args, false, fiber.context, taskPolicy)
             return settleSubmit(attempt(), attempt)
           })
-        : Effect.die(notATask(task))
+        : Effect.suspend(() => {
+            // As Python's pool, whose future fails when it cannot send the function: submit succeeds.
+            const refused = pool.refuse(notATask(task))
+            return refused instanceof Error ? Effect.fail(refused) : Effect.succeed(refused)
+          })
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: WorkerExecutor = {
       kind,

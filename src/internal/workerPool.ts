@@ -156,6 +156,24 @@ export class WorkerPool {
     for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
   }
 
+  /**
+   * `submit` of something no worker can run: checks broken, then shutdown, as `submit`; then
+   * gives a future already failed with `defect`, as Python's pool fails the future of a
+   * function it cannot send.
+   */
+  refuse(defect: unknown): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
+    if (this.broken !== undefined) return this.broken
+    if (this.isShutdown) {
+      return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
+    }
+    const future = new core.FutureImpl<unknown, unknown>()
+    future.unobserved = this.unobserved
+    future.onEnd = this.config.observer.onEnd
+    this.config.observer.submitted++
+    core.completeUnsafe(future, Exit.die(defect))
+    return future
+  }
+
   private get word(): string {
     return this.config.kind === "ProcessPool" ? "process" : "thread"
   }

@@ -289,21 +289,26 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           )
         }
 
-        it.effect("submitting a plain function or an Effect is a defect with IllegalArgumentError", () =>
-          Effect.gen(function* () {
-            for (const submitted of [
-              Executor.submit((a: number) => a, 1),
-              Executor.submit(Effect.succeed(1)),
-              Stream.runCollect(Executor.map((a: number) => a, [1]))
-            ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
-              const exit = yield* Effect.exit(submitted)
-              expect(Exit.hasDies(exit)).toBe(true)
-              const defect = squashed(exit)
-              expect(Cause.isIllegalArgumentError(defect)).toBe(true)
-              expect((defect as Error).message).toContain(`${name} runs Tasks`)
-            }
-            expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
-          }).pipe(Effect.timeout(timeout))
+        it.effect(
+          "a plain function or an Effect fails its own future, or the map, with an IllegalArgumentError defect",
+          () =>
+            Effect.gen(function* () {
+              for (const submitted of [
+                Effect.flatMap(
+                  Executor.submit((a: number) => a, 1),
+                  (f) => result(f)
+                ),
+                Effect.flatMap(Executor.submit(Effect.succeed(1)), (f) => result(f)),
+                Stream.runCollect(Executor.map((a: number) => a, [1]))
+              ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
+                const exit = yield* Effect.exit(submitted)
+                expect(Exit.hasDies(exit)).toBe(true)
+                const defect = squashed(exit)
+                expect(Cause.isIllegalArgumentError(defect)).toBe(true)
+                expect((defect as Error).message).toContain(`${name} runs Tasks`)
+              }
+              expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+            }).pipe(Effect.timeout(timeout))
         )
       }
     )
