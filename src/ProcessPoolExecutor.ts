@@ -10,7 +10,7 @@
 import { availableParallelism } from "node:os"
 import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
@@ -155,17 +155,14 @@ export interface ProcessPoolExecutor extends Executor.Service {
 export const make = (
   options: Options = {}
 ): Effect.Effect<ProcessPoolExecutor, Cause.IllegalArgumentError, Scope.Scope> =>
-  Effect.map(
-    internal.make(
-      "ProcessPool",
-      options,
-      availableParallelism(),
-      spawnProcess({ execArgv: options.execArgv, env: options.env, cwd: options.cwd })
-    ),
-    (executor): ProcessPoolExecutor => ({
-      ...executor,
-      terminateWorkers: () => executor.pool.forceShutdown("SIGTERM", "terminateWorkers"),
-      killWorkers: () => executor.pool.forceShutdown("SIGKILL", "killWorkers")
+  internal.make(
+    "ProcessPool",
+    options,
+    availableParallelism(),
+    spawnProcess({ execArgv: options.execArgv, env: options.env, cwd: options.cwd }),
+    (pool) => ({
+      terminateWorkers: () => pool.forceShutdown("SIGTERM", "terminateWorkers"),
+      killWorkers: () => pool.forceShutdown("SIGKILL", "killWorkers")
     })
   )
 

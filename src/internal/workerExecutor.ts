@@ -34,10 +34,12 @@ export interface CommonOptions extends Executor.PoolOptions {
   readonly name?: string | undefined
 }
 
+/** The pool behind each worker executor's service, kept off the service object itself. */
+const pools = new WeakMap<Executor.Service, WorkerPool>()
+
+/** The pool behind a worker executor, for the executor's own extras and for tests. */
 /** @internal */
-export interface WorkerExecutor extends Executor.Service {
-  readonly pool: WorkerPool
-}
+export const poolOf = (executor: Executor.Service): WorkerPool | undefined => pools.get(executor)
 
 /** Milliseconds of a decoded Duration; an infinite one stays `Infinity` (never). */
 const millis = (duration: Duration.Duration): number =>
@@ -49,12 +51,13 @@ const describe = (u: unknown): string =>
   typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
 
 /** @internal */
-export const make = (
+export const make = <Extra extends object = {}>(
   kind: "InterpreterPool" | "ProcessPool",
   options: CommonOptions,
   defaultMaxWorkers: number,
-  spawn: Spawn
-): Effect.Effect<WorkerExecutor, Cause.IllegalArgumentError, Scope.Scope> =>
+  spawn: Spawn,
+  extra?: (pool: WorkerPool) => Extra
+): Effect.Effect<Executor.Service & Extra, Cause.IllegalArgumentError, Scope.Scope> =>
   Effect.gen(function* () {
     const maxWorkers = options.maxWorkers ?? defaultMaxWorkers
     if (typeof maxWorkers === "number" && maxWorkers <= 0) {
@@ -143,10 +146,10 @@ export const make = (
             return refused instanceof Error ? Effect.fail(refused) : Effect.succeed(refused)
           })
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
-    const service: WorkerExecutor = {
+    const service: Executor.Service & Extra = {
+      ...(extra?.(pool) as Extra),
       kind,
       name,
-      pool,
       submit: submit as Executor.Service["submit"],
       submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
       map: ((task: unknown, ...rest: Array<unknown>) =>
@@ -159,5 +162,6 @@ export const make = (
           : Stream.die(notATask(task))) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
+    pools.set(service, pool)
     return service
   })

@@ -34,6 +34,7 @@ import {
   ThreadPoolExecutor,
   WorkerDied
 } from "../../src/index.ts"
+import { poolOf } from "../../src/internal/workerExecutor.ts"
 import * as chaos from "./chaosTasks.ts"
 
 /** The pools the chaos suite runs on. */
@@ -168,9 +169,7 @@ interface Entry {
   interruptResults: Array<boolean>
 }
 
-type AnyExecutor = Executor.Service & {
-  readonly pool?: { forceShutdown(signal: NodeJS.Signals, name: string): Effect.Effect<void> }
-}
+type AnyExecutor = Executor.Service
 
 type LooseSubmit = (
   task: unknown,
@@ -483,8 +482,9 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
     const closed = yield* Effect.timeoutOption(Fiber.await(closing), closeDeadline)
     if (Option.isNone(closed)) {
       violations.push(`closing the scope did not return within ${closeDeadline}: a deadlock`)
-      if (executor.pool !== undefined) {
-        yield* Effect.timeoutOption(executor.pool.forceShutdown("SIGKILL", "the chaos deadline"), "10 seconds")
+      const pool = poolOf(executor)
+      if (pool !== undefined) {
+        yield* Effect.timeoutOption(pool.forceShutdown("SIGKILL", "the chaos deadline"), "10 seconds")
       }
     }
 

@@ -26,6 +26,7 @@ import {
   ProcessPoolExecutor,
   ThreadPoolExecutor
 } from "../../src/index.ts"
+import { poolOf } from "../../src/internal/workerExecutor.ts"
 import { inc } from "./soakTasks.ts"
 
 /** The pools the soak runs through. */
@@ -275,7 +276,7 @@ function* naturals(): Generator<number> {
 
 /** What a worker pool holds, read from its internals, for a hang's message. */
 const poolInternals = (executor: Executor.Service): string => {
-  const pool = (executor as unknown as { readonly pool?: Record<string, any> }).pool
+  const pool = poolOf(executor) as Record<string, any> | undefined
   if (pool === undefined) return "no worker pool internals"
   try {
     const workers = [...(pool.workers ?? [])].map((w: any) => ({
