@@ -1024,11 +1024,11 @@ export const progress = <P = unknown, A = unknown, E = unknown>(self: Future<A, 
         Queue.endUnsafe(queue)
       }
       state.listeners.add(listener)
-      ;(f.resumes ??= new Set()).add(onDone)
+      core.addResume(f, onDone)
       return Effect.addFinalizer(() =>
         Effect.sync(() => {
           state.listeners.delete(listener)
-          f.resumes?.delete(onDone)
+          core.removeResume(f, onDone)
         })
       )
     })

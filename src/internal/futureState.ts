@@ -31,6 +31,10 @@ export type DoneCallback = (future: FutureImpl<any, any>) => Effect.Effect<void>
 /** @internal */
 export type FutureExit<A, E> = Exit.Exit<A, E | CancelledError>
 
+/** A blocked fiber's wake-up, given the future's exit. */
+/** @internal */
+export type Resume<A, E> = (exit: FutureExit<A, E>) => void
+
 const stateText: Record<State, string> = {
   PENDING: "pending",
   RUNNING: "running",
@@ -49,8 +53,8 @@ export class FutureImpl<A, E> {
   exit: FutureExit<A, E> | undefined = undefined
   /** Done callbacks, in the order they were added (CPython's `_done_callbacks`). */
   callbacks: Array<DoneCallback> | undefined = undefined
-  /** Fibers blocked in `result`/`exception`/`await`; woken on any end, cancel included. */
-  resumes: Set<(exit: FutureExit<A, E>) => void> | undefined = undefined
+  /** Fibers blocked in `result`/`exception`/`await`; woken on any end, cancel included. Mostly one: no Set. */
+  resumes: Resume<A, E> | Set<Resume<A, E>> | undefined = undefined
   /** `wait`/`asCompleted` waiters; told only on FINISHED or CANCELLED_AND_NOTIFIED. */
   waiters: Set<Waiter> | undefined = undefined
   /** Set by the executor while the task runs: stops it, and resolves once it has stopped. */
@@ -117,7 +121,8 @@ const wake = <A, E>(f: FutureImpl<A, E>): void => {
   const resumes = f.resumes
   if (resumes === undefined) return
   f.resumes = undefined
-  for (const resume of resumes) resume(f.exit!)
+  if (typeof resumes === "function") resumes(f.exit!)
+  else for (const resume of resumes) resume(f.exit!)
 }
 
 const notify = (f: FutureImpl<any, any>, outcome: Outcome): void => {
@@ -231,13 +236,34 @@ export const runCallbacks = (
 ): Effect.Effect<void> =>
   typeof callbacks === "object" ? Effect.forEach(callbacks, (cb) => cb(f), { discard: true }) : Effect.void
 
+/** Wakes `resume` when `f` ends, until `removeResume`. */
+/** @internal */
+export const addResume = <A, E>(f: FutureImpl<A, E>, resume: Resume<A, E>): void => {
+  const resumes = f.resumes
+  if (resumes === undefined) f.resumes = resume
+  else if (typeof resumes === "function") f.resumes = new Set([resumes, resume])
+  else resumes.add(resume)
+}
+
+/** @internal */
+export const removeResume = <A, E>(f: FutureImpl<A, E>, resume: Resume<A, E>): void => {
+  const resumes = f.resumes
+  if (resumes === resume) f.resumes = undefined
+  else if (typeof resumes === "object") resumes.delete(resume)
+}
+
 const blockUntilDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
   Effect.callback<FutureExit<A, E>>((resume) => {
     const onDone = (exit: FutureExit<A, E>) => resume(Effect.succeed(exit))
-    ;(f.resumes ??= new Set()).add(onDone)
-    return Effect.sync(() => {
-      f.resumes?.delete(onDone)
-    })
+    addResume(f, onDone)
+    return Effect.sync(() => removeResume(f, onDone))
+  })
+
+/** Blocks until `f` ends and resumes with its exit itself: an Exit is the Effect that gives the result. */
+const blockForResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
+  Effect.callback<A, E | CancelledError>((resume) => {
+    addResume(f, resume)
+    return Effect.sync(() => removeResume(f, resume))
   })
 
 /** Waits for any end, cancel included, without failing: Python's `_condition.wait()`. */
@@ -268,5 +294,5 @@ export const observe = (f: FutureImpl<any, any>): void => {
 export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
   Effect.suspend(() => {
     observe(f)
-    return f.exit ?? Effect.flatten(blockUntilDone(f))
+    return f.exit ?? blockForResult(f)
   })
