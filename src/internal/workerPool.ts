@@ -29,7 +29,7 @@ import {
 } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
-import { Fifo, PriorityFifo } from "./fifo.ts"
+import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
@@ -66,7 +66,7 @@ interface WorkItem {
 interface PoolWorker {
   readonly handle: WorkerHandle
   /** Calls sent and not yet answered, in the order sent. */
-  readonly items: Map<number, WorkItem>
+  readonly items: Held<WorkItem>
   sent: number
   /** When it last answered, or started on calls after being idle. */
   since: number
@@ -472,7 +472,7 @@ export class WorkerPool {
     }
     const worker: PoolWorker = {
       handle,
-      items: new Map(),
+      items: new Held<WorkItem>(),
       sent: 0,
       since: performance.now(),
       retiring: false,
@@ -580,7 +580,7 @@ export class WorkerPool {
     }
     worker.stopping = true
     worker.retiring = true
-    const victim = (running === undefined ? undefined : worker.items.get(running)) ?? worker.items.values().next().value
+    const victim = (running === undefined ? undefined : worker.items.get(running)) ?? worker.items.values()[0]
     if (victim !== undefined) {
       const outOfMemory = (cause as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY"
       const error = new WorkerDied({
