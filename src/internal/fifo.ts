@@ -18,6 +18,11 @@ export class Fifo<A> {
     this.items.push(item)
   }
 
+  /** The oldest item, left in place. */
+  peek(): A | undefined {
+    return this.head === this.items.length ? undefined : this.items[this.head]
+  }
+
   shift(): A | undefined {
     if (this.head === this.items.length) return undefined
     const item = this.items[this.head]
