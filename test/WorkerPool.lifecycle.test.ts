@@ -18,6 +18,7 @@ import {
   type Task,
   WorkerDied
 } from "../src/index.ts"
+import { poolOf as internalPool } from "../src/internal/workerExecutor.ts"
 import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
@@ -83,12 +84,12 @@ const result = <A, E>(future: Future.Future<A, E>, duration: Duration.Input, wha
 interface PoolInside {
   readonly workers: ReadonlySet<{
     readonly retiring: boolean
-    readonly items: ReadonlyMap<number, unknown>
+    readonly items: { readonly size: number }
     readonly handle: { readonly id: number }
   }>
 }
 
-const poolOf = (executor: Executor.Service): PoolInside => (executor as unknown as { readonly pool: PoolInside }).pool
+const poolOf = (executor: Executor.Service): PoolInside => internalPool(executor) as unknown as PoolInside
 
 /** Workers the pool holds that take calls (not retiring, not stopping). */
 const liveWorkers = (executor: Executor.Service): number => {

@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import type { MapError, MapOptions, SubmitError } from "../Executor.ts"
 import type { Future } from "../Future.ts"
 import { isTask } from "../Task.ts"
+import { Fifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import { checkPositiveInt, decodeTimeout } from "./options.ts"
 import { isRoom, type Room, settleSubmit } from "./policy.ts"
@@ -216,20 +217,7 @@ export const mapWith = (
     const results =
       options.buffersize === undefined
         ? eager(units, submitUnit, resultOf)
-        : // One input at a time: reading ahead is what `buffersize` bounds.
-          Stream.fromIterable(units, { chunkSize: 1 }).pipe(
-            Stream.mapEffect(
-              (unit) =>
-                Effect.withFiber((fiber) => {
-                  const attempt = () => submitUnit(unit, fiber.context)
-                  return Effect.flatMap(
-                    settleSubmit<Call, SubmitError>(attempt() as Call, attempt as () => Call),
-                    (f) => Effect.onInterrupt(resultOf(f), () => cancelCall(f))
-                  )
-                }),
-              { concurrency: options.buffersize }
-            )
-          )
+        : bounded(units, options.buffersize, submitUnit, resultOf)
     return chunked
       ? Stream.flatMap(results, (values) => Stream.fromIterable(values as ReadonlyArray<unknown>))
       : results
@@ -282,6 +270,100 @@ const cancelUnfinished = (calls: ReadonlyArray<Call>): Effect.Effect<void> => {
 
 /** The most results one pull gives, as `Stream.fromIterable`: a chunk small enough to be allocated young. */
 const maxChunk = Stream.DefaultChunkSize
+
+/**
+ * Python 3.14's `map` with `buffersize`: `buffersize` calls submitted at the first pull, then one
+ * more for each result taken, results read in order. A pull takes the next result and every
+ * finished one after it, so a fast pool hands over many results per pull, and submits one call
+ * for each result taken since the last pull; no fiber per call.
+ */
+const bounded = (
+  units: Iterable<unknown>,
+  buffersize: number,
+  submitUnit: (unit: unknown, context: Context.Context<never>) => Submitted,
+  resultOf: (call: Call) => Effect.Effect<unknown, unknown>
+): Stream.Stream<unknown, unknown> => {
+  const ahead = new Fifo<Call>()
+  let iterator: Iterator<unknown> | undefined
+  let exhausted = false
+  /** Results handed over in the last chunk beyond its first: their calls are submitted at the next pull. */
+  let owed = 0
+  /** Submits up to `n` more units; an Effect only where the queue is full and it must wait for room. */
+  const fill = (n: number, context: Context.Context<never>): Effect.Effect<void, SubmitError> => {
+    for (; n > 0 && !exhausted; n--) {
+      const next = iterator!.next()
+      if (next.done) {
+        exhausted = true
+        break
+      }
+      const unit = next.value
+      const f = submitUnit(unit, context)
+      if (isRoom(f)) {
+        const rest = n - 1
+        return Effect.flatMap(
+          settleSubmit<Call, SubmitError>(f, () => submitUnit(unit, context) as Call),
+          (later) => {
+            ahead.push(later)
+            return fill(rest, context)
+          }
+        )
+      }
+      if (f instanceof Error) {
+        exhausted = true
+        iterator!.return?.()
+        return Effect.fail(f)
+      }
+      ahead.push(f as Call)
+    }
+    return Effect.void
+  }
+  const pull = Effect.withFiber<Arr.NonEmptyReadonlyArray<unknown>, unknown>((fiber) => {
+    const context = fiber.context
+    // As Python: one more call is submitted, then the oldest one's result is waited for; a
+    // submit that fails leaves the oldest in `ahead`, to be cancelled as the stream ends. The
+    // calls for the rest of the last chunk go now too: the consumer has taken those results.
+    const n = owed + 1
+    owed = 0
+    return Effect.andThen(
+      fill(n, context),
+      Effect.suspend(() => {
+        const head = ahead.shift()
+        if (head === undefined) return Cause.done()
+        return Effect.flatMap(
+          Effect.onInterrupt(resultOf(head), () => cancelCall(head)),
+          (first) => {
+            // Every finished result behind it goes in the same chunk.
+            const values: Arr.NonEmptyArray<unknown> = [first]
+            for (let next = ahead.peek(); next !== undefined; next = ahead.peek()) {
+              const exit = exitOf(next)
+              if (exit === undefined || !Exit.isSuccess(exit)) break
+              values.push(exit.value)
+              ahead.shift()
+            }
+            owed = values.length - 1
+            return Effect.succeed(values)
+          }
+        )
+      })
+    )
+  })
+  return Stream.fromPull(
+    Effect.withFiber((fiber) => {
+      iterator = units[Symbol.iterator]()
+      return Effect.as(fill(buffersize, fiber.context), pull)
+    })
+  ).pipe(
+    Stream.ensuring(
+      Effect.suspend(() => {
+        if (!exhausted) {
+          exhausted = true
+          iterator?.return?.()
+        }
+        return cancelUnfinished(ahead.drain())
+      })
+    )
+  )
+}
 
 /** The results of `futures` in order: each pull waits for the next one and takes every finished one after it. */
 const inOrder = (

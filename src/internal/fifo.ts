@@ -18,6 +18,11 @@ export class Fifo<A> {
     this.items.push(item)
   }
 
+  /** The oldest item, left in place. */
+  peek(): A | undefined {
+    return this.head === this.items.length ? undefined : this.items[this.head]
+  }
+
   shift(): A | undefined {
     if (this.head === this.items.length) return undefined
     const item = this.items[this.head]
@@ -88,5 +93,86 @@ export class PriorityFifo<A> {
     const out: Array<A> = []
     for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item)
     return out
+  }
+}
+
+/**
+ * What a worker holds: calls by id, in the order sent, for the replies that come back
+ * (nearly always) in that order. An array searched from its oldest entry rather than a
+ * `Map`: a Map with a steady set/delete churn rehashes into a new table now and then, and
+ * V8 links each retired table to its successor, so a retired table promoted to the old
+ * generation keeps every call stored since alive through scavenges until the next full GC.
+ * Under a long stream of tiny calls that grew the young generation to its maximum (W6).
+ *
+ * @internal
+ */
+export class Held<A extends { readonly id: number }> {
+  private items: Array<A | undefined> = []
+  private head = 0
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  set(_id: number, item: A): void {
+    this.items.push(item)
+    this.count++
+  }
+
+  private indexOf(id: number): number {
+    const items = this.items
+    for (let i = this.head; i < items.length; i++) if (items[i]?.id === id) return i
+    return -1
+  }
+
+  get(id: number): A | undefined {
+    const i = this.indexOf(id)
+    return i < 0 ? undefined : this.items[i]
+  }
+
+  has(id: number): boolean {
+    return this.indexOf(id) >= 0
+  }
+
+  delete(id: number): boolean {
+    const i = this.indexOf(id)
+    if (i < 0) return false
+    this.items[i] = undefined
+    this.count--
+    if (this.count === 0) {
+      this.items = []
+      this.head = 0
+      return true
+    }
+    while (this.items[this.head] === undefined) this.head++
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return true
+  }
+
+  /** The items, oldest first: a copy, so the caller may delete while it goes through them. */
+  values(): Array<A> {
+    const out: Array<A> = []
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i]
+      if (item !== undefined) out.push(item)
+    }
+    return out
+  }
+
+  /** `[id, item]` pairs, oldest first, as a copy. */
+  [Symbol.iterator](): Iterator<[number, A]> {
+    return this.values()
+      .map((item): [number, A] => [item.id, item])
+      [Symbol.iterator]()
+  }
+
+  clear(): void {
+    this.items = []
+    this.head = 0
+    this.count = 0
   }
 }

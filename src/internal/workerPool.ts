@@ -29,7 +29,7 @@ import {
 } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
-import { Fifo, PriorityFifo } from "./fifo.ts"
+import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
@@ -66,7 +66,7 @@ interface WorkItem {
 interface PoolWorker {
   readonly handle: WorkerHandle
   /** Calls sent and not yet answered, in the order sent. */
-  readonly items: Map<number, WorkItem>
+  readonly items: Held<WorkItem>
   sent: number
   /** When it last answered, or started on calls after being idle. */
   since: number
@@ -270,14 +270,17 @@ export class WorkerPool {
    * Calls a worker may hold at once. Slow calls go one at a time, so they spread over every
    * worker as Python's shared call queue spreads them; tiny calls go in batches worth about
    * `batchMillis` of work, since then the message, not the call, is the cost. Never more
-   * than a quarter of a worker's fair share of the queue, so an estimate made on other calls
-   * cannot tie up the rest; one at a time until a call's cost is known.
+   * than half a worker's fair share of the calls not yet answered (queued or held by a
+   * worker), so an estimate made on other calls cannot tie up the rest and every worker
+   * keeps a second batch coming; one at a time until a call's cost is known.
    */
   private capacity(): number {
     const cost = this.millisPerCall
     if (cost === undefined) return 1
     const byCost = Math.max(1, Math.min(2 * batchSize, Math.floor(batchMillis / cost)))
-    return Math.min(byCost, Math.max(1, Math.ceil(this.pending() / (4 * this.config.maxWorkers))))
+    let held = 0
+    for (const w of this.workers) held += w.items.size
+    return Math.min(byCost, Math.max(1, Math.ceil((this.pending() + held) / (2 * this.config.maxWorkers))))
   }
 
   /** Learns what a call costs from a batch of replies: the time since the worker last answered or started. */
@@ -292,7 +295,10 @@ export class WorkerPool {
     while (this.broken === undefined && this.pending() > 0) {
       const worker = this.pick()
       if (worker === undefined) return
-      let room = Math.min(batchSize, this.capacity() - worker.items.size)
+      const capacity = this.capacity()
+      let room = Math.min(batchSize, capacity - worker.items.size)
+      // A busy worker is topped up only once half its capacity is free: fewer, larger messages.
+      if (worker.items.size > 0 && 2 * room < capacity) return
       if (this.config.maxTasksPerChild !== undefined) room = Math.min(room, this.config.maxTasksPerChild - worker.sent)
       if (room <= 0) return
       const batch: Array<WorkItem> = []
@@ -490,7 +496,7 @@ export class WorkerPool {
     }
     const worker: PoolWorker = {
       handle,
-      items: new Map(),
+      items: new Held<WorkItem>(),
       sent: 0,
       since: performance.now(),
       retiring: false,
@@ -598,7 +604,7 @@ export class WorkerPool {
     }
     worker.stopping = true
     worker.retiring = true
-    const victim = (running === undefined ? undefined : worker.items.get(running)) ?? worker.items.values().next().value
+    const victim = (running === undefined ? undefined : worker.items.get(running)) ?? worker.items.values()[0]
     if (victim !== undefined) {
       const outOfMemory = (cause as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY"
       const error = new WorkerDied({
