@@ -115,7 +115,7 @@ export class Held<A extends { readonly id: number }> {
     return this.count
   }
 
-  set(_id: number, item: A): void {
+  add(item: A): void {
     this.items.push(item)
     this.count++
   }
@@ -161,13 +161,6 @@ export class Held<A extends { readonly id: number }> {
       if (item !== undefined) out.push(item)
     }
     return out
-  }
-
-  /** `[id, item]` pairs, oldest first, as a copy. */
-  [Symbol.iterator](): Iterator<[number, A]> {
-    return this.values()
-      .map((item): [number, A] => [item.id, item])
-      [Symbol.iterator]()
   }
 
   clear(): void {

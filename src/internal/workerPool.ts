@@ -337,7 +337,7 @@ export class WorkerPool {
     if (worker.items.size === 0) worker.since = now
     for (const item of batch) {
       item.worker = worker
-      worker.items.set(item.id, item)
+      worker.items.add(item)
       const timeout = item.policy?.timeout
       if (timeout !== undefined) this.armTimeout(item, timeout)
     }
@@ -734,9 +734,9 @@ export class WorkerPool {
                 if (core.isDone(item.future) || !worker.items.has(item.id)) return
                 // A worker runs its calls in the order sent: those before this one have run, and
                 // their replies may go down with the worker; those after it go to another worker.
-                for (const [id, earlier] of worker.items) {
-                  if (id === item.id) break
-                  worker.items.delete(id)
+                for (const earlier of worker.items.values()) {
+                  if (earlier.id === item.id) break
+                  worker.items.delete(earlier.id)
                   this.complete(earlier, Exit.fail(lostWithWorker()))
                 }
                 worker.items.delete(item.id)
