@@ -7,7 +7,7 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as WorkerThreads from "node:worker_threads"
-import type { FromWorker, ToWorker } from "./protocol.ts"
+import { type Doorbell, doorbellKey, type FromWorker, type ToWorker } from "./protocol.ts"
 
 type Transferable = WorkerThreads.Transferable
 
@@ -40,8 +40,12 @@ export interface ThreadOptions {
 export const spawnThread =
   (options: ThreadOptions): Spawn =>
   () => {
+    const { port1, port2 } = new WorkerThreads.MessageChannel()
+    const bell = new Int32Array(new SharedArrayBuffer(4))
+    const doorbell: Doorbell = { port: port2, bell }
     const worker = new WorkerThreads.Worker(entry, {
-      workerData: options.workerData,
+      workerData: { ...(options.workerData as object), [doorbellKey]: doorbell },
+      transferList: [port2],
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
     })
@@ -49,9 +53,14 @@ export const spawnThread =
     worker.on("error", (error) => {
       uncaught = error
     })
+    worker.once("exit", () => port1.close())
     return {
       id: worker.threadId,
-      send: (message, transfer) => worker.postMessage(message, transfer as Array<WorkerThreads.Transferable>),
+      send: (message, transfer) => {
+        port1.postMessage(message, transfer as Array<WorkerThreads.Transferable>)
+        Atomics.add(bell, 0, 1)
+        Atomics.notify(bell, 0, 1)
+      },
       kill: () => void worker.terminate(),
       onMessage: (listener) => void worker.on("message", listener),
       onExit: (listener) => void worker.once("exit", (code) => listener(code, null, uncaught))
