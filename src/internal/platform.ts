@@ -53,7 +53,10 @@ export const spawnThread =
     worker.on("error", (error) => {
       uncaught = error
     })
-    worker.once("exit", () => port1.close())
+    let onMessage: ((message: FromWorker) => void) | undefined
+    port1.on("message", (message: FromWorker) => onMessage?.(message))
+    // Not a reason to stay alive: the worker itself is.
+    port1.unref()
     return {
       id: worker.threadId,
       send: (message, transfer) => {
@@ -62,8 +65,19 @@ export const spawnThread =
         Atomics.notify(bell, 0, 1)
       },
       kill: () => void worker.terminate(),
-      onMessage: (listener) => void worker.on("message", listener),
-      onExit: (listener) => void worker.once("exit", (code) => listener(code, null, uncaught))
+      onMessage: (listener) => {
+        onMessage = listener
+      },
+      onExit: (listener) =>
+        void worker.once("exit", (code) => {
+          // What the worker posted before it exited is heard before its exit, as with `parentPort`.
+          for (let entry = WorkerThreads.receiveMessageOnPort(port1); entry !== undefined; ) {
+            onMessage?.(entry.message as FromWorker)
+            entry = WorkerThreads.receiveMessageOnPort(port1)
+          }
+          port1.close()
+          listener(code, null, uncaught)
+        })
     }
   }
 

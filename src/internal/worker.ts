@@ -41,7 +41,8 @@ let listener: ((message: ToWorker) => void) | undefined
 
 const port: Port = WorkerThreads.parentPort
   ? {
-      post: (message, transfer) => WorkerThreads.parentPort!.postMessage(message, transfer as Array<any>),
+      post: (message, transfer) =>
+        (doorbell?.port ?? WorkerThreads.parentPort!).postMessage(message, transfer as Array<any>),
       listen: (l) => {
         listener = l
         if (doorbell === undefined) WorkerThreads.parentPort!.on("message", l)
