@@ -174,6 +174,22 @@ describe("InterpreterPoolExecutor", () => {
     })
   })
 
+  describe("idle workers", () => {
+    it.live("still run what a finished task left behind (timers, unref'd timers, microtasks)", () =>
+      withPool(
+        Effect.gen(function* () {
+          const buffer = new SharedArrayBuffer(12)
+          const view = new Int32Array(buffer)
+          yield* result(yield* Executor.submit(tasks.leaveWorkBehind, buffer, 50))
+          // The worker now has no call: it may sleep on its doorbell, but not through this work.
+          const done = () => [0, 1, 2].every((i) => Atomics.load(view, i) === 1)
+          for (let i = 0; i < 200 && !done(); i++) yield* Effect.sleep("10 millis")
+          expect([0, 1, 2].map((i) => Atomics.load(view, i))).toEqual([1, 1, 1])
+        })
+      )
+    )
+  })
+
   describe("Task.transfer", () => {
     it.live("moves an argument's buffer to the worker: the sender's copy is detached", () =>
       withPool(

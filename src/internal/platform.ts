@@ -7,7 +7,7 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as WorkerThreads from "node:worker_threads"
-import type { FromWorker, ToWorker } from "./protocol.ts"
+import { type Doorbell, doorbellKey, type FromWorker, type ToWorker } from "./protocol.ts"
 
 type Transferable = WorkerThreads.Transferable
 
@@ -40,8 +40,12 @@ export interface ThreadOptions {
 export const spawnThread =
   (options: ThreadOptions): Spawn =>
   () => {
+    const { port1, port2 } = new WorkerThreads.MessageChannel()
+    const bell = new Int32Array(new SharedArrayBuffer(4))
+    const doorbell: Doorbell = { port: port2, bell }
     const worker = new WorkerThreads.Worker(entry, {
-      workerData: options.workerData,
+      workerData: { ...(options.workerData as object), [doorbellKey]: doorbell },
+      transferList: [port2],
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
     })
@@ -49,12 +53,31 @@ export const spawnThread =
     worker.on("error", (error) => {
       uncaught = error
     })
+    let onMessage: ((message: FromWorker) => void) | undefined
+    port1.on("message", (message: FromWorker) => onMessage?.(message))
+    // Not a reason to stay alive: the worker itself is.
+    port1.unref()
     return {
       id: worker.threadId,
-      send: (message, transfer) => worker.postMessage(message, transfer as Array<WorkerThreads.Transferable>),
+      send: (message, transfer) => {
+        port1.postMessage(message, transfer as Array<WorkerThreads.Transferable>)
+        Atomics.add(bell, 0, 1)
+        Atomics.notify(bell, 0, 1)
+      },
       kill: () => void worker.terminate(),
-      onMessage: (listener) => void worker.on("message", listener),
-      onExit: (listener) => void worker.once("exit", (code) => listener(code, null, uncaught))
+      onMessage: (listener) => {
+        onMessage = listener
+      },
+      onExit: (listener) =>
+        void worker.once("exit", (code) => {
+          // What the worker posted before it exited is heard before its exit, as with `parentPort`.
+          for (let entry = WorkerThreads.receiveMessageOnPort(port1); entry !== undefined; ) {
+            onMessage?.(entry.message as FromWorker)
+            entry = WorkerThreads.receiveMessageOnPort(port1)
+          }
+          port1.close()
+          listener(code, null, uncaught)
+        })
     }
   }
 

@@ -6,12 +6,28 @@
  *
  * @internal
  */
+import type { MessagePort } from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import { ExecutionFailed, SerializationError } from "../Errors.ts"
 import type { Task } from "../Task.ts"
 import type { WireParent, WireSpan } from "./remoteSpans.ts"
+
+/**
+ * How a worker thread hears of calls: a port of its own and a doorbell, a shared counter the pool
+ * bumps after each message. An idle worker sleeps on the doorbell (`Atomics.wait`) and reads the
+ * port synchronously, which wakes it sooner than its event loop would.
+ */
+/** @internal */
+export interface Doorbell {
+  readonly port: MessagePort
+  readonly bell: Int32Array
+}
+
+/** Where a thread's `workerData` carries its doorbell. */
+/** @internal */
+export const doorbellKey = "~effect-futures/doorbell"
 
 /** One call of a task; with `chunk`, `args` is a list of argument lists and the result a list. */
 /** @internal */

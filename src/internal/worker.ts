@@ -16,6 +16,8 @@ import type { Task } from "../Task.ts"
 import { progressKey } from "./progress.ts"
 import {
   type Call,
+  type Doorbell,
+  doorbellKey,
   encodeDefect,
   encodeExit,
   type FromWorker,
@@ -32,11 +34,24 @@ interface Port {
   readonly close: () => void
 }
 
+/** A thread's own port for calls, with its doorbell; a child process has none. */
+const doorbell = (WorkerThreads.workerData as Record<string, unknown> | null)?.[doorbellKey] as Doorbell | undefined
+
+let listener: ((message: ToWorker) => void) | undefined
+
 const port: Port = WorkerThreads.parentPort
   ? {
-      post: (message, transfer) => WorkerThreads.parentPort!.postMessage(message, transfer as Array<any>),
-      listen: (listener) => void WorkerThreads.parentPort!.on("message", listener),
-      close: () => WorkerThreads.parentPort!.close()
+      post: (message, transfer) =>
+        (doorbell?.port ?? WorkerThreads.parentPort!).postMessage(message, transfer as Array<any>),
+      listen: (l) => {
+        listener = l
+        if (doorbell === undefined) WorkerThreads.parentPort!.on("message", l)
+        else doorbell.port.on("message", l)
+      },
+      close: () => {
+        doorbell?.port.close()
+        WorkerThreads.parentPort!.close()
+      }
     }
   : {
       post: (message) => void process.send!(message),
@@ -47,6 +62,75 @@ const port: Port = WorkerThreads.parentPort
       },
       close: () => process.disconnect()
     }
+
+/** Reads the messages waiting on the thread's port, without the event loop; `true` if there were any. */
+const receiveWaiting = (calls: Doorbell): boolean => {
+  let any = false
+  for (let entry = WorkerThreads.receiveMessageOnPort(calls.port); entry !== undefined; ) {
+    any = true
+    listener!(entry.message as ToWorker)
+    entry = WorkerThreads.receiveMessageOnPort(calls.port)
+  }
+  return any
+}
+
+/** How long an idle thread sleeps on its doorbell before going back to its event loop. */
+const parkMillis = 5
+/** The ports this worker holds open itself; more, and something else listens. */
+let ownPorts = Number.POSITIVE_INFINITY
+let parkScheduled = false
+/** Asked to stop: it no longer sleeps, so it can exit. */
+let stopped = false
+
+/**
+ * With nothing in flight (no call queued or running, no timer, immediate, socket or file
+ * operation left by a task, no port beyond its own), the thread sleeps on its doorbell for a
+ * while and takes the next calls straight from its port. Anything else waiting on the event
+ * loop keeps it from sleeping, and a sleep is short, so work a task left behind is never held up
+ * for long.
+ */
+const park = (): void => {
+  parkScheduled = false
+  const calls = doorbell
+  if (calls === undefined || stopped || draining || queue.length > 0 || listener === undefined) return
+  let ports = 0
+  for (const resource of process.getActiveResourcesInfo()) {
+    if (resource !== "MessagePort") return
+    ports++
+  }
+  if (ports > ownPorts || process.stdout.writableLength > 0 || process.stderr.writableLength > 0) return
+  // A message posted after this read changes the count, so the wait below returns at once.
+  const seen = Atomics.load(calls.bell, 0)
+  if (receiveWaiting(calls)) return
+  if (Atomics.wait(calls.bell, 0, seen, parkMillis) === "timed-out") return
+  receiveWaiting(calls)
+}
+
+/** Sleeps taken one after another without a turn of the event loop; the next goes through it. */
+let parkedInARow = 0
+const parksBetweenTurns = 32
+
+/**
+ * After the last call's reply is posted: sleep at once, in this microtask, as Piscina's workers
+ * do, so a steady stream of calls never waits on the event loop; every `parksBetweenTurns`-th
+ * sleep comes after a turn of it, so what it holds (V8's own tasks) still runs. Microtasks a
+ * finished task left behind run when the next call comes, or after the sleep.
+ */
+const parkNow = (): void => {
+  if (++parkedInARow < parksBetweenTurns) {
+    park()
+  } else {
+    parkedInARow = 0
+    schedulePark()
+  }
+}
+
+/** Parks once the calls' microtasks have run, from a clean stack. */
+const schedulePark = (): void => {
+  if (doorbell === undefined || parkScheduled) return
+  parkScheduled = true
+  setImmediate(park)
+}
 
 type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
 
@@ -243,6 +327,7 @@ const drain = async (): Promise<void> => {
   }
   flush()
   draining = false
+  if (doorbell !== undefined) parkNow()
 }
 
 /** Runs the pool's initializer; `false` when it failed, and then no call may run here. */
@@ -326,6 +411,7 @@ port.listen((message) => {
       return
     }
     case "Stop":
+      stopped = true
       port.close()
       return
     case "ReportMemory":
@@ -333,3 +419,8 @@ port.listen((message) => {
       return
   }
 })
+
+// Counted once listening: the ports this worker itself keeps open.
+if (doorbell !== undefined) {
+  ownPorts = process.getActiveResourcesInfo().filter((resource) => resource === "MessagePort").length
+}
