@@ -6,7 +6,21 @@
  */
 import { availableParallelism } from "node:os"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Data, Deferred, Effect, Exit, Latch, Layer, Logger, Option, References, Stream } from "effect"
+import {
+  Cause,
+  Context,
+  Data,
+  Deferred,
+  Effect,
+  Exit,
+  Latch,
+  Layer,
+  Logger,
+  Option,
+  References,
+  Scope,
+  Stream
+} from "effect"
 import { CancelledError, Executor, Future, ThreadPoolExecutor } from "../src/index.ts"
 import { executorSuite } from "./suites/executor.ts"
 import * as tasks from "./suites/executorTasks.ts"
@@ -455,6 +469,39 @@ describe("ThreadPoolExecutor", () => {
         }),
         { maxWorkers: 1 }
       )
+    )
+
+    it.live("stops waiting on a Promise the task returned: the future ends cancelled and the worker is free", () =>
+      withPool(
+        Effect.gen(function* () {
+          const stuck = yield* Executor.submit(() => new Promise<never>(() => {}))
+          const next = yield* Executor.submit(async () => "next")
+          expect(yield* Future.running(stuck)).toBe(true)
+          expect(yield* Future.state(next)).toBe("PENDING")
+          expect(yield* Future.interrupt(stuck).pipe(Effect.timeout(timeout))).toBe(true)
+          expect(yield* Future.state(stuck)).toBe("CANCELLED_AND_NOTIFIED")
+          expect(yield* Future.result(next, { timeout })).toBe("next")
+        }),
+        { maxWorkers: 1 }
+      )
+    )
+
+    it.live("an interrupted scope stops waiting on Promises that never settle, and closes", () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const executor = yield* Scope.provide(scope)(ThreadPoolExecutor.make({ maxWorkers: 2 }))
+        const futures = [
+          yield* executor.submit(() => new Promise<never>(() => {})),
+          yield* executor.submit(() => new Promise<never>(() => {})),
+          yield* executor.submit(() => "queued")
+        ]
+        yield* Scope.close(scope, Exit.interrupt()).pipe(Effect.timeout(timeout))
+        expect(yield* Effect.forEach(futures, Future.state)).toEqual([
+          "CANCELLED_AND_NOTIFIED",
+          "CANCELLED_AND_NOTIFIED",
+          "CANCELLED_AND_NOTIFIED"
+        ])
+      })
     )
 
     it.live("of a finished future returns false and keeps its result", () =>

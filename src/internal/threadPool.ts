@@ -29,7 +29,8 @@ import { unwrap, unwrapAll } from "./transfer.ts"
 
 interface WorkItem {
   readonly future: core.FutureImpl<unknown, unknown>
-  readonly effect: Effect.Effect<unknown, unknown, unknown>
+  /** What runs in the item's fiber; `undefined` for a call awaited without one (`awaitPromise`). */
+  readonly effect: Effect.Effect<unknown, unknown, unknown> | undefined
   readonly context: Context.Context<never>
   /** When it was submitted (`performance.now()`), for the queue wait. */
   readonly submittedAt: number
@@ -67,6 +68,8 @@ export class ThreadPool {
   private readonly idle: Array<Worker> = []
   private readonly ready: Array<Worker> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
+  /** Calls waiting on a Promise they returned, with no fiber: how to stop each waiting. */
+  private readonly waiting = new Set<() => void>()
   private workerCount = 0
   private draining = false
   private isShutdown = false
@@ -217,14 +220,45 @@ export class ThreadPool {
       future ??= this.newFuture()
       future.state = "RUNNING"
       future.onEnd = observer.onEnd
-      const effect = Effect.isEffect(out) ? out : Effect.promise(() => out as PromiseLike<unknown>)
-      const unwrapped = isTask(task) ? Effect.map(effect, (value) => unwrap(value, [])) : effect
       const startedAt = performance.now()
-      this.start(worker, { future, effect: unwrapped, context, submittedAt: startedAt, trace }, startedAt)
+      if (!Effect.isEffect(out)) {
+        this.awaitPromise(
+          worker,
+          { future, effect: undefined, context, submittedAt: startedAt, trace },
+          out,
+          isTask(task)
+        )
+        return future
+      }
+      const effect = isTask(task) ? Effect.map(out, (value) => unwrap(value, [])) : out
+      this.start(worker, { future, effect, context, submittedAt: startedAt, trace }, startedAt)
       return future
     }
     observer.success++
     return this.endedNow(Exit.succeed(out), worker, future, trace)
+  }
+
+  /**
+   * A call that returned a Promise needs no fiber: the worker waits for the Promise, and
+   * `Future.interrupt` (or an interrupted scope) stops the waiting, as interrupting a fiber
+   * blocked on a Promise would; the Promise itself runs on, since nothing can stop it.
+   */
+  private awaitPromise(worker: Worker, item: WorkItem, promise: PromiseLike<unknown>, isTask: boolean): void {
+    const startedAt = item.submittedAt
+    let waiting = true
+    const end = (exit: Exit.Exit<unknown, unknown>): void => {
+      if (!waiting) return
+      waiting = false
+      this.waiting.delete(abandon)
+      this.ended(worker, item, startedAt, exit)
+    }
+    const abandon = () => end(Exit.interrupt())
+    this.waiting.add(abandon)
+    item.future.interruptor = Effect.sync(abandon)
+    promise.then(
+      (value) => end(Exit.succeed(isTask ? unwrap(value, []) : value)),
+      (error) => end(Exit.die(error))
+    )
   }
 
   /**
@@ -432,7 +466,10 @@ export class ThreadPool {
     return Effect.andThen(
       this.shutdown({ wait: false, cancelFutures: true }),
       Effect.andThen(
-        Effect.suspend(() => Fiber.interruptAll(this.running)),
+        Effect.suspend(() => {
+          for (const abandon of this.waiting) abandon()
+          return Fiber.interruptAll(this.running)
+        }),
         Deferred.await(this.terminated)
       )
     )
