@@ -474,12 +474,18 @@ describe("ThreadPoolExecutor", () => {
     it.live("stops waiting on a Promise the task returned: the future ends cancelled and the worker is free", () =>
       withPool(
         Effect.gen(function* () {
+          // The first is called inside submit; the second waits in the queue, then is called by the worker.
           const stuck = yield* Executor.submit(() => new Promise<never>(() => {}))
+          const queued = yield* Executor.submit(() => new Promise<never>(() => {}))
           const next = yield* Executor.submit(async () => "next")
           expect(yield* Future.running(stuck)).toBe(true)
-          expect(yield* Future.state(next)).toBe("PENDING")
+          expect(yield* Future.state(queued)).toBe("PENDING")
           expect(yield* Future.interrupt(stuck).pipe(Effect.timeout(timeout))).toBe(true)
           expect(yield* Future.state(stuck)).toBe("CANCELLED_AND_NOTIFIED")
+          expect(yield* Future.running(queued)).toBe(true)
+          expect(yield* Future.state(next)).toBe("PENDING")
+          expect(yield* Future.interrupt(queued).pipe(Effect.timeout(timeout))).toBe(true)
+          expect(yield* Future.state(queued)).toBe("CANCELLED_AND_NOTIFIED")
           expect(yield* Future.result(next, { timeout })).toBe("next")
         }),
         { maxWorkers: 1 }

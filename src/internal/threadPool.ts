@@ -29,8 +29,10 @@ import { unwrap, unwrapAll } from "./transfer.ts"
 
 interface WorkItem {
   readonly future: core.FutureImpl<unknown, unknown>
-  /** What runs in the item's fiber; `undefined` for a call awaited without one (`awaitPromise`). */
-  readonly effect: Effect.Effect<unknown, unknown, unknown> | undefined
+  /** What runs in the item's fiber; `undefined` for a `call` made without one. */
+  effect: Effect.Effect<unknown, unknown, unknown> | undefined
+  /** A function or Task and its arguments, called on the worker: a fiber only if it returns an Effect. */
+  readonly call: { readonly task: unknown; readonly args: ReadonlyArray<unknown> } | undefined
   readonly context: Context.Context<never>
   /** When it was submitted (`performance.now()`), for the queue wait. */
   readonly submittedAt: number
@@ -139,11 +141,22 @@ export class ThreadPool {
     const trace = observer.trace(context, task)
     future.onEnd = observer.onEnd
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
-    const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
-    this.queue.push(
-      { future, effect: policy === undefined ? effect : applyPolicy(effect, policy), context, submittedAt, trace },
-      policy?.priority
-    )
+    if (policy === undefined && (typeof task === "function" || isTask(task))) {
+      this.queue.push({ future, effect: undefined, call: { task, args }, context, submittedAt, trace })
+    } else {
+      const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
+      this.queue.push(
+        {
+          future,
+          effect: policy === undefined ? effect : applyPolicy(effect, policy),
+          call: undefined,
+          context,
+          submittedAt,
+          trace
+        },
+        policy?.priority
+      )
+    }
     this.adjust()
     return future
   }
@@ -221,17 +234,12 @@ export class ThreadPool {
       future.state = "RUNNING"
       future.onEnd = observer.onEnd
       const startedAt = performance.now()
-      if (!Effect.isEffect(out)) {
-        this.awaitPromise(
-          worker,
-          { future, effect: undefined, context, submittedAt: startedAt, trace },
-          out,
-          isTask(task)
-        )
-        return future
-      }
-      const effect = isTask(task) ? Effect.map(out, (value) => unwrap(value, [])) : out
-      this.start(worker, { future, effect, context, submittedAt: startedAt, trace }, startedAt)
+      this.run(
+        worker,
+        { future, effect: undefined, call: { task, args }, context, submittedAt: startedAt, trace },
+        startedAt,
+        out
+      )
       return future
     }
     observer.success++
@@ -243,8 +251,13 @@ export class ThreadPool {
    * `Future.interrupt` (or an interrupted scope) stops the waiting, as interrupting a fiber
    * blocked on a Promise would; the Promise itself runs on, since nothing can stop it.
    */
-  private awaitPromise(worker: Worker, item: WorkItem, promise: PromiseLike<unknown>, isTask: boolean): void {
-    const startedAt = item.submittedAt
+  private awaitPromise(
+    worker: Worker,
+    item: WorkItem,
+    startedAt: number,
+    promise: PromiseLike<unknown>,
+    isTask: boolean
+  ): void {
     let waiting = true
     const end = (exit: Exit.Exit<unknown, unknown>): void => {
       if (!waiting) return
@@ -343,7 +356,50 @@ export class ThreadPool {
     }
     const startedAt = performance.now()
     this.config.observer.queueWait.record(startedAt - item.submittedAt)
+    const call = item.call
+    if (call !== undefined) {
+      // A worker whose initializer has not run yet runs it first, in the item's fiber.
+      if (worker.initialized || this.config.initializer === undefined) {
+        this.callQueued(worker, item, call.task, call.args, startedAt)
+        return
+      }
+      item.effect = toEffect(call.task, call.args, (value) => core.reportProgress(item.future, value))
+    }
     this.start(worker, item, startedAt)
+  }
+
+  /** A queued function or Task, called on `worker` as `callNow` does; its future is RUNNING already. */
+  private callQueued(
+    worker: Worker,
+    item: WorkItem,
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    startedAt: number
+  ): void {
+    const future = item.future
+    if (item.trace !== undefined) this.config.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
+    let out: unknown
+    try {
+      out = isTask(task)
+        ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future, value))(...unwrapAll(args, [])), [])
+        : (task as Function)(...args)
+    } catch (error) {
+      this.ended(worker, item, startedAt, Exit.die(error))
+      return
+    }
+    if (Effect.isEffect(out) || isPromiseLike(out)) this.run(worker, item, startedAt, out)
+    else this.ended(worker, item, startedAt, Exit.succeed(out))
+  }
+
+  /** What a called function or Task returned, an Effect or a Promise, run to its end on `worker`. */
+  private run(worker: Worker, item: WorkItem, startedAt: number, out: unknown): void {
+    const isTaskCall = isTask(item.call?.task)
+    if (Effect.isEffect(out)) {
+      item.effect = isTaskCall ? Effect.map(out, (value) => unwrap(value, [])) : out
+      this.start(worker, item, startedAt)
+    } else {
+      this.awaitPromise(worker, item, startedAt, out as PromiseLike<unknown>, isTaskCall)
+    }
   }
 
   /**
