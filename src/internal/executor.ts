@@ -223,6 +223,48 @@ export const mapWith = (
       : results
   })
 
+/** Where a map's units come from, and what it has submitted so far (in `push`). */
+interface Feed {
+  readonly iterator: Iterator<unknown>
+  readonly submitUnit: (unit: unknown, context: Context.Context<never>) => Submitted
+  readonly push: (call: Call) => void
+  /** The iterator ran out, or a submit failed (the iterator is closed then). */
+  exhausted: boolean
+}
+
+/**
+ * Submits up to `n` more units, each call handed to `push`, as long as the queue has room;
+ * where it has none, an Effect that waits and goes on.
+ */
+const feed = (from: Feed, n: number, context: Context.Context<never>): Effect.Effect<void, SubmitError> => {
+  for (; n > 0 && !from.exhausted; n--) {
+    const next = from.iterator.next()
+    if (next.done) {
+      from.exhausted = true
+      break
+    }
+    const unit = next.value
+    const f = from.submitUnit(unit, context)
+    if (isRoom(f)) {
+      const rest = n - 1
+      return Effect.flatMap(
+        settleSubmit<Call, SubmitError>(f, () => from.submitUnit(unit, context) as Call),
+        (later) => {
+          from.push(later)
+          return feed(from, rest, context)
+        }
+      )
+    }
+    if (f instanceof Error) {
+      from.exhausted = true
+      from.iterator.return?.()
+      return Effect.fail(f)
+    }
+    from.push(f as Call)
+  }
+  return Effect.void
+}
+
 /** Python's plain `map`: every call submitted up front, results read in order. */
 const eager = (
   units: Iterable<unknown>,
@@ -230,36 +272,22 @@ const eager = (
   resultOf: (call: Call) => Effect.Effect<unknown, unknown>
 ): Stream.Stream<unknown, unknown> => {
   const submitted: Array<Call> = []
-  // Every unit at once, as long as the queue has room; where it has none, wait and go on.
-  const submitFrom = (
-    iterator: Iterator<unknown>,
-    context: Context.Context<never>
-  ): Effect.Effect<void, SubmitError> => {
-    for (let next = iterator.next(); !next.done; next = iterator.next()) {
-      const unit = next.value
-      const f = submitUnit(unit, context)
-      if (isRoom(f)) {
-        return Effect.flatMap(
-          settleSubmit<Call, SubmitError>(f, () => submitUnit(unit, context) as Call),
-          (later) => {
-            submitted.push(later)
-            return submitFrom(iterator, context)
-          }
-        )
-      }
-      if (f instanceof Error) {
-        iterator.return?.()
-        return Effect.fail(f)
-      }
-      submitted.push(f as Call)
-    }
-    return Effect.void
-  }
+  let from: Feed | undefined
   return Stream.unwrap(
-    Effect.withFiber((fiber) =>
-      Effect.as(submitFrom(units[Symbol.iterator](), fiber.context), inOrder(submitted, resultOf))
-    )
-  ).pipe(Stream.ensuring(Effect.suspend(() => cancelUnfinished(submitted))))
+    Effect.withFiber((fiber) => {
+      from = { iterator: units[Symbol.iterator](), submitUnit, push: (call) => submitted.push(call), exhausted: false }
+      return Effect.as(feed(from, Number.POSITIVE_INFINITY, fiber.context), inOrder(submitted, resultOf))
+    })
+  ).pipe(Stream.ensuring(Effect.suspend(() => close(from, submitted))))
+}
+
+/** A map's end: its iterator closed if it was still being read, and the calls not consumed cancelled. */
+const close = (from: Feed | undefined, calls: ReadonlyArray<Call>): Effect.Effect<void> => {
+  if (from !== undefined && !from.exhausted) {
+    from.exhausted = true
+    from.iterator.return?.()
+  }
+  return cancelUnfinished(calls)
 }
 
 /** Cancels the calls the stream did not consume; a finished one needs no Effect of its own. */
@@ -284,39 +312,9 @@ const bounded = (
   resultOf: (call: Call) => Effect.Effect<unknown, unknown>
 ): Stream.Stream<unknown, unknown> => {
   const ahead = new Fifo<Call>()
-  let iterator: Iterator<unknown> | undefined
-  let exhausted = false
+  let from: Feed | undefined
   /** Results handed over in the last chunk beyond its first: their calls are submitted at the next pull. */
   let owed = 0
-  /** Submits up to `n` more units; an Effect only where the queue is full and it must wait for room. */
-  const fill = (n: number, context: Context.Context<never>): Effect.Effect<void, SubmitError> => {
-    for (; n > 0 && !exhausted; n--) {
-      const next = iterator!.next()
-      if (next.done) {
-        exhausted = true
-        break
-      }
-      const unit = next.value
-      const f = submitUnit(unit, context)
-      if (isRoom(f)) {
-        const rest = n - 1
-        return Effect.flatMap(
-          settleSubmit<Call, SubmitError>(f, () => submitUnit(unit, context) as Call),
-          (later) => {
-            ahead.push(later)
-            return fill(rest, context)
-          }
-        )
-      }
-      if (f instanceof Error) {
-        exhausted = true
-        iterator!.return?.()
-        return Effect.fail(f)
-      }
-      ahead.push(f as Call)
-    }
-    return Effect.void
-  }
   const pull = Effect.withFiber<Arr.NonEmptyReadonlyArray<unknown>, unknown>((fiber) => {
     const context = fiber.context
     // As Python: one more call is submitted, then the oldest one's result is waited for; a
@@ -325,7 +323,7 @@ const bounded = (
     const n = owed + 1
     owed = 0
     return Effect.andThen(
-      fill(n, context),
+      feed(from!, n, context),
       Effect.suspend(() => {
         const head = ahead.shift()
         if (head === undefined) return Cause.done()
@@ -349,20 +347,10 @@ const bounded = (
   })
   return Stream.fromPull(
     Effect.withFiber((fiber) => {
-      iterator = units[Symbol.iterator]()
-      return Effect.as(fill(buffersize, fiber.context), pull)
+      from = { iterator: units[Symbol.iterator](), submitUnit, push: (call) => ahead.push(call), exhausted: false }
+      return Effect.as(feed(from, buffersize, fiber.context), pull)
     })
-  ).pipe(
-    Stream.ensuring(
-      Effect.suspend(() => {
-        if (!exhausted) {
-          exhausted = true
-          iterator?.return?.()
-        }
-        return cancelUnfinished(ahead.drain())
-      })
-    )
-  )
+  ).pipe(Stream.ensuring(Effect.suspend(() => close(from, ahead.drain()))))
 }
 
 /** The results of `futures` in order: each pull waits for the next one and takes every finished one after it. */
