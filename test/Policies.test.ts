@@ -184,6 +184,37 @@ describe.each(pools)("%s", (_name, layer) => {
     )
   )
 
+  it.live("maxQueue: a map interrupted while it waits for room closes its input and cancels what it queued", () =>
+    withPool(
+      Effect.gen(function* () {
+        const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        let read = 0
+        let closed = false
+        const inputs = (function* () {
+          try {
+            for (let i = 0; ; i++) {
+              read++
+              yield i
+            }
+          } finally {
+            closed = true
+          }
+        })()
+        const mapping = yield* Effect.forkChild(Stream.runCollect(Executor.map(tasks.add, inputs, [1, 1, 1, 1])))
+        yield* Effect.sleep("100 millis")
+        // One call queued, the second waiting for room.
+        expect(read).toBe(2)
+        yield* Fiber.interrupt(mapping).pipe(Effect.timeout("10 seconds"))
+        expect(closed).toBe(true)
+        yield* Future.interrupt(running)
+        // The queued call was cancelled: the pool runs the next submit at once.
+        expect(yield* result(yield* Executor.submit(tasks.add, 3, 4))).toBe(7)
+      }),
+      { maxQueue: 1 }
+    )
+  )
+
   it.live("maxQueue: map stays lazy and gives every result in order", () =>
     withPool(
       Effect.gen(function* () {
