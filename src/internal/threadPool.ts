@@ -48,6 +48,12 @@ interface Worker {
   namedContext: Context.Context<never> | undefined
 }
 
+/** Calls a function, or a Task with its progress going to `future` (which a Task always has), unwrapping what a Task returns. */
+const invoke = (task: unknown, args: ReadonlyArray<unknown>, future: core.FutureImpl<unknown, unknown> | undefined) =>
+  isTask(task)
+    ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future!, value))(...unwrapAll(args, [])), [])
+    : (task as Function)(...args)
+
 /** Task fibers started in one synchronous run before the rest wait a macrotask, so other fibers get a turn. */
 const startsPerTurn = 1024
 
@@ -202,7 +208,7 @@ export class ThreadPool {
    * Calls the task now, on `worker`. It ran inside `submit`, so its queue wait is 0 and its run
    * time is not recorded: two clock reads would cost more than the call's bookkeeping. A future
    * is made only when someone may look at it before it ends: a Task (its progress), or a call
-   * that returned an Effect or a Promise (a fiber runs it).
+   * that returned an Effect (run in a fiber) or a Promise (awaited).
    */
   private callNow(
     worker: Worker,
@@ -219,12 +225,10 @@ export class ThreadPool {
     let out: unknown
     try {
       if (isTask(task)) {
-        const f = (future = this.newFuture())
-        f.state = "RUNNING"
-        out = unwrap(bindProgress(task.fn, (value) => core.reportProgress(f, value))(...unwrapAll(args, [])), [])
-      } else {
-        out = (task as Function)(...args)
+        future = this.newFuture()
+        future.state = "RUNNING"
       }
+      out = invoke(task, args, future)
     } catch (error) {
       observer.defect++
       return this.endedNow(Exit.die(error), worker, future, trace)
@@ -236,9 +240,10 @@ export class ThreadPool {
       const startedAt = performance.now()
       this.run(
         worker,
-        { future, effect: undefined, call: { task, args }, context, submittedAt: startedAt, trace },
+        { future, effect: undefined, call: undefined, context, submittedAt: startedAt, trace },
         startedAt,
-        out
+        out,
+        isTask(task)
       )
       return future
     }
@@ -380,20 +385,17 @@ export class ThreadPool {
     if (item.trace !== undefined) this.config.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
     let out: unknown
     try {
-      out = isTask(task)
-        ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future, value))(...unwrapAll(args, [])), [])
-        : (task as Function)(...args)
+      out = invoke(task, args, future)
     } catch (error) {
       this.ended(worker, item, startedAt, Exit.die(error))
       return
     }
-    if (Effect.isEffect(out) || isPromiseLike(out)) this.run(worker, item, startedAt, out)
+    if (Effect.isEffect(out) || isPromiseLike(out)) this.run(worker, item, startedAt, out, isTask(task))
     else this.ended(worker, item, startedAt, Exit.succeed(out))
   }
 
   /** What a called function or Task returned, an Effect or a Promise, run to its end on `worker`. */
-  private run(worker: Worker, item: WorkItem, startedAt: number, out: unknown): void {
-    const isTaskCall = isTask(item.call?.task)
+  private run(worker: Worker, item: WorkItem, startedAt: number, out: unknown, isTaskCall: boolean): void {
     if (Effect.isEffect(out)) {
       item.effect = isTaskCall ? Effect.map(out, (value) => unwrap(value, [])) : out
       this.start(worker, item, startedAt)

@@ -162,15 +162,26 @@ export class WorkerPool {
    * function it cannot send.
    */
   refuse(defect: unknown): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
+    const closed = this.closed()
+    if (closed !== undefined) return closed
+    const future = this.newFuture()
+    core.completeUnsafe(future, Exit.die(defect))
+    return future
+  }
+
+  /** Why no call can be submitted now (CPython's checks, broken first), if none can. */
+  private closed(): BrokenExecutor | ExecutorShutdownError | undefined {
     if (this.broken !== undefined) return this.broken
-    if (this.isShutdown) {
-      return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
-    }
+    if (this.isShutdown) return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
+    return undefined
+  }
+
+  /** A future of this pool, counted as submitted. */
+  private newFuture(): core.FutureImpl<unknown, unknown> {
     const future = new core.FutureImpl<unknown, unknown>()
     future.unobserved = this.unobserved
     future.onEnd = this.config.observer.onEnd
     this.config.observer.submitted++
-    core.completeUnsafe(future, Exit.die(defect))
     return future
   }
 
@@ -185,17 +196,12 @@ export class WorkerPool {
     context?: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
-    if (this.broken !== undefined) return this.broken
-    if (this.isShutdown) {
-      return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
-    }
+    const closed = this.closed()
+    if (closed !== undefined) return closed
     const room = this.config.room
     if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
-    const future = new core.FutureImpl<unknown, unknown>()
-    future.unobserved = this.unobserved
+    const future = this.newFuture()
     const observer = this.config.observer
-    future.onEnd = observer.onEnd
-    observer.submitted++
     const trace = observer.trace(context, task)
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     this.queue.push(
