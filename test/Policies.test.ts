@@ -147,6 +147,17 @@ describe.each(pools)("%s", (_name, layer) => {
     )
   )
 
+  it.live("signal: an already aborted signal still meets a shut down pool's ExecutorShutdownError", () =>
+    withPool(
+      Effect.gen(function* () {
+        const executor = yield* Executor.Executor
+        yield* executor.shutdown()
+        const error = yield* Effect.flip(executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2))
+        expect(error).toMatchObject({ _tag: "ExecutorShutdownError" })
+      })
+    )
+  )
+
   it.live('maxQueue with whenFull "reject": a submit finding the queue full fails with QueueFull', () =>
     withPool(
       Effect.gen(function* () {
@@ -320,6 +331,58 @@ describe.each(pools.slice(1))('%s with onWorkerDeath: "replace"', (_name, layer)
       expect(value).toBe("survived")
       expect(lines()).toEqual(["1", "2"])
     })
+  )
+})
+
+describe.each(pools.slice(1))("%s: a submitWith whose signal is already aborted", (_name, layer) => {
+  it.live("of something not a Task gives the future submit gives, failed with IllegalArgumentError", () =>
+    Effect.gen(function* () {
+      const viaSubmit = yield* exitOf(yield* Executor.submit(() => 1))
+      const viaSubmitWith = yield* exitOf(yield* Executor.submitWith({ signal: AbortSignal.abort() })(() => 1))
+      expect(Cause.isIllegalArgumentError(squashed(viaSubmit))).toBe(true)
+      expect(Cause.isIllegalArgumentError(squashed(viaSubmitWith))).toBe(true)
+      expect((squashed(viaSubmitWith) as Error).message).toBe((squashed(viaSubmit) as Error).message)
+    }).pipe(Effect.provide(layer({ maxWorkers: 1 })), Effect.timeout("30 seconds"))
+  )
+})
+
+/** Pools whose initializer fails, so the first task breaks them. */
+const breakingPools: ReadonlyArray<readonly [string, Layer.Layer<Executor.Executor, unknown>]> = [
+  [
+    "ThreadPoolExecutor",
+    ThreadPoolExecutor.layer({
+      maxWorkers: 1,
+      initializer: () => {
+        throw new Error("the initializer failed")
+      }
+    })
+  ],
+  [
+    "InterpreterPoolExecutor",
+    InterpreterPoolExecutor.layer({
+      maxWorkers: 1,
+      initializer: tasks.failingInit,
+      initargs: ["the initializer failed"]
+    })
+  ],
+  [
+    "ProcessPoolExecutor",
+    ProcessPoolExecutor.layer({ maxWorkers: 1, initializer: tasks.failingInit, initargs: ["the initializer failed"] })
+  ]
+]
+
+describe.each(breakingPools)("%s, broken then shut down", (_name, layer) => {
+  it.live("a submitWith whose signal is already aborted fails with BrokenExecutor, as submit does", () =>
+    Effect.gen(function* () {
+      const executor = yield* Executor.Executor
+      const first = yield* executor.submit(tasks.add, 1, 2)
+      expect(squashed(yield* exitOf(first))).toMatchObject({ _tag: "BrokenExecutor" })
+      yield* executor.shutdown()
+      const viaSubmit = yield* Effect.flip(executor.submit(tasks.add, 1, 2))
+      const viaSubmitWith = yield* Effect.flip(executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2))
+      expect(viaSubmit).toMatchObject({ _tag: "BrokenExecutor" })
+      expect(viaSubmitWith).toMatchObject({ _tag: "BrokenExecutor" })
+    }).pipe(Effect.provide(layer), Effect.timeout("30 seconds"))
   )
 })
 

@@ -120,9 +120,22 @@ const watchSignal = (
 }
 
 /**
+ * What a pool's submit gives, after its broken and shutdown checks, for a call
+ * whose `signal` is already aborted: `future` cancelled and notified, so it
+ * never runs and takes no room in the queue.
+ */
+/** @internal */
+export const abortedBeforeQueued = <F extends core.FutureImpl<unknown, unknown>>(future: F): F => {
+  core.cancelUnsafe(future)
+  core.setRunningOrNotifyCancelUnsafe(future)
+  return future
+}
+
+/**
  * `submitWith` over a pool's submit: checks the options once (a mistake is a
  * defect carrying `IllegalArgumentError`), then submits under them and ties
- * the future to the `signal`.
+ * the future to the `signal`. The pool's submit refuses a call whose signal is
+ * already aborted (`abortedBeforeQueued`), after its own checks.
  */
 /** @internal */
 export const makeSubmitWith =
@@ -132,13 +145,6 @@ export const makeSubmitWith =
     return (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> => {
       if (policy instanceof Error) return Effect.die(policy)
       const signal = policy.signal
-      if (signal?.aborted === true) {
-        // Aborted before it was submitted: it never runs.
-        const future = new core.FutureImpl<unknown, unknown>()
-        core.cancelUnsafe(future)
-        core.setRunningOrNotifyCancelUnsafe(future)
-        return Effect.succeed(future)
-      }
       const submitted = submit(task, args, policy)
       return signal === undefined
         ? submitted

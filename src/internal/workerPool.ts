@@ -33,7 +33,7 @@ import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
-import { type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
+import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
 
@@ -198,6 +198,7 @@ export class WorkerPool {
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
     const closed = this.closed()
     if (closed !== undefined) return closed
+    if (policy?.signal?.aborted === true) return abortedBeforeQueued(this.newFuture())
     const room = this.config.room
     if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
     const future = this.newFuture()
