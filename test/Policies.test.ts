@@ -195,6 +195,36 @@ describe.each(pools)("%s", (_name, layer) => {
     )
   )
 
+  it.live("maxQueue: a signal aborted while its submit waits for room ends the wait with a cancelled future", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("abort-waiting-")
+      yield* withPool(
+        Effect.gen(function* () {
+          const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+          yield* untilRunning(running)
+          const queued = yield* Executor.submit(tasks.record, file, 1, 0)
+          const controller = new AbortController()
+          // Started at once: it runs up to the wait for room before the abort below.
+          const waiting = yield* Effect.forkChild(
+            Executor.submitWith({ signal: controller.signal })(tasks.record, file, 2, 0),
+            { startImmediately: true }
+          )
+          expect(waiting.pollUnsafe()).toBeUndefined()
+          controller.abort()
+          // No room has opened: only the abort can end the wait.
+          const aborted = yield* Fiber.join(waiting).pipe(Effect.timeout("10 seconds"))
+          expect(yield* Future.cancelled(aborted)).toBe(true)
+          yield* Future.interrupt(running)
+          expect(yield* result(queued)).toBe(1)
+          // The turn it gave up goes on: the next submit queues and runs.
+          expect(yield* result(yield* Executor.submit(tasks.record, file, 3, 0))).toBe(3)
+        }),
+        { maxQueue: 1 }
+      )
+      expect(lines()).toEqual(["1", "3"])
+    })
+  )
+
   it.live("maxQueue: a map interrupted while it waits for room closes its input and cancels what it queued", () =>
     withPool(
       Effect.gen(function* () {

@@ -259,17 +259,31 @@ export const isRoom = (u: unknown): u is Room => u instanceof Room
 /**
  * A synchronous submit's outcome `out` as an Effect: the future, the submit
  * error, or, where it found the queue full ("suspend"), a wait for room and
- * then another `attempt`.
+ * then another `attempt`. An abort of the call's `signal` also ends the wait:
+ * the next attempt then gives the pool's answer to an aborted call.
  */
 /** @internal */
-export const settleSubmit = <F, E>(out: F | E | Room, attempt: () => F | E | Room): Effect.Effect<F, E> => {
+export const settleSubmit = <F, E>(
+  out: F | E | Room,
+  attempt: () => F | E | Room,
+  signal?: AbortSignal
+): Effect.Effect<F, E> => {
   if (out instanceof Room)
     return Effect.andThen(
-      out.wait,
-      Effect.suspend(() => settleSubmit(attempt(), attempt))
+      signal === undefined ? out.wait : Effect.raceFirst(out.wait, untilAborted(signal)),
+      Effect.suspend(() => settleSubmit(attempt(), attempt, signal))
     )
   return out instanceof Error ? Effect.fail(out as E) : Effect.succeed(out as F)
 }
+
+/** Resumes once `signal` is aborted. */
+const untilAborted = (signal: AbortSignal): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (signal.aborted) return resume(Effect.void)
+    const onAbort = () => resume(Effect.void)
+    signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
 
 /**
  * At the executor's end: failures no one looked at are logged, one line
