@@ -4,6 +4,7 @@
  * nobody looked at, logged or made the scope's defect. Python's behaviour is
  * the default, so the CPython-semantics suites run without any of these.
  */
+import { getEventListeners } from "node:events"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Logger, Schedule, Stream } from "effect"
 import {
@@ -18,7 +19,7 @@ import {
 } from "../src/index.ts"
 import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
-import { exitOf, result, squashed, tempFile } from "./suites/workerPool.ts"
+import { exitOf, range, result, squashed, tempFile } from "./suites/workerPool.ts"
 
 type PoolLayer = (
   options: Executor.PoolOptions & { readonly maxWorkers: number }
@@ -143,6 +144,38 @@ describe.each(pools)("%s", (_name, layer) => {
         const future = yield* Executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2)
         yield* exitOf(future)
         expect(yield* Future.cancelled(future)).toBe(true)
+      })
+    )
+  )
+
+  it.live("signal: a long-lived signal keeps no listener for a future that has ended, however it ended", () =>
+    withPool(
+      Effect.gen(function* () {
+        const shared = new AbortController().signal
+        const alreadyAborted = AbortSignal.abort()
+        const submit = Executor.submitWith({ signal: shared })
+        const finished = yield* Effect.forEach(range(20), (i) => submit(tasks.add, i, 1))
+        const failed = yield* Effect.forEach(range(5), () => submit(tasks.divide, 1, 0))
+        for (const future of [...finished, ...failed]) yield* exitOf(future)
+        const running = yield* submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        const pending = yield* submit(tasks.add, 1, 2)
+        expect(yield* Future.cancel(pending)).toBe(true)
+        expect(yield* Future.interrupt(running)).toBe(true)
+        const cancelled = yield* Effect.forEach(range(5), () =>
+          Executor.submitWith({ signal: alreadyAborted })(tasks.add, 1, 2)
+        )
+        for (const future of cancelled) expect(yield* Future.cancelled(future)).toBe(true)
+        // A listener goes in a done callback, which runs just after the future ends.
+        const listeners = () => [
+          getEventListeners(shared, "abort").length,
+          getEventListeners(alreadyAborted, "abort").length
+        ]
+        yield* Effect.sync(listeners).pipe(
+          Effect.repeat({ until: (counts) => counts.every((n) => n === 0), schedule: Schedule.spaced("5 millis") }),
+          Effect.timeoutOption("5 seconds")
+        )
+        expect(listeners()).toEqual([0, 0])
       })
     )
   )

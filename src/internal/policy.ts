@@ -101,13 +101,17 @@ export const applyPolicy = <A, E, R>(
 
 /**
  * Ties a future to the caller's `AbortSignal`: an abort cancels it while
- * pending and interrupts it while running, as `Future.interrupt` does.
+ * pending and interrupts it while running, as `Future.interrupt` does. The
+ * listener goes in a done callback, which every end of the future runs; a
+ * future that has ended already (a call that ran inside submit, or one
+ * refused for an aborted signal) gets none, since its callbacks have run.
  */
 const watchSignal = (
   future: core.FutureImpl<unknown, unknown>,
   signal: AbortSignal,
   context: Context.Context<never>
 ): void => {
+  if (core.isDone(future)) return
   const onAbort = () => {
     Effect.runForkWith(context)(Future.interrupt(future as unknown as Future.Future<unknown, unknown>))
   }
