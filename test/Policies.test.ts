@@ -118,6 +118,29 @@ describe.each(pools)("%s", (_name, layer) => {
     })
   )
 
+  it.live("timeout + retries: Future.interrupt or an abort ends the attempts, even of a task deaf to its signal", () =>
+    withPool(
+      Effect.gen(function* () {
+        // Each attempt times out long before an interrupted worker is replaced (interruptGrace: 1 second).
+        const options = { timeout: "200 millis", retries: Schedule.recurs(3) } as const
+        const interrupted = yield* Executor.submitWith(options)(tasks.sleepThenReturn, 60_000, "never")
+        yield* untilRunning(interrupted)
+        expect(yield* Future.interrupt(interrupted).pipe(Effect.timeout("10 seconds"))).toBe(true)
+        expect(yield* Future.cancelled(interrupted)).toBe(true)
+        const controller = new AbortController()
+        const aborted = yield* Executor.submitWith({ ...options, signal: controller.signal })(
+          tasks.sleepThenReturn,
+          60_000,
+          "never"
+        )
+        yield* untilRunning(aborted)
+        controller.abort()
+        expect(squashed(yield* exitOf(aborted))).toMatchObject({ _tag: "CancelledError" })
+        expect(yield* result(yield* Executor.submit(tasks.add, 2, 3))).toBe(5)
+      })
+    )
+  )
+
   it.live("signal: aborting cancels a pending task and interrupts a running one", () =>
     withPool(
       Effect.gen(function* () {

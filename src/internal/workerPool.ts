@@ -52,6 +52,8 @@ interface WorkItem {
   /** The running attempt's `timeout`. */
   timer: ReturnType<typeof setTimeout> | undefined
   timedOut: boolean
+  /** `Future.interrupt` (or the signal) asked it to stop: no attempt follows, whatever the attempt's end. */
+  interrupted: boolean
   /** The `retries` schedule's stepper, made at the first failure. */
   step: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined
   /** The wait between two attempts. */
@@ -219,6 +221,7 @@ export class WorkerPool {
         policy,
         timer: undefined,
         timedOut: false,
+        interrupted: false,
         step: undefined,
         retrying: undefined
       },
@@ -404,7 +407,7 @@ export class WorkerPool {
       item.timer = undefined
       if (core.isDone(item.future) || item.worker === undefined) return
       item.timedOut = true
-      Effect.runFork(this.interruptor(item))
+      Effect.runFork(this.stopAttempt(item))
     }, Duration.toMillis(timeout))
     item.timer.unref?.()
   }
@@ -422,6 +425,11 @@ export class WorkerPool {
     const policy = item.policy
     if (policy === undefined || Exit.isSuccess(exit)) {
       this.complete(item, exit, now)
+      return
+    }
+    if (item.interrupted) {
+      // Asked to stop: however this attempt failed (its timeout too), the call ends interrupted.
+      this.complete(item, Exit.interrupt(), now)
       return
     }
     const failed = (item.timedOut ? Exit.fail(taskTimedOut(policy.timeout!)) : exit) as Exit.Failure<unknown, unknown>
@@ -716,8 +724,16 @@ export class WorkerPool {
     this.idleTimer = undefined
   }
 
-  /** `Future.interrupt` for a call sent to a worker: abort, then replace the worker if it does not stop in time. */
+  /** `Future.interrupt` for a call sent to a worker: it ends interrupted, with no further attempt. */
   private interruptor(item: WorkItem): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      item.interrupted = true
+      return this.stopAttempt(item)
+    })
+  }
+
+  /** Stops the running attempt: abort, then replace the worker if it does not stop in time. */
+  private stopAttempt(item: WorkItem): Effect.Effect<void> {
     return Effect.suspend(() => {
       const worker = item.worker
       if (core.isDone(item.future)) return Effect.void
