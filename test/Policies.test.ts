@@ -17,6 +17,8 @@ import {
   ThreadPoolExecutor,
   UnobservedFailures
 } from "../src/index.ts"
+import { poolOf } from "../src/internal/workerExecutor.ts"
+import * as faults from "./fixtures/faults.ts"
 import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { exitOf, range, result, squashed, tempFile } from "./suites/workerPool.ts"
@@ -469,6 +471,70 @@ describe.each(breakingPools)("%s, broken then shut down", (_name, layer) => {
       expect(viaSubmit).toMatchObject({ _tag: "BrokenExecutor" })
       expect(viaSubmitWith).toMatchObject({ _tag: "BrokenExecutor" })
     }).pipe(Effect.provide(layer), Effect.timeout("30 seconds"))
+  )
+})
+
+describe.each(pools.slice(1))("%s: a call taken back to run again", (name, layer) => {
+  const inside = (executor: Executor.Service) => poolOf(executor)!
+  /** `killWorkers()`: the process pool's own, the same machinery on the interpreter pool. */
+  const killWorkers = (executor: Executor.Service): Effect.Effect<void> =>
+    name === "ProcessPoolExecutor"
+      ? (executor as ProcessPoolExecutor.ProcessPoolExecutor).killWorkers()
+      : inside(executor).forceShutdown("SIGKILL", "killWorkers")
+
+  it.live("killWorkers() fails a call waiting to run again, and no worker starts after it", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("kill-requeued-")
+      yield* Effect.gen(function* () {
+        const executor = yield* Executor.Executor
+        const retried = yield* Executor.submitWith({
+          retries: Schedule.spaced("200 millis").pipe(Schedule.upTo({ times: 1 }))
+        })(failTimesTask, file, 1, "second attempt")
+        const busy = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(busy)
+        // The retry's wait ends while the only worker is busy: the call waits, taken back, to run again.
+        yield* Effect.sync(() => inside(executor).gauges().queueDepth()).pipe(
+          Effect.repeat({ until: (depth) => depth === 1, schedule: Schedule.spaced("5 millis") }),
+          Effect.timeout("10 seconds")
+        )
+        expect(lines()).toEqual(["1"])
+        yield* killWorkers(executor).pipe(Effect.timeout("10 seconds"))
+        expect(squashed(yield* exitOf(retried))).toMatchObject({ _tag: "BrokenExecutor" })
+        expect(squashed(yield* exitOf(busy))).toMatchObject({ _tag: "BrokenExecutor" })
+        expect(inside(executor).gauges().queueDepth()).toBe(0)
+        expect(inside(executor).gauges().busy() + inside(executor).gauges().idle()).toBe(0)
+      }).pipe(Effect.provide(layer({ maxWorkers: 1 })), Effect.timeout("30 seconds"))
+      expect(lines()).toEqual(["1"])
+    })
+  )
+
+  it.live("a timed call taken back from a dead worker gets a fresh timeout on the next worker", () =>
+    Effect.gen(function* () {
+      const executor = yield* Executor.Executor
+      // A started worker: the times below count from when the calls are sent.
+      expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+      // Tiny calls go in batches once measured: say they are tiny, so the timed call waits in the worker.
+      ;(inside(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+      const crashing = yield* Executor.submit(faults.exitWith, 1, 2000)
+      const timed = yield* Executor.submitWith({ timeout: "3 seconds" })(tasks.sleepHonouringSignal, 1200)
+      const filler = yield* Executor.submit(tasks.add, 1, 2)
+      yield* Effect.yieldNow
+      const held = Math.max(
+        ...[...(inside(executor) as unknown as { workers: Set<{ items: { size: number } }> }).workers].map(
+          (w) => w.items.size
+        )
+      )
+      expect(held, "calls the crashing worker holds").toBeGreaterThan(1)
+      expect(squashed(yield* exitOf(crashing))).toMatchObject({ _tag: "WorkerDied" })
+      // Taken back 2 seconds after it was first sent, it runs for 1.2 seconds: past the first timer's end.
+      expect(yield* result(timed)).toBe("slept")
+      expect(yield* result(filler)).toBe(3)
+    }).pipe(
+      Effect.provide(
+        layer({ maxWorkers: 1, onWorkerDeath: "replace" } as Executor.PoolOptions & { maxWorkers: number })
+      ),
+      Effect.timeout("30 seconds")
+    )
   )
 })
 

@@ -588,7 +588,7 @@ export class WorkerPool {
     if (worker.killTimer !== undefined) clearTimeout(worker.killTimer)
     this.workers.delete(worker)
     // Replaced: what it held had not started, so it runs elsewhere.
-    for (const item of worker.items.values()) this.requeued.push(item)
+    for (const item of worker.items.values()) this.requeue(item)
     worker.items.clear()
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
@@ -639,11 +639,26 @@ export class WorkerPool {
       this.settle(victim, Exit.fail(error))
     }
     // The calls behind it had not started: they run on another worker, first.
-    for (const item of worker.items.values()) this.requeued.push(item)
+    for (const item of worker.items.values()) this.requeue(item)
     worker.items.clear()
     // Told by the worker itself: it is exiting; make sure it does.
     this.killLater(worker)
     if (this.pending() > 0) this.scheduleDispatch()
+  }
+
+  /**
+   * Takes back a call its worker held but had not started, to go first to another worker. It is
+   * on no worker now, and its timeout starts again with the attempt there: the old timer would
+   * interrupt that attempt early.
+   */
+  private requeue(item: WorkItem): void {
+    if (item.timer !== undefined) {
+      clearTimeout(item.timer)
+      item.timer = undefined
+    }
+    item.timedOut = false
+    item.worker = undefined
+    this.requeued.push(item)
   }
 
   /** After a worker has exited: start another while fewer than `minWorkers` run. */
@@ -807,6 +822,8 @@ export class WorkerPool {
           // A signal other than SIGKILL may be ignored: SIGKILL after `terminateGrace`.
           if (signal !== "SIGKILL") this.killLater(worker)
         }
+        // Calls taken back to run again are running: they fail as the running ones do.
+        for (const item of this.requeued.drain()) this.complete(item, exit)
         this.endRetries(exit)
         this.checkTerminated()
         return Deferred.await(this.terminated)
