@@ -474,13 +474,39 @@ describe.each(breakingPools)("%s, broken then shut down", (_name, layer) => {
   )
 })
 
-describe.each(pools.slice(1))("%s: a call taken back to run again", (name, layer) => {
+describe.each(pools.slice(1))("%s: calls a worker holds", (name, layer) => {
   const inside = (executor: Executor.Service) => poolOf(executor)!
   /** `killWorkers()`: the process pool's own, the same machinery on the interpreter pool. */
   const killWorkers = (executor: Executor.Service): Effect.Effect<void> =>
     name === "ProcessPoolExecutor"
       ? (executor as ProcessPoolExecutor.ProcessPoolExecutor).killWorkers()
       : inside(executor).forceShutdown("SIGKILL", "killWorkers")
+  /** The most calls one worker holds (sent, not yet answered). */
+  const maxHeld = (executor: Executor.Service): number =>
+    Math.max(
+      0,
+      ...[...(inside(executor) as unknown as { workers: Set<{ items: { size: number } }> }).workers].map(
+        (worker) => worker.items.size
+      )
+    )
+
+  it.live("timeout counts from the start of the run, not from when the call reached its worker in a batch", () =>
+    Effect.gen(function* () {
+      const executor = yield* Executor.Executor
+      // A started worker: the times below count from when the calls are sent.
+      expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+      // Say calls are tiny, so they go in batches: a dozen wait in the worker behind the one running.
+      ;(inside(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+      const futures = yield* Effect.forEach(range(24), (i) =>
+        Executor.submitWith({ timeout: "800 millis" })(tasks.sleepThenReturn, 100, i)
+      )
+      yield* Effect.yieldNow
+      expect(maxHeld(executor), "calls the worker holds").toBeGreaterThan(8)
+      const exits = yield* Effect.forEach(futures, exitOf)
+      expect(exits.filter(Exit.isFailure).map(squashed)).toEqual([])
+      expect(exits.map((exit) => (Exit.isSuccess(exit) ? exit.value : undefined))).toEqual(range(24))
+    }).pipe(Effect.provide(layer({ maxWorkers: 1 })), Effect.timeout("30 seconds"))
+  )
 
   it.live("killWorkers() fails a call waiting to run again, and no worker starts after it", () =>
     Effect.gen(function* () {
@@ -519,12 +545,7 @@ describe.each(pools.slice(1))("%s: a call taken back to run again", (name, layer
       const timed = yield* Executor.submitWith({ timeout: "3 seconds" })(tasks.sleepHonouringSignal, 1200)
       const filler = yield* Executor.submit(tasks.add, 1, 2)
       yield* Effect.yieldNow
-      const held = Math.max(
-        ...[...(inside(executor) as unknown as { workers: Set<{ items: { size: number } }> }).workers].map(
-          (w) => w.items.size
-        )
-      )
-      expect(held, "calls the crashing worker holds").toBeGreaterThan(1)
+      expect(maxHeld(executor), "calls the crashing worker holds").toBeGreaterThan(1)
       expect(squashed(yield* exitOf(crashing))).toMatchObject({ _tag: "WorkerDied" })
       // Taken back 2 seconds after it was first sent, it runs for 1.2 seconds: past the first timer's end.
       expect(yield* result(timed)).toBe("slept")

@@ -348,8 +348,6 @@ export class WorkerPool {
     for (const item of batch) {
       item.worker = worker
       worker.items.add(item)
-      const timeout = item.policy?.timeout
-      if (timeout !== undefined) this.armTimeout(item, timeout)
     }
     worker.sent += batch.length
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
@@ -375,7 +373,15 @@ export class WorkerPool {
     const args = item.chunk
       ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
       : unwrapAll(item.args, transfer)
-    const call: Call = { id: item.id, module: item.task.module, name: item.task.name, args, chunk: item.chunk }
+    const call: Call = {
+      id: item.id,
+      module: item.task.module,
+      name: item.task.name,
+      args,
+      chunk: item.chunk,
+      // The timeout starts when the worker starts the call, not while it waits there behind others.
+      ...(item.policy?.timeout === undefined ? {} : { timed: true })
+    }
     const trace = item.trace?.parent()
     return trace === undefined ? call : { ...call, trace }
   }
@@ -543,6 +549,12 @@ export class WorkerPool {
     if (message._tag === "Progress") {
       const item = worker.items.get(message.id)
       if (item !== undefined) core.reportProgress(item.future, message.value)
+      return
+    }
+    if (message._tag === "Started") {
+      const item = worker.items.get(message.id)
+      const timeout = item?.policy?.timeout
+      if (timeout !== undefined && item!.timer === undefined) this.armTimeout(item!, timeout)
       return
     }
     if (message._tag === "InitFailed") {
