@@ -6,7 +6,8 @@
  */
 import { getEventListeners } from "node:events"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Logger, Schedule, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, Schedule, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import {
   Executor,
   Future,
@@ -19,7 +20,7 @@ import {
 } from "../src/index.ts"
 import { poolOf } from "../src/internal/workerExecutor.ts"
 import * as faults from "./fixtures/faults.ts"
-import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask } from "./fixtures/policyTasks.ts"
+import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask, startThenSleep } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { exitOf, range, result, squashed, tempFile } from "./suites/workerPool.ts"
 
@@ -557,6 +558,47 @@ describe.each(pools.slice(1))("%s: calls a worker holds", (name, layer) => {
       Effect.timeout("30 seconds")
     )
   )
+})
+
+describe("timers on Effect's clock", () => {
+  /** A wait on real time, inside a test whose clock is the TestClock: `none` past its deadline. */
+  const live = <A, E>(self: Effect.Effect<A, E>) => TestClock.withLive(Effect.timeoutOption(self, "10 seconds"))
+
+  it.effect("map's timeout counts on the stream's Clock: TestClock.adjust reaches its deadline", () =>
+    Effect.gen(function* () {
+      const sleepFor = (ms: number) => Effect.as(Effect.sleep(ms), ms)
+      const consumer = yield* Effect.forkChild(
+        Stream.runCollect(Executor.map(sleepFor, [600, 1500], { timeout: "1 second" })),
+        { startImmediately: true }
+      )
+      // The first result comes 600 ms into the stream; the wait for the next one starts then.
+      yield* TestClock.adjust("600 millis")
+      yield* live(Effect.sleep("20 millis"))
+      expect(consumer.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("400 millis")
+      const exit = yield* live(Fiber.await(consumer))
+      // The second call ends too, so the pool's close need not wait for it.
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(consumer)
+      expect(Option.map(exit, (e) => Cause.isTimeoutError(squashed(e)))).toEqual(Option.some(true))
+    }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 2 })))
+  )
+
+  describe.each(pools.slice(1))("%s", (_name, layer) => {
+    it.effect("a task's timeout counts on the pool's Clock: TestClock.adjust past it fails the task at once", () =>
+      Effect.gen(function* () {
+        const future = yield* Executor.submitWith({ timeout: "1 hour" })(startThenSleep, 15_000)
+        // Its progress comes after the worker said it started the call, so its timer runs by then.
+        yield* live(Stream.runHead(Future.progress(future)))
+        yield* TestClock.adjust("1 hour")
+        const exit = yield* live(Future.await(future))
+        expect(Option.isSome(exit), "the task's end within 10 seconds").toBe(true)
+        const error = Option.isSome(exit) ? squashed(exit.value) : undefined
+        expect(Cause.isTimeoutError(error)).toBe(true)
+        expect((error as Error).message).toContain("did not finish within its timeout of 1h")
+      }).pipe(Effect.provide(layer({ maxWorkers: 1 })))
+    )
+  })
 })
 
 describe("Task.progress outside a task", () => {

@@ -13,7 +13,7 @@
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -49,8 +49,8 @@ interface WorkItem {
   worker: PoolWorker | undefined
   /** `submitWith`'s options; `undefined` for a plain submit. */
   readonly policy: TaskPolicy | undefined
-  /** The running attempt's `timeout`. */
-  timer: ReturnType<typeof setTimeout> | undefined
+  /** The running attempt's `timeout`: a sleep on the pool's Clock. */
+  timer: Fiber.Fiber<void> | undefined
   timedOut: boolean
   /** `Future.interrupt` (or the signal) asked it to stop: no attempt follows, whatever the attempt's end. */
   interrupted: boolean
@@ -128,6 +128,14 @@ const lostWithWorker = (): ExecutionFailed =>
       "the call ran in a worker that was replaced before it sent the result: " +
       "a task interrupted there did not stop within interruptGrace"
   })
+
+/** Stops the call's `timeout` timer, if it has one running. */
+const clearTimer = (item: WorkItem): void => {
+  const timer = item.timer
+  if (timer === undefined) return
+  item.timer = undefined
+  timer.interruptUnsafe()
+}
 
 /** @internal */
 export class WorkerPool {
@@ -407,15 +415,20 @@ export class WorkerPool {
     this.complete(item, Exit.fail(error))
   }
 
-  /** A task's `timeout`: once it passes, the call is interrupted and ends with `TimeoutError`. */
+  /**
+   * A task's `timeout`: once it passes, the call is interrupted and ends with `TimeoutError`. It
+   * sleeps on the pool's Clock, as Effect's own timeouts do, so a TestClock moves it too.
+   */
   private armTimeout(item: WorkItem, timeout: Duration.Duration): void {
-    item.timer = setTimeout(() => {
+    const timer = Effect.runForkWith(this.config.context)(Effect.sleep(timeout))
+    item.timer = timer
+    timer.addObserver((exit) => {
+      if (item.timer !== timer || Exit.isFailure(exit)) return
       item.timer = undefined
       if (core.isDone(item.future) || item.worker === undefined) return
       item.timedOut = true
       Effect.runFork(this.stopAttempt(item))
-    }, Duration.toMillis(timeout))
-    item.timer.unref?.()
+    })
   }
 
   /**
@@ -424,10 +437,7 @@ export class WorkerPool {
    * delay, the future still RUNNING; anything else ends the future.
    */
   private settle(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    if (item.timer !== undefined) {
-      clearTimeout(item.timer)
-      item.timer = undefined
-    }
+    clearTimer(item)
     const policy = item.policy
     if (policy === undefined || Exit.isSuccess(exit)) {
       this.complete(item, exit, now)
@@ -489,10 +499,7 @@ export class WorkerPool {
 
   /** Ends the call's future; `now`, when the caller has read the clock, for the run time. */
   private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    if (item.timer !== undefined) {
-      clearTimeout(item.timer)
-      item.timer = undefined
-    }
+    clearTimer(item)
     const observer = this.config.observer
     if (item.sentAt >= 0) {
       observer.runTime.record((now ?? performance.now()) - item.sentAt)
@@ -664,10 +671,7 @@ export class WorkerPool {
    * interrupt that attempt early.
    */
   private requeue(item: WorkItem): void {
-    if (item.timer !== undefined) {
-      clearTimeout(item.timer)
-      item.timer = undefined
-    }
+    clearTimer(item)
     item.timedOut = false
     item.worker = undefined
     this.requeued.push(item)
