@@ -144,7 +144,7 @@ export const make = <R = never>(
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
         const attempt = () => pool.submit(task, args, fiber.context, taskPolicy)
-        return settleSubmit(attempt(), attempt)
+        return settleSubmit(attempt(), attempt, taskPolicy?.signal)
       })
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: Executor.Service = {

@@ -4,8 +4,10 @@
  * nobody looked at, logged or made the scope's defect. Python's behaviour is
  * the default, so the CPython-semantics suites run without any of these.
  */
+import { getEventListeners } from "node:events"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Logger, Schedule, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, Schedule, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import {
   Executor,
   Future,
@@ -16,9 +18,11 @@ import {
   ThreadPoolExecutor,
   UnobservedFailures
 } from "../src/index.ts"
-import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask } from "./fixtures/policyTasks.ts"
+import { poolOf } from "../src/internal/workerExecutor.ts"
+import * as faults from "./fixtures/faults.ts"
+import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask, startThenSleep } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
-import { exitOf, result, squashed, tempFile } from "./suites/workerPool.ts"
+import { exitOf, range, result, squashed, tempFile } from "./suites/workerPool.ts"
 
 type PoolLayer = (
   options: Executor.PoolOptions & { readonly maxWorkers: number }
@@ -117,6 +121,29 @@ describe.each(pools)("%s", (_name, layer) => {
     })
   )
 
+  it.live("timeout + retries: Future.interrupt or an abort ends the attempts, even of a task deaf to its signal", () =>
+    withPool(
+      Effect.gen(function* () {
+        // Each attempt times out long before an interrupted worker is replaced (interruptGrace: 1 second).
+        const options = { timeout: "200 millis", retries: Schedule.recurs(3) } as const
+        const interrupted = yield* Executor.submitWith(options)(tasks.sleepThenReturn, 60_000, "never")
+        yield* untilRunning(interrupted)
+        expect(yield* Future.interrupt(interrupted).pipe(Effect.timeout("10 seconds"))).toBe(true)
+        expect(yield* Future.cancelled(interrupted)).toBe(true)
+        const controller = new AbortController()
+        const aborted = yield* Executor.submitWith({ ...options, signal: controller.signal })(
+          tasks.sleepThenReturn,
+          60_000,
+          "never"
+        )
+        yield* untilRunning(aborted)
+        controller.abort()
+        expect(squashed(yield* exitOf(aborted))).toMatchObject({ _tag: "CancelledError" })
+        expect(yield* result(yield* Executor.submit(tasks.add, 2, 3))).toBe(5)
+      })
+    )
+  )
+
   it.live("signal: aborting cancels a pending task and interrupts a running one", () =>
     withPool(
       Effect.gen(function* () {
@@ -143,6 +170,49 @@ describe.each(pools)("%s", (_name, layer) => {
         const future = yield* Executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2)
         yield* exitOf(future)
         expect(yield* Future.cancelled(future)).toBe(true)
+      })
+    )
+  )
+
+  it.live("signal: a long-lived signal keeps no listener for a future that has ended, however it ended", () =>
+    withPool(
+      Effect.gen(function* () {
+        const shared = new AbortController().signal
+        const alreadyAborted = AbortSignal.abort()
+        const submit = Executor.submitWith({ signal: shared })
+        const finished = yield* Effect.forEach(range(20), (i) => submit(tasks.add, i, 1))
+        const failed = yield* Effect.forEach(range(5), () => submit(tasks.divide, 1, 0))
+        for (const future of [...finished, ...failed]) yield* exitOf(future)
+        const running = yield* submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(running)
+        const pending = yield* submit(tasks.add, 1, 2)
+        expect(yield* Future.cancel(pending)).toBe(true)
+        expect(yield* Future.interrupt(running)).toBe(true)
+        const cancelled = yield* Effect.forEach(range(5), () =>
+          Executor.submitWith({ signal: alreadyAborted })(tasks.add, 1, 2)
+        )
+        for (const future of cancelled) expect(yield* Future.cancelled(future)).toBe(true)
+        // A listener goes in a done callback, which runs just after the future ends.
+        const listeners = () => [
+          getEventListeners(shared, "abort").length,
+          getEventListeners(alreadyAborted, "abort").length
+        ]
+        yield* Effect.sync(listeners).pipe(
+          Effect.repeat({ until: (counts) => counts.every((n) => n === 0), schedule: Schedule.spaced("5 millis") }),
+          Effect.timeoutOption("5 seconds")
+        )
+        expect(listeners()).toEqual([0, 0])
+      })
+    )
+  )
+
+  it.live("signal: an already aborted signal still meets a shut down pool's ExecutorShutdownError", () =>
+    withPool(
+      Effect.gen(function* () {
+        const executor = yield* Executor.Executor
+        yield* executor.shutdown()
+        const error = yield* Effect.flip(executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2))
+        expect(error).toMatchObject({ _tag: "ExecutorShutdownError" })
       })
     )
   )
@@ -182,6 +252,36 @@ describe.each(pools)("%s", (_name, layer) => {
       }),
       { maxQueue: 1 }
     )
+  )
+
+  it.live("maxQueue: a signal aborted while its submit waits for room ends the wait with a cancelled future", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("abort-waiting-")
+      yield* withPool(
+        Effect.gen(function* () {
+          const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+          yield* untilRunning(running)
+          const queued = yield* Executor.submit(tasks.record, file, 1, 0)
+          const controller = new AbortController()
+          // Started at once: it runs up to the wait for room before the abort below.
+          const waiting = yield* Effect.forkChild(
+            Executor.submitWith({ signal: controller.signal })(tasks.record, file, 2, 0),
+            { startImmediately: true }
+          )
+          expect(waiting.pollUnsafe()).toBeUndefined()
+          controller.abort()
+          // No room has opened: only the abort can end the wait.
+          const aborted = yield* Fiber.join(waiting).pipe(Effect.timeout("10 seconds"))
+          expect(yield* Future.cancelled(aborted)).toBe(true)
+          yield* Future.interrupt(running)
+          expect(yield* result(queued)).toBe(1)
+          // The turn it gave up goes on: the next submit queues and runs.
+          expect(yield* result(yield* Executor.submit(tasks.record, file, 3, 0))).toBe(3)
+        }),
+        { maxQueue: 1 }
+      )
+      expect(lines()).toEqual(["1", "3"])
+    })
   )
 
   it.live("maxQueue: a map interrupted while it waits for room closes its input and cancels what it queued", () =>
@@ -321,6 +421,184 @@ describe.each(pools.slice(1))('%s with onWorkerDeath: "replace"', (_name, layer)
       expect(lines()).toEqual(["1", "2"])
     })
   )
+})
+
+describe.each(pools.slice(1))("%s: a submitWith whose signal is already aborted", (_name, layer) => {
+  it.live("of something not a Task gives the future submit gives, failed with IllegalArgumentError", () =>
+    Effect.gen(function* () {
+      const viaSubmit = yield* exitOf(yield* Executor.submit(() => 1))
+      const viaSubmitWith = yield* exitOf(yield* Executor.submitWith({ signal: AbortSignal.abort() })(() => 1))
+      expect(Cause.isIllegalArgumentError(squashed(viaSubmit))).toBe(true)
+      expect(Cause.isIllegalArgumentError(squashed(viaSubmitWith))).toBe(true)
+      expect((squashed(viaSubmitWith) as Error).message).toBe((squashed(viaSubmit) as Error).message)
+    }).pipe(Effect.provide(layer({ maxWorkers: 1 })), Effect.timeout("30 seconds"))
+  )
+})
+
+/** Pools whose initializer fails, so the first task breaks them. */
+const breakingPools: ReadonlyArray<readonly [string, Layer.Layer<Executor.Executor, unknown>]> = [
+  [
+    "ThreadPoolExecutor",
+    ThreadPoolExecutor.layer({
+      maxWorkers: 1,
+      initializer: () => {
+        throw new Error("the initializer failed")
+      }
+    })
+  ],
+  [
+    "InterpreterPoolExecutor",
+    InterpreterPoolExecutor.layer({
+      maxWorkers: 1,
+      initializer: tasks.failingInit,
+      initargs: ["the initializer failed"]
+    })
+  ],
+  [
+    "ProcessPoolExecutor",
+    ProcessPoolExecutor.layer({ maxWorkers: 1, initializer: tasks.failingInit, initargs: ["the initializer failed"] })
+  ]
+]
+
+describe.each(breakingPools)("%s, broken then shut down", (_name, layer) => {
+  it.live("a submitWith whose signal is already aborted fails with BrokenExecutor, as submit does", () =>
+    Effect.gen(function* () {
+      const executor = yield* Executor.Executor
+      const first = yield* executor.submit(tasks.add, 1, 2)
+      expect(squashed(yield* exitOf(first))).toMatchObject({ _tag: "BrokenExecutor" })
+      yield* executor.shutdown()
+      const viaSubmit = yield* Effect.flip(executor.submit(tasks.add, 1, 2))
+      const viaSubmitWith = yield* Effect.flip(executor.submitWith({ signal: AbortSignal.abort() })(tasks.add, 1, 2))
+      expect(viaSubmit).toMatchObject({ _tag: "BrokenExecutor" })
+      expect(viaSubmitWith).toMatchObject({ _tag: "BrokenExecutor" })
+    }).pipe(Effect.provide(layer), Effect.timeout("30 seconds"))
+  )
+})
+
+describe.each(pools.slice(1))("%s: calls a worker holds", (name, layer) => {
+  const inside = (executor: Executor.Service) => poolOf(executor)!
+  /** `killWorkers()`: the process pool's own, the same machinery on the interpreter pool. */
+  const killWorkers = (executor: Executor.Service): Effect.Effect<void> =>
+    name === "ProcessPoolExecutor"
+      ? (executor as ProcessPoolExecutor.ProcessPoolExecutor).killWorkers()
+      : inside(executor).forceShutdown("SIGKILL", "killWorkers")
+  /** The most calls one worker holds (sent, not yet answered). */
+  const maxHeld = (executor: Executor.Service): number =>
+    Math.max(
+      0,
+      ...[...(inside(executor) as unknown as { workers: Set<{ items: { size: number } }> }).workers].map(
+        (worker) => worker.items.size
+      )
+    )
+
+  it.live("timeout counts from the start of the run, not from when the call reached its worker in a batch", () =>
+    Effect.gen(function* () {
+      const executor = yield* Executor.Executor
+      // A started worker: the times below count from when the calls are sent.
+      expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+      // Say calls are tiny, so they go in batches: a dozen wait in the worker behind the one running.
+      ;(inside(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+      const futures = yield* Effect.forEach(range(24), (i) =>
+        Executor.submitWith({ timeout: "800 millis" })(tasks.sleepThenReturn, 100, i)
+      )
+      yield* Effect.yieldNow
+      expect(maxHeld(executor), "calls the worker holds").toBeGreaterThan(8)
+      const exits = yield* Effect.forEach(futures, exitOf)
+      expect(exits.filter(Exit.isFailure).map(squashed)).toEqual([])
+      expect(exits.map((exit) => (Exit.isSuccess(exit) ? exit.value : undefined))).toEqual(range(24))
+    }).pipe(Effect.provide(layer({ maxWorkers: 1 })), Effect.timeout("30 seconds"))
+  )
+
+  it.live("killWorkers() fails a call waiting to run again, and no worker starts after it", () =>
+    Effect.gen(function* () {
+      const { file, lines } = yield* tempFile("kill-requeued-")
+      yield* Effect.gen(function* () {
+        const executor = yield* Executor.Executor
+        const retried = yield* Executor.submitWith({
+          retries: Schedule.spaced("200 millis").pipe(Schedule.upTo({ times: 1 }))
+        })(failTimesTask, file, 1, "second attempt")
+        const busy = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+        yield* untilRunning(busy)
+        // The retry's wait ends while the only worker is busy: the call waits, taken back, to run again.
+        yield* Effect.sync(() => inside(executor).gauges().queueDepth()).pipe(
+          Effect.repeat({ until: (depth) => depth === 1, schedule: Schedule.spaced("5 millis") }),
+          Effect.timeout("10 seconds")
+        )
+        expect(lines()).toEqual(["1"])
+        yield* killWorkers(executor).pipe(Effect.timeout("10 seconds"))
+        expect(squashed(yield* exitOf(retried))).toMatchObject({ _tag: "BrokenExecutor" })
+        expect(squashed(yield* exitOf(busy))).toMatchObject({ _tag: "BrokenExecutor" })
+        expect(inside(executor).gauges().queueDepth()).toBe(0)
+        expect(inside(executor).gauges().busy() + inside(executor).gauges().idle()).toBe(0)
+      }).pipe(Effect.provide(layer({ maxWorkers: 1 })), Effect.timeout("30 seconds"))
+      expect(lines()).toEqual(["1"])
+    })
+  )
+
+  it.live("a timed call taken back from a dead worker gets a fresh timeout on the next worker", () =>
+    Effect.gen(function* () {
+      const executor = yield* Executor.Executor
+      // A started worker: the times below count from when the calls are sent.
+      expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+      // Tiny calls go in batches once measured: say they are tiny, so the timed call waits in the worker.
+      ;(inside(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+      const crashing = yield* Executor.submit(faults.exitWith, 1, 2000)
+      const timed = yield* Executor.submitWith({ timeout: "3 seconds" })(tasks.sleepHonouringSignal, 1200)
+      const filler = yield* Executor.submit(tasks.add, 1, 2)
+      yield* Effect.yieldNow
+      expect(maxHeld(executor), "calls the crashing worker holds").toBeGreaterThan(1)
+      expect(squashed(yield* exitOf(crashing))).toMatchObject({ _tag: "WorkerDied" })
+      // Taken back 2 seconds after it was first sent, it runs for 1.2 seconds: past the first timer's end.
+      expect(yield* result(timed)).toBe("slept")
+      expect(yield* result(filler)).toBe(3)
+    }).pipe(
+      Effect.provide(
+        layer({ maxWorkers: 1, onWorkerDeath: "replace" } as Executor.PoolOptions & { maxWorkers: number })
+      ),
+      Effect.timeout("30 seconds")
+    )
+  )
+})
+
+describe("timers on Effect's clock", () => {
+  /** A wait on real time, inside a test whose clock is the TestClock: `none` past its deadline. */
+  const live = <A, E>(self: Effect.Effect<A, E>) => TestClock.withLive(Effect.timeoutOption(self, "10 seconds"))
+
+  it.effect("map's timeout counts on the stream's Clock: TestClock.adjust reaches its deadline", () =>
+    Effect.gen(function* () {
+      const sleepFor = (ms: number) => Effect.as(Effect.sleep(ms), ms)
+      const consumer = yield* Effect.forkChild(
+        Stream.runCollect(Executor.map(sleepFor, [600, 1500], { timeout: "1 second" })),
+        { startImmediately: true }
+      )
+      // The first result comes 600 ms into the stream; the wait for the next one starts then.
+      yield* TestClock.adjust("600 millis")
+      yield* live(Effect.sleep("20 millis"))
+      expect(consumer.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("400 millis")
+      const exit = yield* live(Fiber.await(consumer))
+      // The second call ends too, so the pool's close need not wait for it.
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(consumer)
+      expect(Option.map(exit, (e) => Cause.isTimeoutError(squashed(e)))).toEqual(Option.some(true))
+    }).pipe(Effect.provide(ThreadPoolExecutor.layer({ maxWorkers: 2 })))
+  )
+
+  describe.each(pools.slice(1))("%s", (_name, layer) => {
+    it.effect("a task's timeout counts on the pool's Clock: TestClock.adjust past it fails the task at once", () =>
+      Effect.gen(function* () {
+        const future = yield* Executor.submitWith({ timeout: "1 hour" })(startThenSleep, 15_000)
+        // Its progress comes after the worker said it started the call, so its timer runs by then.
+        yield* live(Stream.runHead(Future.progress(future)))
+        yield* TestClock.adjust("1 hour")
+        const exit = yield* live(Future.await(future))
+        expect(Option.isSome(exit), "the task's end within 10 seconds").toBe(true)
+        const error = Option.isSome(exit) ? squashed(exit.value) : undefined
+        expect(Cause.isTimeoutError(error)).toBe(true)
+        expect((error as Error).message).toContain("did not finish within its timeout of 1h")
+      }).pipe(Effect.provide(layer({ maxWorkers: 1 })))
+    )
+  })
 })
 
 describe("Task.progress outside a task", () => {

@@ -7,6 +7,7 @@
 
 import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -198,7 +199,10 @@ export const mapWith = (
       if (f instanceof core.FutureImpl) f.observed = true
       return f
     }
-    const deadline = options.timeout === undefined ? undefined : Date.now() + Duration.toMillis(options.timeout)
+    const timeout = options.timeout
+    // On the stream's Clock (a TestClock moves it), set as the stream starts.
+    let clock: Clock.Clock | undefined
+    let deadline = 0
     const resultOf = (call: Call): Effect.Effect<unknown, unknown> => {
       // An Exit is the Effect that gives its result.
       const exit = exitOf(call)
@@ -206,10 +210,10 @@ export const mapWith = (
       const f = call as core.FutureImpl<unknown, unknown>
       const waiting = core.awaitResult(f)
       const guarded =
-        deadline === undefined
+        clock === undefined
           ? waiting
           : Effect.timeoutOrElse(waiting, {
-              duration: Math.max(0, deadline - Date.now()),
+              duration: Math.max(0, deadline - clock.currentTimeMillisUnsafe()),
               orElse: () => Effect.fail(new Cause.TimeoutError("map: the next result was not ready in time"))
             })
       return Effect.onError(guarded, () => cancelCall(f))
@@ -218,9 +222,17 @@ export const mapWith = (
       options.buffersize === undefined
         ? eager(units, submitUnit, resultOf)
         : bounded(units, options.buffersize, submitUnit, resultOf)
-    return chunked
+    const flat = chunked
       ? Stream.flatMap(results, (values) => Stream.fromIterable(values as ReadonlyArray<unknown>))
       : results
+    if (timeout === undefined) return flat
+    return Stream.unwrap(
+      Effect.clockWith((streamClock) => {
+        clock = streamClock
+        deadline = streamClock.currentTimeMillisUnsafe() + Duration.toMillis(timeout)
+        return Effect.succeed(flat)
+      })
+    )
   })
 
 /** Where a map's units come from, and what it has submitted so far (in `push`). */

@@ -101,13 +101,17 @@ export const applyPolicy = <A, E, R>(
 
 /**
  * Ties a future to the caller's `AbortSignal`: an abort cancels it while
- * pending and interrupts it while running, as `Future.interrupt` does.
+ * pending and interrupts it while running, as `Future.interrupt` does. The
+ * listener goes in a done callback, which every end of the future runs; a
+ * future that has ended already (a call that ran inside submit, or one
+ * refused for an aborted signal) gets none, since its callbacks have run.
  */
 const watchSignal = (
   future: core.FutureImpl<unknown, unknown>,
   signal: AbortSignal,
   context: Context.Context<never>
 ): void => {
+  if (core.isDone(future)) return
   const onAbort = () => {
     Effect.runForkWith(context)(Future.interrupt(future as unknown as Future.Future<unknown, unknown>))
   }
@@ -120,9 +124,22 @@ const watchSignal = (
 }
 
 /**
+ * What a pool's submit gives, after its broken and shutdown checks, for a call
+ * whose `signal` is already aborted: `future` cancelled and notified, so it
+ * never runs and takes no room in the queue.
+ */
+/** @internal */
+export const abortedBeforeQueued = <F extends core.FutureImpl<unknown, unknown>>(future: F): F => {
+  core.cancelUnsafe(future)
+  core.setRunningOrNotifyCancelUnsafe(future)
+  return future
+}
+
+/**
  * `submitWith` over a pool's submit: checks the options once (a mistake is a
  * defect carrying `IllegalArgumentError`), then submits under them and ties
- * the future to the `signal`.
+ * the future to the `signal`. The pool's submit refuses a call whose signal is
+ * already aborted (`abortedBeforeQueued`), after its own checks.
  */
 /** @internal */
 export const makeSubmitWith =
@@ -132,13 +149,6 @@ export const makeSubmitWith =
     return (task: unknown, ...args: Array<unknown>): Effect.Effect<any, any> => {
       if (policy instanceof Error) return Effect.die(policy)
       const signal = policy.signal
-      if (signal?.aborted === true) {
-        // Aborted before it was submitted: it never runs.
-        const future = new core.FutureImpl<unknown, unknown>()
-        core.cancelUnsafe(future)
-        core.setRunningOrNotifyCancelUnsafe(future)
-        return Effect.succeed(future)
-      }
       const submitted = submit(task, args, policy)
       return signal === undefined
         ? submitted
@@ -253,17 +263,31 @@ export const isRoom = (u: unknown): u is Room => u instanceof Room
 /**
  * A synchronous submit's outcome `out` as an Effect: the future, the submit
  * error, or, where it found the queue full ("suspend"), a wait for room and
- * then another `attempt`.
+ * then another `attempt`. An abort of the call's `signal` also ends the wait:
+ * the next attempt then gives the pool's answer to an aborted call.
  */
 /** @internal */
-export const settleSubmit = <F, E>(out: F | E | Room, attempt: () => F | E | Room): Effect.Effect<F, E> => {
+export const settleSubmit = <F, E>(
+  out: F | E | Room,
+  attempt: () => F | E | Room,
+  signal?: AbortSignal
+): Effect.Effect<F, E> => {
   if (out instanceof Room)
     return Effect.andThen(
-      out.wait,
-      Effect.suspend(() => settleSubmit(attempt(), attempt))
+      signal === undefined ? out.wait : Effect.raceFirst(out.wait, untilAborted(signal)),
+      Effect.suspend(() => settleSubmit(attempt(), attempt, signal))
     )
   return out instanceof Error ? Effect.fail(out as E) : Effect.succeed(out as F)
 }
+
+/** Resumes once `signal` is aborted. */
+const untilAborted = (signal: AbortSignal): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (signal.aborted) return resume(Effect.void)
+    const onAbort = () => resume(Effect.void)
+    signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
 
 /**
  * At the executor's end: failures no one looked at are logged, one line

@@ -39,6 +39,8 @@ export interface Call {
   readonly chunk: boolean
   /** The task span, when the caller traces: the worker records the spans the task makes under it. */
   readonly trace?: WireParent
+  /** It has a `timeout`: the worker says when it starts (`Started`), and the pool's timer starts then. */
+  readonly timed?: true
 }
 
 /** @internal */
@@ -67,6 +69,8 @@ export type FromWorker =
     }
   /** `Task.progress(value)` in the running call. */
   | { readonly _tag: "Progress"; readonly id: number; readonly value: unknown }
+  /** A call with `timed` starts now: its timeout counts from here, not from when it reached the worker. */
+  | { readonly _tag: "Started"; readonly id: number }
 
 /** @internal */
 export interface Reply {

@@ -23,7 +23,7 @@ import { toEffect } from "./executor.ts"
 import { PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import { applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
+import { abortedBeforeQueued, applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
 import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
@@ -127,6 +127,12 @@ export class ThreadPool {
     if (this.broken !== undefined) return this.broken
     if (this.isShutdown) {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
+    }
+    if (policy?.signal?.aborted === true) {
+      const future = this.newFuture()
+      this.config.observer.submitted++
+      future.onEnd = this.config.observer.onEnd
+      return abortedBeforeQueued(future)
     }
     if (this.queue.length === 0 && policy === undefined && (typeof task === "function" || isTask(task))) {
       const worker = this.readyWorker()

@@ -288,6 +288,7 @@ const drain = async (): Promise<void> => {
     // The call is current from here, so an abort that comes while its module loads is heard.
     const controller = new AbortController()
     current = { id: call.id, controller, fiber: undefined }
+    if (call.timed === true) port.post({ _tag: "Started", id: call.id }, [])
     let task = resolveTask(call.module, call.name)
     if (task instanceof Promise) {
       flush()

@@ -138,7 +138,7 @@ export const make = <Extra extends object = {}>(
       isTask(task)
         ? Effect.withFiber((fiber) => {
             const attempt = () => pool.submit(task, args, false, fiber.context, taskPolicy)
-            return settleSubmit(attempt(), attempt)
+            return settleSubmit(attempt(), attempt, taskPolicy?.signal)
           })
         : Effect.suspend(() => {
             // As Python's pool, whose future fails when it cannot send the function: submit succeeds.

@@ -13,7 +13,7 @@
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -33,7 +33,7 @@ import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Spawn, WorkerHandle } from "./platform.ts"
-import { type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
+import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
 
@@ -49,9 +49,11 @@ interface WorkItem {
   worker: PoolWorker | undefined
   /** `submitWith`'s options; `undefined` for a plain submit. */
   readonly policy: TaskPolicy | undefined
-  /** The running attempt's `timeout`. */
-  timer: ReturnType<typeof setTimeout> | undefined
+  /** The running attempt's `timeout`: a sleep on the pool's Clock. */
+  timer: Fiber.Fiber<void> | undefined
   timedOut: boolean
+  /** `Future.interrupt` (or the signal) asked it to stop: no attempt follows, whatever the attempt's end. */
+  interrupted: boolean
   /** The `retries` schedule's stepper, made at the first failure. */
   step: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined
   /** The wait between two attempts. */
@@ -127,6 +129,14 @@ const lostWithWorker = (): ExecutionFailed =>
       "a task interrupted there did not stop within interruptGrace"
   })
 
+/** Stops the call's `timeout` timer, if it has one running. */
+const clearTimer = (item: WorkItem): void => {
+  const timer = item.timer
+  if (timer === undefined) return
+  item.timer = undefined
+  timer.interruptUnsafe()
+}
+
 /** @internal */
 export class WorkerPool {
   readonly config: WorkerPoolConfig
@@ -198,6 +208,7 @@ export class WorkerPool {
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
     const closed = this.closed()
     if (closed !== undefined) return closed
+    if (policy?.signal?.aborted === true) return abortedBeforeQueued(this.newFuture())
     const room = this.config.room
     if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
     const future = this.newFuture()
@@ -218,6 +229,7 @@ export class WorkerPool {
         policy,
         timer: undefined,
         timedOut: false,
+        interrupted: false,
         step: undefined,
         retrying: undefined
       },
@@ -344,8 +356,6 @@ export class WorkerPool {
     for (const item of batch) {
       item.worker = worker
       worker.items.add(item)
-      const timeout = item.policy?.timeout
-      if (timeout !== undefined) this.armTimeout(item, timeout)
     }
     worker.sent += batch.length
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
@@ -371,7 +381,15 @@ export class WorkerPool {
     const args = item.chunk
       ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
       : unwrapAll(item.args, transfer)
-    const call: Call = { id: item.id, module: item.task.module, name: item.task.name, args, chunk: item.chunk }
+    const call: Call = {
+      id: item.id,
+      module: item.task.module,
+      name: item.task.name,
+      args,
+      chunk: item.chunk,
+      // The timeout starts when the worker starts the call, not while it waits there behind others.
+      ...(item.policy?.timeout === undefined ? {} : { timed: true })
+    }
     const trace = item.trace?.parent()
     return trace === undefined ? call : { ...call, trace }
   }
@@ -397,15 +415,20 @@ export class WorkerPool {
     this.complete(item, Exit.fail(error))
   }
 
-  /** A task's `timeout`: once it passes, the call is interrupted and ends with `TimeoutError`. */
+  /**
+   * A task's `timeout`: once it passes, the call is interrupted and ends with `TimeoutError`. It
+   * sleeps on the pool's Clock, as Effect's own timeouts do, so a TestClock moves it too.
+   */
   private armTimeout(item: WorkItem, timeout: Duration.Duration): void {
-    item.timer = setTimeout(() => {
+    const timer = Effect.runForkWith(this.config.context)(Effect.sleep(timeout))
+    item.timer = timer
+    timer.addObserver((exit) => {
+      if (item.timer !== timer || Exit.isFailure(exit)) return
       item.timer = undefined
       if (core.isDone(item.future) || item.worker === undefined) return
       item.timedOut = true
-      Effect.runFork(this.interruptor(item))
-    }, Duration.toMillis(timeout))
-    item.timer.unref?.()
+      Effect.runFork(this.stopAttempt(item))
+    })
   }
 
   /**
@@ -414,13 +437,15 @@ export class WorkerPool {
    * delay, the future still RUNNING; anything else ends the future.
    */
   private settle(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    if (item.timer !== undefined) {
-      clearTimeout(item.timer)
-      item.timer = undefined
-    }
+    clearTimer(item)
     const policy = item.policy
     if (policy === undefined || Exit.isSuccess(exit)) {
       this.complete(item, exit, now)
+      return
+    }
+    if (item.interrupted) {
+      // Asked to stop: however this attempt failed (its timeout too), the call ends interrupted.
+      this.complete(item, Exit.interrupt(), now)
       return
     }
     const failed = (item.timedOut ? Exit.fail(taskTimedOut(policy.timeout!)) : exit) as Exit.Failure<unknown, unknown>
@@ -474,10 +499,7 @@ export class WorkerPool {
 
   /** Ends the call's future; `now`, when the caller has read the clock, for the run time. */
   private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    if (item.timer !== undefined) {
-      clearTimeout(item.timer)
-      item.timer = undefined
-    }
+    clearTimer(item)
     const observer = this.config.observer
     if (item.sentAt >= 0) {
       observer.runTime.record((now ?? performance.now()) - item.sentAt)
@@ -536,6 +558,12 @@ export class WorkerPool {
       if (item !== undefined) core.reportProgress(item.future, message.value)
       return
     }
+    if (message._tag === "Started") {
+      const item = worker.items.get(message.id)
+      const timeout = item?.policy?.timeout
+      if (timeout !== undefined && item!.timer === undefined) this.armTimeout(item!, timeout)
+      return
+    }
     if (message._tag === "InitFailed") {
       const cause = decodeDefect(message.defect)
       this.breakPool(
@@ -579,7 +607,7 @@ export class WorkerPool {
     if (worker.killTimer !== undefined) clearTimeout(worker.killTimer)
     this.workers.delete(worker)
     // Replaced: what it held had not started, so it runs elsewhere.
-    for (const item of worker.items.values()) this.requeued.push(item)
+    for (const item of worker.items.values()) this.requeue(item)
     worker.items.clear()
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
@@ -630,11 +658,23 @@ export class WorkerPool {
       this.settle(victim, Exit.fail(error))
     }
     // The calls behind it had not started: they run on another worker, first.
-    for (const item of worker.items.values()) this.requeued.push(item)
+    for (const item of worker.items.values()) this.requeue(item)
     worker.items.clear()
     // Told by the worker itself: it is exiting; make sure it does.
     this.killLater(worker)
     if (this.pending() > 0) this.scheduleDispatch()
+  }
+
+  /**
+   * Takes back a call its worker held but had not started, to go first to another worker. It is
+   * on no worker now, and its timeout starts again with the attempt there: the old timer would
+   * interrupt that attempt early.
+   */
+  private requeue(item: WorkItem): void {
+    clearTimer(item)
+    item.timedOut = false
+    item.worker = undefined
+    this.requeued.push(item)
   }
 
   /** After a worker has exited: start another while fewer than `minWorkers` run. */
@@ -715,8 +755,16 @@ export class WorkerPool {
     this.idleTimer = undefined
   }
 
-  /** `Future.interrupt` for a call sent to a worker: abort, then replace the worker if it does not stop in time. */
+  /** `Future.interrupt` for a call sent to a worker: it ends interrupted, with no further attempt. */
   private interruptor(item: WorkItem): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      item.interrupted = true
+      return this.stopAttempt(item)
+    })
+  }
+
+  /** Stops the running attempt: abort, then replace the worker if it does not stop in time. */
+  private stopAttempt(item: WorkItem): Effect.Effect<void> {
     return Effect.suspend(() => {
       const worker = item.worker
       if (core.isDone(item.future)) return Effect.void
@@ -790,6 +838,8 @@ export class WorkerPool {
           // A signal other than SIGKILL may be ignored: SIGKILL after `terminateGrace`.
           if (signal !== "SIGKILL") this.killLater(worker)
         }
+        // Calls taken back to run again are running: they fail as the running ones do.
+        for (const item of this.requeued.drain()) this.complete(item, exit)
         this.endRetries(exit)
         this.checkTerminated()
         return Deferred.await(this.terminated)
