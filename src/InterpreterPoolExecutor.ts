@@ -53,7 +53,11 @@ export interface Options extends Executor.PoolOptions {
   readonly shared?: Readonly<Record<string, unknown>> | undefined
   /** V8 heap limits for each worker. */
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
-  /** How long an interrupted task may take to stop before its worker is replaced (default 1 second). */
+  /**
+   * How long an interrupted task may take to stop before its worker is replaced (default 1 second):
+   * after `Future.interrupt`, and when the executor's scope closes by interruption (then the worker is
+   * killed).
+   */
   readonly interruptGrace?: Duration.Input | undefined
   /**
    * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught

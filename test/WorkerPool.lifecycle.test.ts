@@ -7,7 +7,7 @@
  * its test, naming what hung, instead of hanging the run.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, type Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
 import {
   BrokenExecutor,
   type Executor,
@@ -19,10 +19,12 @@ import {
   WorkerDied
 } from "../src/index.ts"
 import { poolOf as internalPool } from "../src/internal/workerExecutor.ts"
-import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
+import { awaitExit, Deadlock, expectFailure, failureOf, killPool, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
 import { survivors } from "./fixtures/processes.ts"
+import * as tasks from "./fixtures/tasks.ts"
+import { tempFile } from "./suites/workerPool.ts"
 
 /** Starting workers on a loaded machine. */
 const startDeadline = "20 seconds"
@@ -44,6 +46,7 @@ interface LifecycleOptions {
   readonly maxWorkers: number
   readonly onWorkerDeath?: "break" | "replace"
   readonly terminateGrace?: Duration.Input
+  readonly interruptGrace?: Duration.Input
   readonly idleTimeout?: Duration.Input
   readonly minWorkers?: number
   readonly maxMemoryPerWorker?: number
@@ -110,6 +113,35 @@ const workerIds = (executor: Executor.Service): ReadonlyArray<number> =>
  * hold up the close), and the scope's close has a deadline, past which the workers are killed.
  */
 const withPool = withPoolUnder({ shutdownDeadline, killFirstOn: "failure" })
+
+/**
+ * A fresh pool in a scope of its own around `body`, which gets `interrupt`: it closes the scope by
+ * interruption, as Ctrl-C under `NodeRuntime.runMain` does, and says how long the close took (a
+ * `Deadlock` past `deadline`, the workers then killed). Whatever is left is killed when the body ends.
+ */
+const withInterruptedScope = <S extends Executor.Service, A, E, ME>(
+  make: Effect.Effect<S, ME, Scope.Scope>,
+  body: (executor: S, interrupt: (deadline: Duration.Input) => Effect.Effect<number, Deadlock>) => Effect.Effect<A, E>
+): Effect.Effect<A, E | ME> =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const executor = yield* Scope.provide(scope)(make)
+    const interrupt = (deadline: Duration.Input) =>
+      Effect.gen(function* () {
+        const started = Date.now()
+        const closing = yield* Effect.forkDetach(Scope.close(scope, Exit.interrupt()))
+        if (Option.isNone(yield* Effect.timeoutOption(Fiber.await(closing), deadline))) {
+          yield* killPool(executor)
+          return yield* new Deadlock({
+            message: `deadlock: closing the pool's scope by interruption did not return within ${String(deadline)}`
+          })
+        }
+        return Date.now() - started
+      })
+    return yield* body(executor, interrupt).pipe(
+      Effect.ensuring(Effect.andThen(killPool(executor), Scope.close(scope, Exit.void)))
+    )
+  })
 
 /** Starts `n` workers (calls sent at once go to different workers) and says where each runs. */
 const startWorkers = (executor: Executor.Service, n: number, ms = 100) =>
@@ -335,6 +367,45 @@ for (const pool of pools) {
                 "the retired worker's exit"
               )
               if (pool.worker === "process") expect(yield* survivors([first.pid], 3_000)).toStrictEqual([])
+            })
+          ),
+        slow
+      )
+    })
+
+    describe("closing the scope by interruption", () => {
+      it.live(
+        "interrupts a running Effect task in its worker first: its finalizers run, the future ends cancelled",
+        () =>
+          Effect.gen(function* () {
+            const { file, lines } = yield* tempFile("effect-futures-close-")
+            // A grace far longer than the deadline: the close returns once the task has stopped, not after it.
+            const make = pool.make({ maxWorkers: 1, interruptGrace: "60 seconds" })
+            yield* withInterruptedScope(make, (executor, interrupt) =>
+              Effect.gen(function* () {
+                const future = yield* executor.submit(lifecycle.awaitInterrupt, file)
+                yield* eventually(() => lines().length > 0, startDeadline, "the task starting")
+                yield* interrupt(shutdownDeadline)
+                expect(lines()).toStrictEqual(["started", "finalized"])
+                expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
+                expect(allWorkers(executor)).toBe(0)
+              })
+            )
+          }),
+        slow
+      )
+
+      it.live(
+        "kills a worker whose task does not stop within interruptGrace, and returns",
+        () =>
+          withInterruptedScope(pool.make({ maxWorkers: 1, interruptGrace: grace }), (executor, interrupt) =>
+            Effect.gen(function* () {
+              const where = yield* result(yield* executor.submit(faults.workerId, 0), startDeadline, "a call")
+              const future = yield* executor.submit(tasks.busyLoop, 60_000)
+              yield* eventually(() => Effect.runSync(Future.running(future)), startDeadline, "the loop starting")
+              yield* interrupt(graceDeadline)
+              expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
+              if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
             })
           ),
         slow

@@ -142,6 +142,8 @@ export class WorkerPool {
   /** What a call costs a worker, on average lately; `undefined` until a reply came. */
   private millisPerCall: number | undefined = undefined
   private isShutdown = false
+  /** The scope closed by interruption: a failed call is not tried again. */
+  private interrupted = false
   private broken: BrokenExecutor | undefined = undefined
   private readonly terminated = Deferred.makeUnsafe<void>()
   /** Wakes when the longest-idle worker's `idleTimeout` ends. */
@@ -424,7 +426,7 @@ export class WorkerPool {
       return
     }
     const failed = (item.timedOut ? Exit.fail(taskTimedOut(policy.timeout!)) : exit) as Exit.Failure<unknown, unknown>
-    if (policy.retries === undefined || !retriable(failed.cause) || this.broken !== undefined) {
+    if (policy.retries === undefined || !retriable(failed.cause) || this.broken !== undefined || this.interrupted) {
       this.complete(item, failed, now)
     } else {
       this.retryLater(item, policy.retries, failed)
@@ -797,22 +799,52 @@ export class WorkerPool {
     )
   }
 
-  /** The scope's end: `shutdown({ wait: true })`; an interrupted scope stops running calls as well. */
+  /**
+   * The scope's end: `shutdown({ wait: true })`. An interrupted scope stops running calls as well,
+   * as `Future.interrupt` does: each is aborted in its worker (an Effect task's fiber is
+   * interrupted, so its finalizers run), and the workers whose calls have not ended
+   * `interruptGrace` later are killed.
+   */
   close(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
     if (!Exit.hasInterrupts(exit)) return this.shutdown({ wait: true })
     return Effect.andThen(
       this.shutdown({ wait: false, cancelFutures: true }),
       Effect.suspend(() => {
-        for (const worker of this.workers) {
-          for (const item of worker.items.values()) this.complete(item, Exit.interrupt())
-          worker.items.clear()
-          worker.stopping = true
-          worker.handle.kill()
-        }
+        this.interrupted = true
         for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
         this.endRetries(Exit.interrupt())
+        const running: Array<Effect.Effect<unknown>> = []
+        for (const worker of this.workers) {
+          // The last sent first: the worker drops the calls it has not started before it could start them.
+          const held = worker.items.values()
+          for (let i = held.length - 1; i >= 0; i--) {
+            running.push(core.awaitDone(held[i].future))
+            try {
+              worker.handle.send({ _tag: "Abort", id: held[i].id })
+            } catch {
+              // The worker is gone; its exit ends the call.
+            }
+          }
+        }
+        // A worker whose calls have all answered is asked to stop (as after any last reply).
         this.checkTerminated()
-        return Deferred.await(this.terminated)
+        return Effect.all(running, { concurrency: "unbounded", discard: true }).pipe(
+          Effect.timeoutOption(this.config.interruptGraceMillis),
+          Effect.andThen(
+            Effect.sync(() => {
+              for (const worker of this.workers) {
+                if (worker.items.size === 0) continue
+                for (const item of worker.items.values()) this.complete(item, Exit.interrupt())
+                worker.items.clear()
+                worker.stopping = true
+                worker.handle.kill()
+              }
+              for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
+              this.checkTerminated()
+            })
+          ),
+          Effect.andThen(Deferred.await(this.terminated))
+        )
       })
     )
   }
