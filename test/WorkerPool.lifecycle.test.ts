@@ -7,7 +7,7 @@
  * its test, naming what hung, instead of hanging the run.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Fiber, Logger, Option, Scope } from "effect"
 import {
   BrokenExecutor,
   type Executor,
@@ -24,6 +24,7 @@ import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
 import { survivors } from "./fixtures/processes.ts"
 import * as tasks from "./fixtures/tasks.ts"
+import * as timerModule from "./fixtures/timerModule.ts"
 import { tempFile } from "./suites/workerPool.ts"
 
 /** Starting workers on a loaded machine. */
@@ -142,6 +143,19 @@ const withInterruptedScope = <S extends Executor.Service, A, E, ME>(
       Effect.ensuring(Effect.andThen(killPool(executor), Scope.close(scope, Exit.void)))
     )
   })
+
+/** `make` with its log lines (level and message) kept in `lines`. */
+const logsOf = <A, E, R>(make: Effect.Effect<A, E, R>, lines: Array<string>): Effect.Effect<A, E, R> =>
+  Effect.provideService(
+    make,
+    Logger.CurrentLoggers,
+    new Set([
+      Logger.make((options) => {
+        const message = Array.isArray(options.message) ? options.message : [options.message]
+        lines.push([options.logLevel, ...message.map(String)].join(" "))
+      })
+    ])
+  )
 
 /** Starts `n` workers (calls sent at once go to different workers) and says where each runs. */
 const startWorkers = (executor: Executor.Service, n: number, ms = 100) =>
@@ -331,6 +345,21 @@ for (const pool of pools) {
 
     describe("terminateGrace", () => {
       it.live(
+        "a worker whose task module left a timer running exits when asked, without waiting for terminateGrace",
+        () =>
+          withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+            Effect.gen(function* () {
+              const where = yield* result(yield* executor.submit(timerModule.tickCount), startDeadline, "the call")
+              // terminateGrace is 5 seconds by default: a return well before shows the worker was not killed.
+              yield* within(executor.shutdown({ wait: true }), "3 seconds", "shutdown of a worker with a timer left")
+              expect(allWorkers(executor)).toBe(0)
+              if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
+            })
+          ),
+        slow
+      )
+
+      it.live(
         "a worker whose event loop is stuck after its call is killed terminateGrace after shutdown",
         () =>
           withPool(pool.make({ maxWorkers: 1, terminateGrace: grace }), (executor) =>
@@ -346,6 +375,28 @@ for (const pool of pools) {
               if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
             })
           ),
+        slow
+      )
+
+      it.live(
+        "a worker that does not exit when asked is named in a log line while the pool waits, and when killed",
+        () => {
+          const lines: Array<string> = []
+          return withPool(logsOf(pool.make({ maxWorkers: 1, terminateGrace: "2 seconds" }), lines), (executor) =>
+            Effect.gen(function* () {
+              const where = yield* result(yield* executor.submit(lifecycle.lingerBusy, 0), startDeadline, "the call")
+              const id = pool.idOf(where)
+              yield* within(executor.shutdown({ wait: true }), "8 seconds", "shutdown of a pool whose worker is stuck")
+              const waiting = lines.filter((line) => line.includes(`waiting for ${pool.worker} ${id} to exit`))
+              expect(waiting, lines.join("\n")).toHaveLength(1)
+              expect(waiting[0]).toMatch(/^Warn /)
+              expect(waiting[0]).toMatch(/terminateGrace \(2000 ms\)/)
+              const killed = lines.filter((line) => line.includes(`killed ${pool.worker} ${id}`))
+              expect(killed, lines.join("\n")).toHaveLength(1)
+              expect(killed[0]).toMatch(/^Warn .*did not exit within terminateGrace/)
+            })
+          )
+        },
         slow
       )
 

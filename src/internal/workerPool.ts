@@ -86,6 +86,9 @@ const batchSize = 64
 /** The work, in milliseconds, a batch of tiny calls should hold. */
 const batchMillis = 2
 
+/** How long a worker told to stop may take to exit before a log line says the pool waits for it. */
+const noticeMillis = 1_000
+
 /** The longest delay `setTimeout` takes; a longer one (or an infinite Duration) means never. */
 const maxTimerMillis = 2_147_483_647
 
@@ -645,14 +648,49 @@ export class WorkerPool {
     if (this.liveWorkers() < this.config.minWorkers) this.spawn()
   }
 
-  /** Kills the worker if it has not exited `terminateGrace` from now. */
+  /**
+   * Kills the worker if it has not exited `terminateGrace` from now. A worker told to stop exits at
+   * once, so one still there a moment later is stuck: a log line says what the pool waits for.
+   */
   private killLater(worker: PoolWorker): void {
+    if (worker.killTimer !== undefined) return
     const grace = this.config.terminateGraceMillis
-    if (worker.killTimer !== undefined || grace > maxTimerMillis) return
-    worker.killTimer = setTimeout(() => {
-      if (this.workers.has(worker)) worker.handle.kill()
-    }, grace)
-    worker.killTimer.unref()
+    const name = `${this.word} ${worker.handle.id}`
+    const arm = (f: () => void, ms: number) => {
+      worker.killTimer = setTimeout(() => {
+        worker.killTimer = undefined
+        if (this.workers.has(worker)) f()
+      }, ms)
+      worker.killTimer.unref()
+    }
+    const kill = () => {
+      this.warn(worker, `killed ${name}: it did not exit within terminateGrace (${grace} ms) of being told to stop`)
+      worker.handle.kill()
+    }
+    if (grace <= noticeMillis) {
+      arm(kill, grace)
+      return
+    }
+    arm(() => {
+      this.warn(
+        worker,
+        `waiting for ${name} to exit: it was told to stop ${noticeMillis} ms ago and has not (its event loop ` +
+          "is busy: a task left a loop, a long callback or a blocking call behind); " +
+          (grace > maxTimerMillis
+            ? "terminateGrace is infinite, so the pool waits for as long as it takes"
+            : `the pool kills it at terminateGrace (${grace} ms)`)
+      )
+      if (grace <= maxTimerMillis) arm(kill, grace - noticeMillis)
+    }, noticeMillis)
+  }
+
+  /** A warning about a worker, in the executor's logs. */
+  private warn(worker: PoolWorker, message: string): void {
+    Effect.runForkWith(this.config.context)(
+      Effect.logWarning(message).pipe(
+        Effect.annotateLogs({ executor: this.config.observer.name, workerId: worker.handle.id })
+      )
+    )
   }
 
   /** Stops the workers idle for `idleTimeout`, down to `minWorkers`; wakes again for the next one. */
