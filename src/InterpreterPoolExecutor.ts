@@ -69,8 +69,9 @@ export interface Options extends Executor.PoolOptions {
   readonly onWorkerDeath?: "break" | "replace" | undefined
   /**
    * How long a worker thread asked to stop (shutdown, `maxTasksPerChild`, idle shrink, memory retirement) may
-   * take to exit before it is terminated (default `"5 seconds"`), so shutting down always returns.
-   * Beyond Python.
+   * take to exit before it is terminated (default `"5 seconds"`), so shutting down always returns: a
+   * thread blocked in a system call, which Node cannot terminate, is abandoned a second later (see the
+   * faults guide). Beyond Python.
    */
   readonly terminateGrace?: Duration.Input | undefined
   /**

@@ -6,6 +6,10 @@
  * Real threads and processes; every wait has a deadline, so a deadlock fails
  * its test, naming what hung, instead of hanging the run.
  */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { closeSync, constants, openSync, writeSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, type Duration, Effect, Exit, Fiber, Logger, Option, Scope } from "effect"
 import {
@@ -22,7 +26,7 @@ import { poolOf as internalPool } from "../src/internal/workerExecutor.ts"
 import { awaitExit, Deadlock, expectFailure, failureOf, killPool, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
-import { survivors } from "./fixtures/processes.ts"
+import { isAlive, survivors } from "./fixtures/processes.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import * as timerModule from "./fixtures/timerModule.ts"
 import { tempFile } from "./suites/workerPool.ts"
@@ -593,7 +597,107 @@ describe("ProcessPoolExecutor only", () => {
   )
 })
 
+/** The program whose pool thread blocks in a system call as its scope closes by interruption. */
+const blockedThreadProgram = fileURLToPath(new URL("./fixtures/blockedThreadProgram.ts", import.meta.url))
+
+/** What `blockedThreadProgram.ts` prints once its scope has closed. */
+interface BlockedThreadReport {
+  readonly threadId: number
+  readonly closeMillis: number
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** The first line the child prints; fails if it exits first. */
+const firstLine = (child: ChildProcess) =>
+  Effect.callback<string, Error>((resume) => {
+    let stdout = ""
+    let stderr = ""
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.stdout?.on("data", (chunk) => {
+      stdout += chunk
+      const end = stdout.indexOf("\n")
+      if (end >= 0) resume(Effect.succeed(stdout.slice(0, end)))
+    })
+    child.once("exit", (code, signal) =>
+      resume(Effect.fail(new Error(`the program exited (${code ?? signal}) before its report: ${stderr}`)))
+    )
+  })
+
+/** The child's exit code and signal, once it has exited. */
+const exitOf = (child: ChildProcess) =>
+  Effect.callback<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resume(Effect.succeed({ code: child.exitCode, signal: child.signalCode }))
+      return
+    }
+    child.once("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+  })
+
+/**
+ * Writes to the FIFO its reader is blocked on, which ends the read. Opened without blocking, so a
+ * reader that is not there fails this (ENXIO, tried again until `deadline`) instead of hanging the test.
+ */
+const releaseFifo = (fifo: string, deadline: Duration.Input) =>
+  within(
+    Effect.gen(function* () {
+      for (;;) {
+        const fd = yield* Effect.sync(() => {
+          try {
+            return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "ENXIO") return undefined
+            throw error
+          }
+        })
+        if (fd !== undefined) {
+          writeSync(fd, "released")
+          closeSync(fd)
+          return
+        }
+        yield* Effect.sleep(20)
+      }
+    }),
+    deadline,
+    "opening the FIFO while its reader waits"
+  )
+
 describe("InterpreterPoolExecutor only", () => {
+  it.live(
+    "a thread blocked in a system call is abandoned when the scope closes by interruption; the process exits once the call returns",
+    () =>
+      Effect.gen(function* () {
+        const { file } = yield* tempFile("effect-futures-blocked-")
+        const fifo = join(dirname(file), "fifo")
+        execFileSync("mkfifo", [fifo])
+        const child = spawn(process.execPath, [blockedThreadProgram, fifo, file], {
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (child.pid !== undefined && isAlive(child.pid)) child.kill("SIGKILL")
+          })
+        )
+        // The read never returns by itself: without abandonment the close, and so the report, never comes.
+        const line = yield* within(firstLine(child), loopDeadline, "the program's close by interruption")
+        const report = JSON.parse(line) as BlockedThreadReport
+        // interruptGrace (200 ms), then a second for the killed thread to end.
+        expect(report.closeMillis).toBeLessThan(4_000)
+        const abandoned = report.warnings.filter((w) => w.startsWith(`abandoned thread ${report.threadId}:`))
+        expect(abandoned, report.warnings.join("\n")).toHaveLength(1)
+        expect(abandoned[0]).toContain('its last call was task "blockOnFifo"')
+        // Node cannot end the thread, and the process waits for it.
+        yield* Effect.sleep(500)
+        expect(child.exitCode).toBeNull()
+        yield* releaseFifo(fifo, startDeadline)
+        expect(
+          yield* within(exitOf(child), shutdownDeadline, "the program's exit once the read returned")
+        ).toStrictEqual({ code: 0, signal: null })
+      }),
+    slow
+  )
+
   it.live(
     'a worker out of memory, with onWorkerDeath: "replace", fails its call with WorkerDied naming the limit',
     () =>

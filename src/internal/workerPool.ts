@@ -32,7 +32,7 @@ import type { Task } from "../Task.ts"
 import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import type { Spawn, WorkerHandle } from "./platform.ts"
+import { abandonAfterMillis, type Spawn, type WorkerHandle } from "./platform.ts"
 import { type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
@@ -78,6 +78,8 @@ interface PoolWorker {
   answered: boolean
   /** Kills it if it has not exited `terminateGrace` after being asked to stop. */
   killTimer: ReturnType<typeof setTimeout> | undefined
+  /** The task of the last call sent to it, to say what a worker that cannot be stopped is stuck in. */
+  lastTask: AnyTask | undefined
 }
 
 /** Calls per message when the queue is deep; a worker holds at most two such batches. */
@@ -353,6 +355,7 @@ export class WorkerPool {
       if (timeout !== undefined) this.armTimeout(item, timeout)
     }
     worker.sent += batch.length
+    worker.lastTask = batch[batch.length - 1].task
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
       worker.retiring = true
     }
@@ -513,11 +516,12 @@ export class WorkerPool {
       retiring: false,
       stopping: false,
       answered: false,
-      killTimer: undefined
+      killTimer: undefined,
+      lastTask: undefined
     }
     this.workers.add(worker)
     handle.onMessage((message) => this.onMessage(worker, message))
-    handle.onExit((code, signal, error) => this.onExit(worker, code, signal, error))
+    handle.onExit((code, signal, error, abandoned) => this.onExit(worker, code, signal, error, abandoned))
     if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
     const init = this.config.initializer
     if (init !== undefined) {
@@ -571,7 +575,14 @@ export class WorkerPool {
     this.checkTerminated()
   }
 
-  private onExit(worker: PoolWorker, code: number | null, signal: NodeJS.Signals | null, error: unknown): void {
+  private onExit(
+    worker: PoolWorker,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    error: unknown,
+    abandoned: boolean
+  ): void {
+    if (abandoned) this.abandoned(worker)
     if (!worker.stopping) {
       this.died(
         worker,
@@ -589,6 +600,21 @@ export class WorkerPool {
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
     this.checkTerminated()
+  }
+
+  /** A killed thread that did not end (blocked in a system call): the pool goes on without it, and says so. */
+  private abandoned(worker: PoolWorker): void {
+    const task = worker.lastTask
+    this.warn(
+      worker,
+      `abandoned ${this.word} ${worker.handle.id}: it did not end ${abandonAfterMillis} ms after it was killed, so it ` +
+        "is blocked outside JavaScript (a system call such as execSync or a synchronous read of a pipe), where Node " +
+        "cannot stop it" +
+        (task === undefined ? "" : `; its last call was task ${JSON.stringify(task.name)} of ${task.module}`) +
+        ". The pool no longer waits for it; Node ends the thread when that call returns, and the process cannot " +
+        "exit before then. Give such a call a timeout (execSync's timeout option), or run it on a ProcessPoolExecutor, " +
+        "whose workers can always be killed"
+    )
   }
 
   /**
