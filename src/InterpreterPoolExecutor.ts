@@ -53,7 +53,11 @@ export interface Options extends Executor.PoolOptions {
   readonly shared?: Readonly<Record<string, unknown>> | undefined
   /** V8 heap limits for each worker. */
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
-  /** How long an interrupted task may take to stop before its worker is replaced (default 1 second). */
+  /**
+   * How long an interrupted task may take to stop before its worker is replaced (default 1 second):
+   * after `Future.interrupt`, and when the executor's scope closes by interruption (then the worker is
+   * killed).
+   */
   readonly interruptGrace?: Duration.Input | undefined
   /**
    * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught
@@ -65,8 +69,9 @@ export interface Options extends Executor.PoolOptions {
   readonly onWorkerDeath?: "break" | "replace" | undefined
   /**
    * How long a worker thread asked to stop (shutdown, `maxTasksPerChild`, idle shrink, memory retirement) may
-   * take to exit before it is terminated (default `"5 seconds"`), so shutting down always returns.
-   * Beyond Python.
+   * take to exit before it is terminated (default `"5 seconds"`), so shutting down always returns: a
+   * thread blocked in a system call, which Node cannot terminate, is abandoned a second later (see the
+   * faults guide). Beyond Python.
    */
   readonly terminateGrace?: Duration.Input | undefined
   /**

@@ -55,7 +55,11 @@ export interface Options extends Executor.PoolOptions {
   readonly env?: NodeJS.ProcessEnv | undefined
   /** The children's working directory (default: the parent's). */
   readonly cwd?: string | undefined
-  /** How long an interrupted task may take to stop before its process is replaced (default 1 second). */
+  /**
+   * How long an interrupted task may take to stop before its process is replaced (default 1 second):
+   * after `Future.interrupt`, and when the executor's scope closes by interruption (then the process is
+   * killed).
+   */
   readonly interruptGrace?: Duration.Input | undefined
   /**
    * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught

@@ -6,8 +6,12 @@
  * Real threads and processes; every wait has a deadline, so a deadlock fails
  * its test, naming what hung, instead of hanging the run.
  */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { closeSync, constants, openSync, writeSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, type Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Fiber, Logger, Option, Scope } from "effect"
 import {
   BrokenExecutor,
   type Executor,
@@ -19,10 +23,13 @@ import {
   WorkerDied
 } from "../src/index.ts"
 import { poolOf as internalPool } from "../src/internal/workerExecutor.ts"
-import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
+import { awaitExit, Deadlock, expectFailure, failureOf, killPool, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
-import { survivors } from "./fixtures/processes.ts"
+import { isAlive, survivors } from "./fixtures/processes.ts"
+import * as tasks from "./fixtures/tasks.ts"
+import * as timerModule from "./fixtures/timerModule.ts"
+import { tempFile } from "./suites/workerPool.ts"
 
 /** Starting workers on a loaded machine. */
 const startDeadline = "20 seconds"
@@ -44,6 +51,7 @@ interface LifecycleOptions {
   readonly maxWorkers: number
   readonly onWorkerDeath?: "break" | "replace"
   readonly terminateGrace?: Duration.Input
+  readonly interruptGrace?: Duration.Input
   readonly idleTimeout?: Duration.Input
   readonly minWorkers?: number
   readonly maxMemoryPerWorker?: number
@@ -110,6 +118,48 @@ const workerIds = (executor: Executor.Service): ReadonlyArray<number> =>
  * hold up the close), and the scope's close has a deadline, past which the workers are killed.
  */
 const withPool = withPoolUnder({ shutdownDeadline, killFirstOn: "failure" })
+
+/**
+ * A fresh pool in a scope of its own around `body`, which gets `interrupt`: it closes the scope by
+ * interruption, as Ctrl-C under `NodeRuntime.runMain` does, and says how long the close took (a
+ * `Deadlock` past `deadline`, the workers then killed). Whatever is left is killed when the body ends.
+ */
+const withInterruptedScope = <S extends Executor.Service, A, E, ME>(
+  make: Effect.Effect<S, ME, Scope.Scope>,
+  body: (executor: S, interrupt: (deadline: Duration.Input) => Effect.Effect<number, Deadlock>) => Effect.Effect<A, E>
+): Effect.Effect<A, E | ME> =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const executor = yield* Scope.provide(scope)(make)
+    const interrupt = (deadline: Duration.Input) =>
+      Effect.gen(function* () {
+        const started = Date.now()
+        const closing = yield* Effect.forkDetach(Scope.close(scope, Exit.interrupt()))
+        if (Option.isNone(yield* Effect.timeoutOption(Fiber.await(closing), deadline))) {
+          yield* killPool(executor)
+          return yield* new Deadlock({
+            message: `deadlock: closing the pool's scope by interruption did not return within ${String(deadline)}`
+          })
+        }
+        return Date.now() - started
+      })
+    return yield* body(executor, interrupt).pipe(
+      Effect.ensuring(Effect.andThen(killPool(executor), Scope.close(scope, Exit.void)))
+    )
+  })
+
+/** `make` with its log lines (level and message) kept in `lines`. */
+const logsOf = <A, E, R>(make: Effect.Effect<A, E, R>, lines: Array<string>): Effect.Effect<A, E, R> =>
+  Effect.provideService(
+    make,
+    Logger.CurrentLoggers,
+    new Set([
+      Logger.make((options) => {
+        const message = Array.isArray(options.message) ? options.message : [options.message]
+        lines.push([options.logLevel, ...message.map(String)].join(" "))
+      })
+    ])
+  )
 
 /** Starts `n` workers (calls sent at once go to different workers) and says where each runs. */
 const startWorkers = (executor: Executor.Service, n: number, ms = 100) =>
@@ -299,6 +349,21 @@ for (const pool of pools) {
 
     describe("terminateGrace", () => {
       it.live(
+        "a worker whose task module left a timer running exits when asked, without waiting for terminateGrace",
+        () =>
+          withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+            Effect.gen(function* () {
+              const where = yield* result(yield* executor.submit(timerModule.tickCount), startDeadline, "the call")
+              // terminateGrace is 5 seconds by default: a return well before shows the worker was not killed.
+              yield* within(executor.shutdown({ wait: true }), "3 seconds", "shutdown of a worker with a timer left")
+              expect(allWorkers(executor)).toBe(0)
+              if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
+            })
+          ),
+        slow
+      )
+
+      it.live(
         "a worker whose event loop is stuck after its call is killed terminateGrace after shutdown",
         () =>
           withPool(pool.make({ maxWorkers: 1, terminateGrace: grace }), (executor) =>
@@ -314,6 +379,28 @@ for (const pool of pools) {
               if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
             })
           ),
+        slow
+      )
+
+      it.live(
+        "a worker that does not exit when asked is named in a log line while the pool waits, and when killed",
+        () => {
+          const lines: Array<string> = []
+          return withPool(logsOf(pool.make({ maxWorkers: 1, terminateGrace: "2 seconds" }), lines), (executor) =>
+            Effect.gen(function* () {
+              const where = yield* result(yield* executor.submit(lifecycle.lingerBusy, 0), startDeadline, "the call")
+              const id = pool.idOf(where)
+              yield* within(executor.shutdown({ wait: true }), "8 seconds", "shutdown of a pool whose worker is stuck")
+              const waiting = lines.filter((line) => line.includes(`waiting for ${pool.worker} ${id} to exit`))
+              expect(waiting, lines.join("\n")).toHaveLength(1)
+              expect(waiting[0]).toMatch(/^Warn /)
+              expect(waiting[0]).toMatch(/terminateGrace \(2000 ms\)/)
+              const killed = lines.filter((line) => line.includes(`killed ${pool.worker} ${id}`))
+              expect(killed, lines.join("\n")).toHaveLength(1)
+              expect(killed[0]).toMatch(/^Warn .*did not exit within terminateGrace/)
+            })
+          )
+        },
         slow
       )
 
@@ -335,6 +422,45 @@ for (const pool of pools) {
                 "the retired worker's exit"
               )
               if (pool.worker === "process") expect(yield* survivors([first.pid], 3_000)).toStrictEqual([])
+            })
+          ),
+        slow
+      )
+    })
+
+    describe("closing the scope by interruption", () => {
+      it.live(
+        "interrupts a running Effect task in its worker first: its finalizers run, the future ends cancelled",
+        () =>
+          Effect.gen(function* () {
+            const { file, lines } = yield* tempFile("effect-futures-close-")
+            // A grace far longer than the deadline: the close returns once the task has stopped, not after it.
+            const make = pool.make({ maxWorkers: 1, interruptGrace: "60 seconds" })
+            yield* withInterruptedScope(make, (executor, interrupt) =>
+              Effect.gen(function* () {
+                const future = yield* executor.submit(lifecycle.awaitInterrupt, file)
+                yield* eventually(() => lines().length > 0, startDeadline, "the task starting")
+                yield* interrupt(shutdownDeadline)
+                expect(lines()).toStrictEqual(["started", "finalized"])
+                expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
+                expect(allWorkers(executor)).toBe(0)
+              })
+            )
+          }),
+        slow
+      )
+
+      it.live(
+        "kills a worker whose task does not stop within interruptGrace, and returns",
+        () =>
+          withInterruptedScope(pool.make({ maxWorkers: 1, interruptGrace: grace }), (executor, interrupt) =>
+            Effect.gen(function* () {
+              const where = yield* result(yield* executor.submit(faults.workerId, 0), startDeadline, "a call")
+              const future = yield* executor.submit(tasks.busyLoop, 60_000)
+              yield* eventually(() => Effect.runSync(Future.running(future)), startDeadline, "the loop starting")
+              yield* interrupt(graceDeadline)
+              expect(yield* Future.state(future)).toBe("CANCELLED_AND_NOTIFIED")
+              if (pool.worker === "process") expect(yield* survivors([where.pid], 3_000)).toStrictEqual([])
             })
           ),
         slow
@@ -471,7 +597,107 @@ describe("ProcessPoolExecutor only", () => {
   )
 })
 
+/** The program whose pool thread blocks in a system call as its scope closes by interruption. */
+const blockedThreadProgram = fileURLToPath(new URL("./fixtures/blockedThreadProgram.ts", import.meta.url))
+
+/** What `blockedThreadProgram.ts` prints once its scope has closed. */
+interface BlockedThreadReport {
+  readonly threadId: number
+  readonly closeMillis: number
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** The first line the child prints; fails if it exits first. */
+const firstLine = (child: ChildProcess) =>
+  Effect.callback<string, Error>((resume) => {
+    let stdout = ""
+    let stderr = ""
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.stdout?.on("data", (chunk) => {
+      stdout += chunk
+      const end = stdout.indexOf("\n")
+      if (end >= 0) resume(Effect.succeed(stdout.slice(0, end)))
+    })
+    child.once("exit", (code, signal) =>
+      resume(Effect.fail(new Error(`the program exited (${code ?? signal}) before its report: ${stderr}`)))
+    )
+  })
+
+/** The child's exit code and signal, once it has exited. */
+const exitOf = (child: ChildProcess) =>
+  Effect.callback<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resume(Effect.succeed({ code: child.exitCode, signal: child.signalCode }))
+      return
+    }
+    child.once("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+  })
+
+/**
+ * Writes to the FIFO its reader is blocked on, which ends the read. Opened without blocking, so a
+ * reader that is not there fails this (ENXIO, tried again until `deadline`) instead of hanging the test.
+ */
+const releaseFifo = (fifo: string, deadline: Duration.Input) =>
+  within(
+    Effect.gen(function* () {
+      for (;;) {
+        const fd = yield* Effect.sync(() => {
+          try {
+            return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "ENXIO") return undefined
+            throw error
+          }
+        })
+        if (fd !== undefined) {
+          writeSync(fd, "released")
+          closeSync(fd)
+          return
+        }
+        yield* Effect.sleep(20)
+      }
+    }),
+    deadline,
+    "opening the FIFO while its reader waits"
+  )
+
 describe("InterpreterPoolExecutor only", () => {
+  it.live(
+    "a thread blocked in a system call is abandoned when the scope closes by interruption; the process exits once the call returns",
+    () =>
+      Effect.gen(function* () {
+        const { file } = yield* tempFile("effect-futures-blocked-")
+        const fifo = join(dirname(file), "fifo")
+        execFileSync("mkfifo", [fifo])
+        const child = spawn(process.execPath, [blockedThreadProgram, fifo, file], {
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (child.pid !== undefined && isAlive(child.pid)) child.kill("SIGKILL")
+          })
+        )
+        // The read never returns by itself: without abandonment the close, and so the report, never comes.
+        const line = yield* within(firstLine(child), loopDeadline, "the program's close by interruption")
+        const report = JSON.parse(line) as BlockedThreadReport
+        // interruptGrace (200 ms), then a second for the killed thread to end.
+        expect(report.closeMillis).toBeLessThan(4_000)
+        const abandoned = report.warnings.filter((w) => w.startsWith(`abandoned thread ${report.threadId}:`))
+        expect(abandoned, report.warnings.join("\n")).toHaveLength(1)
+        expect(abandoned[0]).toContain('its last call was task "blockOnFifo"')
+        // Node cannot end the thread, and the process waits for it.
+        yield* Effect.sleep(500)
+        expect(child.exitCode).toBeNull()
+        yield* releaseFifo(fifo, startDeadline)
+        expect(
+          yield* within(exitOf(child), shutdownDeadline, "the program's exit once the read returned")
+        ).toStrictEqual({ code: 0, signal: null })
+      }),
+    slow
+  )
+
   it.live(
     'a worker out of memory, with onWorkerDeath: "replace", fails its call with WorkerDied naming the limit',
     () =>

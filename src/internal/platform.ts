@@ -17,12 +17,25 @@ export interface WorkerHandle {
   readonly id: number
   /** Throws synchronously when a value cannot be cloned. */
   readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
-  /** Hard stop: `worker.terminate()` or SIGKILL (SIGTERM for `terminate`). */
+  /**
+   * Hard stop: `worker.terminate()` or SIGKILL (SIGTERM for `terminate`). A thread that has not ended
+   * `abandonAfterMillis` later is abandoned: its exit is reported then, with `abandoned`.
+   */
   readonly kill: (signal?: NodeJS.Signals) => void
   readonly onMessage: (listener: (message: FromWorker) => void) => void
-  /** Called once, with a description such as `exit code 1` or `signal SIGKILL`. */
-  readonly onExit: (listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown) => void) => void
+  /** Called once, when the worker has exited or was abandoned (still running, but no longer waited for). */
+  readonly onExit: (
+    listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown, abandoned: boolean) => void
+  ) => void
 }
+
+/**
+ * How long a killed thread may take to end. `worker.terminate()` takes effect when the thread next
+ * runs JavaScript, within milliseconds; one still running this long after is blocked outside it (a
+ * system call such as `execSync` or a synchronous read of a pipe), where Node cannot stop it.
+ */
+/** @internal */
+export const abandonAfterMillis = 1_000
 
 /** @internal */
 export type Spawn = () => WorkerHandle
@@ -57,6 +70,21 @@ export const spawnThread =
     port1.on("message", (message: FromWorker) => onMessage?.(message))
     // Not a reason to stay alive: the worker itself is.
     port1.unref()
+    let onExit: ((code: number | null, signal: null, error: unknown, abandoned: boolean) => void) | undefined
+    let ended = false
+    const end = (code: number | null, abandoned: boolean): void => {
+      if (ended) return
+      ended = true
+      // What the worker posted before it exited is heard before its exit, as with `parentPort`.
+      for (let entry = WorkerThreads.receiveMessageOnPort(port1); entry !== undefined; ) {
+        onMessage?.(entry.message as FromWorker)
+        entry = WorkerThreads.receiveMessageOnPort(port1)
+      }
+      port1.close()
+      onExit?.(code, null, uncaught, abandoned)
+    }
+    worker.once("exit", (code) => end(code, false))
+    let killed = false
     return {
       id: worker.threadId,
       send: (message, transfer) => {
@@ -64,20 +92,24 @@ export const spawnThread =
         Atomics.add(bell, 0, 1)
         Atomics.notify(bell, 0, 1)
       },
-      kill: () => void worker.terminate(),
+      kill: () => {
+        if (killed) return
+        killed = true
+        void worker.terminate()
+        // Stuck outside JavaScript, the thread ends only once its call returns: stop waiting, and
+        // let it not hold the event loop (the process still cannot exit before it ends).
+        setTimeout(() => {
+          if (ended) return
+          worker.unref()
+          end(null, true)
+        }, abandonAfterMillis).unref()
+      },
       onMessage: (listener) => {
         onMessage = listener
       },
-      onExit: (listener) =>
-        void worker.once("exit", (code) => {
-          // What the worker posted before it exited is heard before its exit, as with `parentPort`.
-          for (let entry = WorkerThreads.receiveMessageOnPort(port1); entry !== undefined; ) {
-            onMessage?.(entry.message as FromWorker)
-            entry = WorkerThreads.receiveMessageOnPort(port1)
-          }
-          port1.close()
-          listener(code, null, uncaught)
-        })
+      onExit: (listener) => {
+        onExit = listener
+      }
     }
   }
 
@@ -110,6 +142,6 @@ export const spawnProcess =
       },
       kill: (signal = "SIGKILL") => void child.kill(signal),
       onMessage: (listener) => void child.on("message", listener as (message: unknown) => void),
-      onExit: (listener) => void child.once("exit", (code, signal) => listener(code, signal, spawnError))
+      onExit: (listener) => void child.once("exit", (code, signal) => listener(code, signal, spawnError, false))
     }
   }

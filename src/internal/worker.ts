@@ -414,6 +414,9 @@ port.listen((message) => {
     case "Stop":
       stopped = true
       port.close()
+      // Asked once its calls are done: a timer or socket a task module left open must not keep
+      // it alive until the pool kills it.
+      if (!draining) reallyExit(0)
       return
     case "ReportMemory":
       reportMemory = true

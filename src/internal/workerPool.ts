@@ -32,7 +32,7 @@ import type { Task } from "../Task.ts"
 import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import type { Spawn, WorkerHandle } from "./platform.ts"
+import { abandonAfterMillis, type Spawn, type WorkerHandle } from "./platform.ts"
 import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
@@ -80,6 +80,8 @@ interface PoolWorker {
   answered: boolean
   /** Kills it if it has not exited `terminateGrace` after being asked to stop. */
   killTimer: ReturnType<typeof setTimeout> | undefined
+  /** The task of the last call sent to it, to say what a worker that cannot be stopped is stuck in. */
+  lastTask: AnyTask | undefined
 }
 
 /** Calls per message when the queue is deep; a worker holds at most two such batches. */
@@ -87,6 +89,9 @@ const batchSize = 64
 
 /** The work, in milliseconds, a batch of tiny calls should hold. */
 const batchMillis = 2
+
+/** How long a worker told to stop may take to exit before a log line says the pool waits for it. */
+const noticeMillis = 1_000
 
 /** The longest delay `setTimeout` takes; a longer one (or an infinite Duration) means never. */
 const maxTimerMillis = 2_147_483_647
@@ -358,6 +363,7 @@ export class WorkerPool {
       worker.items.add(item)
     }
     worker.sent += batch.length
+    worker.lastTask = batch[batch.length - 1].task
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
       worker.retiring = true
     }
@@ -530,11 +536,12 @@ export class WorkerPool {
       retiring: false,
       stopping: false,
       answered: false,
-      killTimer: undefined
+      killTimer: undefined,
+      lastTask: undefined
     }
     this.workers.add(worker)
     handle.onMessage((message) => this.onMessage(worker, message))
-    handle.onExit((code, signal, error) => this.onExit(worker, code, signal, error))
+    handle.onExit((code, signal, error, abandoned) => this.onExit(worker, code, signal, error, abandoned))
     if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
     const init = this.config.initializer
     if (init !== undefined) {
@@ -594,7 +601,14 @@ export class WorkerPool {
     this.checkTerminated()
   }
 
-  private onExit(worker: PoolWorker, code: number | null, signal: NodeJS.Signals | null, error: unknown): void {
+  private onExit(
+    worker: PoolWorker,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    error: unknown,
+    abandoned: boolean
+  ): void {
+    if (abandoned) this.abandoned(worker)
     if (!worker.stopping) {
       this.died(
         worker,
@@ -612,6 +626,21 @@ export class WorkerPool {
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
     this.checkTerminated()
+  }
+
+  /** A killed thread that did not end (blocked in a system call): the pool goes on without it, and says so. */
+  private abandoned(worker: PoolWorker): void {
+    const task = worker.lastTask
+    this.warn(
+      worker,
+      `abandoned ${this.word} ${worker.handle.id}: it did not end ${abandonAfterMillis} ms after it was killed, so it ` +
+        "is blocked outside JavaScript (a system call such as execSync or a synchronous read of a pipe), where Node " +
+        "cannot stop it" +
+        (task === undefined ? "" : `; its last call was task ${JSON.stringify(task.name)} of ${task.module}`) +
+        ". The pool no longer waits for it; Node ends the thread when that call returns, and the process cannot " +
+        "exit before then. Give such a call a timeout (execSync's timeout option), or run it on a ProcessPoolExecutor, " +
+        "whose workers can always be killed"
+    )
   }
 
   /**
@@ -683,14 +712,49 @@ export class WorkerPool {
     if (this.liveWorkers() < this.config.minWorkers) this.spawn()
   }
 
-  /** Kills the worker if it has not exited `terminateGrace` from now. */
+  /**
+   * Kills the worker if it has not exited `terminateGrace` from now. A worker told to stop exits at
+   * once, so one still there a moment later is stuck: a log line says what the pool waits for.
+   */
   private killLater(worker: PoolWorker): void {
+    if (worker.killTimer !== undefined) return
     const grace = this.config.terminateGraceMillis
-    if (worker.killTimer !== undefined || grace > maxTimerMillis) return
-    worker.killTimer = setTimeout(() => {
-      if (this.workers.has(worker)) worker.handle.kill()
-    }, grace)
-    worker.killTimer.unref()
+    const name = `${this.word} ${worker.handle.id}`
+    const arm = (f: () => void, ms: number) => {
+      worker.killTimer = setTimeout(() => {
+        worker.killTimer = undefined
+        if (this.workers.has(worker)) f()
+      }, ms)
+      worker.killTimer.unref()
+    }
+    const kill = () => {
+      this.warn(worker, `killed ${name}: it did not exit within terminateGrace (${grace} ms) of being told to stop`)
+      worker.handle.kill()
+    }
+    if (grace <= noticeMillis) {
+      arm(kill, grace)
+      return
+    }
+    arm(() => {
+      this.warn(
+        worker,
+        `waiting for ${name} to exit: it was told to stop ${noticeMillis} ms ago and has not (its event loop ` +
+          "is busy: a task left a loop, a long callback or a blocking call behind); " +
+          (grace > maxTimerMillis
+            ? "terminateGrace is infinite, so the pool waits for as long as it takes"
+            : `the pool kills it at terminateGrace (${grace} ms)`)
+      )
+      if (grace <= maxTimerMillis) arm(kill, grace - noticeMillis)
+    }, noticeMillis)
+  }
+
+  /** A warning about a worker, in the executor's logs. */
+  private warn(worker: PoolWorker, message: string): void {
+    Effect.runForkWith(this.config.context)(
+      Effect.logWarning(message).pipe(
+        Effect.annotateLogs({ executor: this.config.observer.name, workerId: worker.handle.id })
+      )
+    )
   }
 
   /** Stops the workers idle for `idleTimeout`, down to `minWorkers`; wakes again for the next one. */
@@ -847,22 +911,53 @@ export class WorkerPool {
     )
   }
 
-  /** The scope's end: `shutdown({ wait: true })`; an interrupted scope stops running calls as well. */
+  /**
+   * The scope's end: `shutdown({ wait: true })`. An interrupted scope stops running calls as well,
+   * as `Future.interrupt` does: each is aborted in its worker (an Effect task's fiber is
+   * interrupted, so its finalizers run), and the workers whose calls have not ended
+   * `interruptGrace` later are killed.
+   */
   close(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
     if (!Exit.hasInterrupts(exit)) return this.shutdown({ wait: true })
     return Effect.andThen(
       this.shutdown({ wait: false, cancelFutures: true }),
       Effect.suspend(() => {
-        for (const worker of this.workers) {
-          for (const item of worker.items.values()) this.complete(item, Exit.interrupt())
-          worker.items.clear()
-          worker.stopping = true
-          worker.handle.kill()
-        }
         for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
         this.endRetries(Exit.interrupt())
+        const running: Array<Effect.Effect<unknown>> = []
+        for (const worker of this.workers) {
+          // The last sent first: the worker drops the calls it has not started before it could start them.
+          const held = worker.items.values()
+          for (let i = held.length - 1; i >= 0; i--) {
+            // Asked to stop, as by `Future.interrupt`: it ends interrupted, with no further attempt.
+            held[i].interrupted = true
+            running.push(core.awaitDone(held[i].future))
+            try {
+              worker.handle.send({ _tag: "Abort", id: held[i].id })
+            } catch {
+              // The worker is gone; its exit ends the call.
+            }
+          }
+        }
+        // A worker whose calls have all answered is asked to stop (as after any last reply).
         this.checkTerminated()
-        return Deferred.await(this.terminated)
+        return Effect.all(running, { concurrency: "unbounded", discard: true }).pipe(
+          Effect.timeoutOption(this.config.interruptGraceMillis),
+          Effect.andThen(
+            Effect.sync(() => {
+              for (const worker of this.workers) {
+                if (worker.items.size === 0) continue
+                for (const item of worker.items.values()) this.complete(item, Exit.interrupt())
+                worker.items.clear()
+                worker.stopping = true
+                worker.handle.kill()
+              }
+              for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
+              this.checkTerminated()
+            })
+          ),
+          Effect.andThen(Deferred.await(this.terminated))
+        )
       })
     )
   }
