@@ -284,6 +284,43 @@ describe.each(pools)("%s", (_name, layer) => {
     })
   )
 
+  it.live(
+    'maxQueue 0 with whenFull "reject": a task a free worker can take is admitted; with none free, QueueFull',
+    () =>
+      withPool(
+        Effect.gen(function* () {
+          // Nothing may wait, but a free worker takes the task at once.
+          expect(yield* result(yield* Executor.submit(tasks.add, 1, 2))).toBe(3)
+          const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+          yield* untilRunning(running)
+          const error = yield* Effect.flip(Executor.submit(tasks.add, 3, 4))
+          expect(error).toBeInstanceOf(QueueFull)
+          expect(error.message).toContain("maxQueue = 0")
+          yield* Future.interrupt(running)
+          // The worker is free again.
+          expect(yield* result(yield* Executor.submit(tasks.add, 3, 4))).toBe(7)
+        }),
+        { maxQueue: 0, whenFull: "reject" }
+      )
+  )
+
+  it.live('maxQueue 0 with whenFull "suspend": a submitter waits while every worker is busy, then goes in', () =>
+    withPool(
+      Effect.gen(function* () {
+        const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000).pipe(Effect.timeout("10 seconds"))
+        yield* untilRunning(running)
+        const waiting = yield* Effect.forkChild(Executor.submit(tasks.add, 3, 4))
+        yield* Effect.sleep("100 millis")
+        expect(waiting.pollUnsafe()).toBeUndefined()
+        yield* Future.interrupt(running)
+        // A worker that becomes free lets the waiting submitter in, though no task left a queue.
+        const later = yield* Fiber.join(waiting).pipe(Effect.timeout("10 seconds"))
+        expect(yield* result(later)).toBe(7)
+      }),
+      { maxQueue: 0 }
+    )
+  )
+
   it.live("maxQueue: a map interrupted while it waits for room closes its input and cancels what it queued", () =>
     withPool(
       Effect.gen(function* () {

@@ -185,9 +185,11 @@ export const checkPoolOptions = (options: PoolOptions): PoolPolicy | Cause.Illeg
 }
 
 /**
- * `maxQueue`: how many tasks may wait for a worker. When the queue is full a
- * submit is refused with `QueueFull` ("reject") or waits here until a task
- * leaves the queue ("suspend"), in the order the submitters came.
+ * `maxQueue`: how many tasks may wait for a worker. A task that a free worker
+ * can take now never waits, so `maxQueue: 0` admits exactly the tasks that
+ * can start at once. When the queue is full a submit is refused with
+ * `QueueFull` ("reject") or waits here until a task leaves the queue or a
+ * worker becomes free ("suspend"), in the order the submitters came.
  */
 /** @internal */
 export class Room {
@@ -202,14 +204,24 @@ export class Room {
     this.whenFull = whenFull
   }
 
+  /**
+   * The one admission rule of every pool: with `queued` tasks waiting and `free` workers that
+   * can take a task now (idle, or yet to be started under `maxWorkers`), a new task is admitted
+   * while fewer than `maxQueue` tasks would be left waiting once the free workers took theirs.
+   * `undefined` when admitted, else what `full` gives.
+   */
+  admit(queued: number, free: number): QueueFull | Room | undefined {
+    return queued - free < this.maxQueue ? undefined : this.full()
+  }
+
   /** Why a submit cannot queue now: `QueueFull` to fail with, or this `Room` to wait on. */
-  full(): QueueFull | Room {
+  private full(): QueueFull | Room {
     return this.whenFull === "reject"
       ? new QueueFull({
           kind: this.kind,
           maxQueue: this.maxQueue,
           message:
-            `the queue already holds maxQueue = ${this.maxQueue} pending tasks; ` +
+            `every worker is busy and the queue already holds maxQueue = ${this.maxQueue} pending tasks; ` +
             `retry later, raise maxQueue, or use whenFull: "suspend" to wait for room`
         })
       : this
@@ -241,7 +253,7 @@ export class Room {
     return false
   }
 
-  /** `free` slots opened in the queue: wake that many waiters. */
+  /** `free` more tasks can be admitted (tasks left the queue, or workers became free): wake that many waiters. */
   freed(free: number): void {
     for (let i = 0; i < free && this.waiters.length > 0; i++) if (!this.wakeOne()) return
   }

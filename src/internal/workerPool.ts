@@ -214,8 +214,8 @@ export class WorkerPool {
     const closed = this.closed()
     if (closed !== undefined) return closed
     if (policy?.signal?.aborted === true) return abortedBeforeQueued(this.newFuture())
-    const room = this.config.room
-    if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
+    const full = this.config.room?.admit(this.pending(), this.freeWorkers())
+    if (full !== undefined) return full
     const future = this.newFuture()
     const observer = this.config.observer
     const trace = observer.trace(context, task)
@@ -275,6 +275,14 @@ export class WorkerPool {
 
   private pending(): number {
     return this.queue.length + this.requeued.length
+  }
+
+  /** Workers that could take a call now: live ones holding none, and those `maxWorkers` still allows to start. */
+  private freeWorkers(): number {
+    // Idle live workers plus the ones still to start: `maxWorkers` less the live workers holding calls.
+    let free = this.config.maxWorkers
+    for (const w of this.workers) if (!w.retiring && w.items.size > 0) free--
+    return Math.max(0, free)
   }
 
   /** The worker to send to, spawning one while under `maxWorkers` and every live worker is busy. */
@@ -598,6 +606,8 @@ export class WorkerPool {
       else if (this.config.idleTimeoutMillis !== undefined) this.armIdle()
     }
     if (this.pending() > 0) this.dispatch()
+    // A worker with nothing left to run can take a new call: a submitter waiting for room may come in.
+    if (worker.items.size === 0) this.config.room?.freed(1)
     this.checkTerminated()
   }
 
@@ -625,6 +635,8 @@ export class WorkerPool {
     worker.items.clear()
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
+    // Its place may be taken by a new worker: a submitter waiting for room may come in.
+    this.config.room?.freed(1)
     this.checkTerminated()
   }
 
