@@ -150,17 +150,25 @@ const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.Illegal
   return { timeout, chunksize, buffersize: options.buffersize }
 }
 
-/** Python's `itertools.batched`. */
-function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<A>> {
-  let batch: Array<A> = []
+/** A chunk of `map`'s calls, and the input its first call is for (so an error can name the input). */
+interface Chunk {
+  readonly first: number
+  readonly calls: ReadonlyArray<ReadonlyArray<unknown>>
+}
+
+/** Python's `itertools.batched`, each batch with the index of its first item. */
+function* batched(items: Iterable<ReadonlyArray<unknown>>, size: number): Generator<Chunk> {
+  let calls: Array<ReadonlyArray<unknown>> = []
+  let first = 0
   for (const item of items) {
-    batch.push(item)
-    if (batch.length === size) {
-      yield batch
-      batch = []
+    calls.push(item)
+    if (calls.length === size) {
+      yield { first, calls }
+      first += size
+      calls = []
     }
   }
-  if (batch.length > 0) yield batch
+  if (calls.length > 0) yield { first, calls }
 }
 
 /**
@@ -175,7 +183,11 @@ function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<
 export const mapWith = (
   submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted,
   rest: ReadonlyArray<unknown>,
-  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>, context: Context.Context<never>) => Submitted
+  submitChunk?: (
+    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
+    context: Context.Context<never>,
+    first: number
+  ) => Submitted
 ): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
@@ -193,7 +205,7 @@ export const mapWith = (
     const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
     const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted => {
       const f = chunked
-        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>, context)
+        ? submitChunk((unit as Chunk).calls, context, (unit as Chunk).first)
         : submit(unit as ReadonlyArray<unknown>, context)
       // The stream owns its futures: their failures end the stream, or were cut off by closing it.
       if (f instanceof core.FutureImpl) f.observed = true

@@ -137,7 +137,7 @@ export const make = <Extra extends object = {}>(
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       isTask(task)
         ? Effect.withFiber((fiber) => {
-            const attempt = () => pool.submit(task, args, false, fiber.context, taskPolicy)
+            const attempt = () => pool.submit(task, args, undefined, fiber.context, taskPolicy)
             return settleSubmit(attempt(), attempt, taskPolicy?.signal)
           })
         : Effect.suspend(() => {
@@ -155,9 +155,9 @@ export const make = <Extra extends object = {}>(
       map: ((task: unknown, ...rest: Array<unknown>) =>
         isTask(task)
           ? mapWith(
-              (args, context) => pool.submit(task, args, false, context) as Submitted,
+              (args, context) => pool.submit(task, args, undefined, context) as Submitted,
               rest,
-              (argsList, context) => pool.submit(task, argsList, true, context) as Submitted
+              (argsList, context, first) => pool.submit(task, argsList, first, context) as Submitted
             )
           : Stream.die(notATask(task))) as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)

@@ -45,7 +45,8 @@ interface WorkItem {
   readonly future: core.FutureImpl<unknown, unknown>
   readonly task: AnyTask
   readonly args: ReadonlyArray<unknown>
-  readonly chunk: boolean
+  /** A chunk of `map`'s calls (`args` is a list of argument lists): the map input of its first call. */
+  readonly chunk: number | undefined
   worker: PoolWorker | undefined
   /** `submitWith`'s options; `undefined` for a plain submit. */
   readonly policy: TaskPolicy | undefined
@@ -207,7 +208,7 @@ export class WorkerPool {
   submit(
     task: AnyTask,
     args: ReadonlyArray<unknown>,
-    chunk: boolean,
+    chunk: number | undefined,
     context?: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
@@ -392,15 +393,16 @@ export class WorkerPool {
   }
 
   private call(item: WorkItem, transfer: Array<Transferable>): Call {
-    const args = item.chunk
-      ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
-      : unwrapAll(item.args, transfer)
+    const args =
+      item.chunk !== undefined
+        ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
+        : unwrapAll(item.args, transfer)
     const call: Call = {
       id: item.id,
       module: item.task.module,
       name: item.task.name,
       args,
-      chunk: item.chunk,
+      chunk: item.chunk !== undefined,
       // The timeout starts when the worker starts the call, not while it waits there behind others.
       ...(item.policy?.timeout === undefined ? {} : { timed: true })
     }
@@ -408,24 +410,29 @@ export class WorkerPool {
     return trace === undefined ? call : { ...call, trace }
   }
 
+  /**
+   * The call's arguments cannot be cloned: it fails, naming the first argument that cannot, by its
+   * position in the call and, in a chunk of `map`'s calls, by the map input it belongs to.
+   */
   private failArgument(item: WorkItem, cause: unknown): void {
     item.worker?.items.delete(item.id)
     item.sentAt = -1
-    const args = item.chunk ? item.args.flat() : item.args
-    const index = args.findIndex((a) => {
-      try {
-        structuredClone(a)
-        return false
-      } catch {
-        return true
-      }
-    })
-    const error: SerializationError = unclonable(
-      "argument",
-      index >= 0 ? args[index] : args,
-      index >= 0 ? `argument ${index + 1}` : "arguments",
-      cause
-    )
+    const calls = (item.chunk === undefined ? [item.args] : item.args) as ReadonlyArray<ReadonlyArray<unknown>>
+    let error: SerializationError = unclonable("argument", item.args, "arguments", cause)
+    for (let call = 0; call < calls.length; call++) {
+      const index = calls[call].findIndex((a) => {
+        try {
+          structuredClone(a)
+          return false
+        } catch {
+          return true
+        }
+      })
+      if (index < 0) continue
+      const where = item.chunk === undefined ? "" : `map input ${item.chunk + call}, `
+      error = unclonable("argument", calls[call][index], `${where}argument ${index + 1}`, cause)
+      break
+    }
     this.complete(item, Exit.fail(error))
   }
 
