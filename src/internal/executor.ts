@@ -150,6 +150,23 @@ const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.Illegal
   return { timeout, chunksize, buffersize: options.buffersize }
 }
 
+/**
+ * The chunks of `map`'s calls that failed part way, by their future: the results of the calls
+ * before the failure, which `map` gives before it fails, as one call at a time would.
+ */
+/** @internal */
+export const partialChunks = new WeakMap<core.FutureImpl<unknown, unknown>, ReadonlyArray<unknown>>()
+
+/** What a chunk that failed part way gives the stream: the results before the failure, then the failure. */
+class PartialChunk {
+  readonly values: ReadonlyArray<unknown>
+  readonly cause: Cause.Cause<unknown>
+  constructor(values: ReadonlyArray<unknown>, cause: Cause.Cause<unknown>) {
+    this.values = values
+    this.cause = cause
+  }
+}
+
 /** A chunk of `map`'s calls, and the input its first call is for (so an error can name the input). */
 interface Chunk {
   readonly first: number
@@ -230,12 +247,21 @@ export const mapWith = (
             })
       return Effect.onError(guarded, () => cancelCall(f))
     }
+    const chunkResultOf = (call: Call): Effect.Effect<unknown, unknown> =>
+      Effect.catchCause(resultOf(call), (cause) => {
+        const done = isFuture(call) ? partialChunks.get(call) : undefined
+        return done === undefined ? Effect.failCause(cause) : Effect.succeed(new PartialChunk(done, cause))
+      })
     const results =
       options.buffersize === undefined
-        ? eager(units, submitUnit, resultOf)
-        : bounded(units, options.buffersize, submitUnit, resultOf)
+        ? eager(units, submitUnit, chunked ? chunkResultOf : resultOf)
+        : bounded(units, options.buffersize, submitUnit, chunked ? chunkResultOf : resultOf)
     const flat = chunked
-      ? Stream.flatMap(results, (values) => Stream.fromIterable(values as ReadonlyArray<unknown>))
+      ? Stream.flatMap(results, (values) =>
+          values instanceof PartialChunk
+            ? Stream.concat(Stream.fromIterable(values.values), Stream.failCause(values.cause))
+            : Stream.fromIterable(values as ReadonlyArray<unknown>)
+        )
       : results
     if (timeout === undefined) return flat
     return Stream.unwrap(

@@ -206,14 +206,18 @@ const invoke = (
   return Exit.succeed(out)
 }
 
+/**
+ * Runs a chunk of `map`'s calls in order, their results pushed to `values`; the first failure
+ * ends the chunk, and `values` then holds the results of the calls before it.
+ */
 const runChunk = async (
   task: AnyTask,
   argsList: ReadonlyArray<ReadonlyArray<unknown>>,
   signal: AbortSignal,
   running: { fiber: { interruptUnsafe: () => void } | undefined },
-  recorder: SpanRecorder | undefined
+  recorder: SpanRecorder | undefined,
+  values: Array<unknown>
 ): Promise<Exit.Exit<unknown, unknown>> => {
-  const values: Array<unknown> = []
   for (const args of argsList) {
     const exit = await invoke(task, args, signal, running, recorder)
     if (Exit.isFailure(exit)) return exit
@@ -265,7 +269,7 @@ const flush = (): void => {
       try {
         port.post({ _tag: "Done", replies: [reply] }, transfer)
       } catch (cause) {
-        const value = reply.exit._tag === "Success" ? reply.exit.value : reply.exit
+        const value = reply.exit._tag === "Success" ? reply.exit.value : (reply.done ?? reply.exit)
         const error = unclonable("result", value, "result", cause)
         port.post(
           {
@@ -307,9 +311,11 @@ const drain = async (): Promise<void> => {
     }
     // A traced call: the spans its Effect makes are recorded and go back with the reply.
     const recorder = call.trace === undefined ? undefined : new SpanRecorder(call.trace)
-    let exit = call.chunk
-      ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder)
-      : invoke(task, call.args, controller.signal, current, recorder)
+    const done: Array<unknown> | undefined = call.chunk ? [] : undefined
+    let exit =
+      done !== undefined
+        ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder, done)
+        : invoke(task, call.args, controller.signal, current, recorder)
     if (exit instanceof Promise) {
       flush()
       exit = await exit
@@ -320,10 +326,17 @@ const drain = async (): Promise<void> => {
     if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
     if (replies.length === 0) batchStarted = performance.now()
     const spans = recorder?.wire()
+    // A chunk that failed part way: the results before the failure go back too, for `map` to give.
+    const partial = done !== undefined && done.length > 0 && Exit.isFailure(exit) ? done : undefined
     replies.push(
-      spans === undefined
+      spans === undefined && partial === undefined
         ? { id: call.id, exit: encodeExit(task, exit) }
-        : { id: call.id, exit: encodeExit(task, exit), spans }
+        : {
+            id: call.id,
+            exit: encodeExit(task, exit),
+            ...(partial === undefined ? {} : { done: partial }),
+            ...(spans === undefined ? {} : { spans })
+          }
     )
   }
   flush()

@@ -29,6 +29,7 @@ import {
 } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
+import { partialChunks } from "./executor.ts"
 import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
@@ -606,6 +607,7 @@ export class WorkerPool {
       if (item === undefined) continue
       worker.items.delete(reply.id)
       if (reply.spans !== undefined && item.trace !== undefined) this.config.observer.replay(item.trace, reply.spans)
+      if (reply.done !== undefined) partialChunks.set(item.future, reply.done)
       this.settle(item, decodeExit(item.task, reply.exit), now)
     }
     if (worker.items.size === 0) {

@@ -339,6 +339,34 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
         )
       )
 
+      it.live("Stream.take(n) ends cleanly with n results when later inputs fail, with or without chunksize", () =>
+        withPool(
+          Effect.gen(function* () {
+            // Inputs 3 on fail; the first three succeed. A chunk of 2 or 4 holds both kinds.
+            const divisors = [1, 1, 1, 0, 0, 0, 0, 0]
+            for (const options of [{}, { chunksize: 2 }, { chunksize: 4 }, { chunksize: 4, buffersize: 1 }]) {
+              const taken = yield* Executor.map(tasks.divide, [3, 6, 9, 1, 1, 1, 1, 1], divisors, options).pipe(
+                Stream.take(3),
+                Stream.runCollect,
+                Effect.exit,
+                Effect.timeout(timeout)
+              )
+              expect(taken, JSON.stringify(options)).toStrictEqual(Exit.succeed([3, 6, 9]))
+            }
+            // Read further, the first failure ends the stream after the results before it.
+            const seen: Array<unknown> = []
+            const exit = yield* Executor.map(tasks.divide, [3, 6, 9, 1, 1], [1, 1, 1, 0, 0], { chunksize: 4 }).pipe(
+              Stream.runForEach((n) => Effect.sync(() => seen.push(n))),
+              Effect.exit,
+              Effect.timeout(timeout)
+            )
+            expect(seen).toEqual([3, 6, 9])
+            expect((squashed(exit) as Error).message).toContain("division by zero")
+          }),
+          { maxWorkers: 2 }
+        )
+      )
+
       it.live("with chunksize and buffersize gives the same results", () =>
         withPool(
           Effect.gen(function* () {
