@@ -122,10 +122,10 @@ describe("bad input", () => {
       }
     }
 
-    it.effect("ThreadPoolExecutor: an initializer that is neither an Effect nor a function fails make", () =>
+    it.effect("ThreadPoolExecutor: an initializer that is no Effect, function or Task fails make", () =>
       Effect.gen(function* () {
         const exit = yield* Effect.exit(Effect.scoped(ThreadPoolExecutor.make({ initializer: 42 as any })))
-        expectIllegal(exit, "initializer must be an Effect or a function, got 42")
+        expectIllegal(exit, "initializer must be an Effect, a function or a Task, got 42")
       })
     )
 
