@@ -152,7 +152,7 @@ export const make = <R = never>(
     const unregister = observer.register(context as any, pool.gauges())
     yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) =>
-      Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", pool.unobserved, policy.failOnUnobserved))
+      Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", name, pool.unobserved, policy.failOnUnobserved))
     )
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {

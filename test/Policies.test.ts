@@ -399,8 +399,57 @@ describe.each(pools)("%s", (_name, layer) => {
           expect(Exit.isFailure(yield* exitOf(seen))).toBe(true)
         })
       ).pipe(Effect.provide(Logger.layer([capture])))
-      expect(lines[0]).toMatch(/^1 future of a \w+ executor failed and nobody looked at the failure/)
+      expect(lines[0]).toMatch(/^1 future of the \w+Executor "[^"]+" failed and nobody looked at the failure/)
       expect(lines.some((line) => line.includes("division by zero") || line.includes("raised"))).toBe(true)
+    })
+  )
+
+  it.live("failures nobody looked at: every one counted, the first few kept with their causes, one log entry", () =>
+    Effect.gen(function* () {
+      const logged: Array<{ readonly message: string; readonly cause: Cause.Cause<unknown> }> = []
+      const capture = Logger.make((options) => {
+        const message = Array.isArray(options.message) ? options.message : [options.message]
+        logged.push({ message: message.map(String).join(" "), cause: options.cause })
+      })
+      yield* withPool(
+        Effect.gen(function* () {
+          const futures = yield* Effect.forEach(Array.from({ length: 20 }), (_, i) =>
+            Executor.submit(tasks.divide, i, 0)
+          )
+          yield* Future.wait(futures, { timeout: "10 seconds" })
+          // Looked at after it failed: no longer unobserved. One worker runs them in order, so the
+          // last one failed after the first five, which are kept.
+          expect(yield* Future.exception(futures[19], { timeout: "10 seconds" })).toMatchObject({ _tag: "Some" })
+        })
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      expect(logged).toHaveLength(1)
+      const [entry] = logged
+      expect(entry.message).toMatch(/^19 futures of the \w+Executor "[^"]+" failed and nobody looked at the failure/)
+      expect(entry.message).toContain("the first 5:")
+      // Only the kept ones carry their causes, one each.
+      expect(entry.cause.reasons).toHaveLength(5)
+      expect(Cause.pretty(entry.cause)).toContain("division by zero")
+    })
+  )
+
+  it.live("failOnUnobserved: the defect counts every failure and keeps the first few", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        withPool(
+          Effect.gen(function* () {
+            const futures = yield* Effect.forEach(Array.from({ length: 20 }), (_, i) =>
+              Executor.submit(tasks.divide, i, 0)
+            )
+            yield* Future.wait(futures, { timeout: "10 seconds" })
+          }),
+          { failOnUnobserved: true }
+        )
+      )
+      const defect = squashed(exit) as UnobservedFailures
+      expect(defect).toBeInstanceOf(UnobservedFailures)
+      expect(defect.count).toBe(20)
+      expect(defect.failures).toHaveLength(5)
+      expect(defect.message).toMatch(/^20 futures of the \w+Executor "[^"]+" failed/)
     })
   )
 

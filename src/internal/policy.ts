@@ -9,7 +9,7 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import { type ExecutorKind, QueueFull, UnobservedFailures } from "../Errors.ts"
 import type { PoolOptions, SubmitOptions } from "../Executor.ts"
@@ -301,37 +301,73 @@ const untilAborted = (signal: AbortSignal): Effect.Effect<void> =>
     return Effect.sync(() => signal.removeEventListener("abort", onAbort))
   })
 
+/** How many unobserved failures keep their future, and so their cause, for the report. */
+const keptUnobserved = 5
+
 /**
- * At the executor's end: failures no one looked at are logged, one line
- * each, or become the scope's defect with `failOnUnobserved`.
+ * An executor's failures that nobody looked at: every one counted, only the first few kept,
+ * so a long-lived pool with fire-and-forget failures holds a bounded amount. A future looked
+ * at later leaves the count (and the kept ones, if it was there).
+ */
+/** @internal */
+export class Unobserved implements core.UnobservedRecord {
+  count = 0
+  readonly kept = new Set<core.FutureImpl<any, any>>()
+
+  failed(f: core.FutureImpl<any, any>): void {
+    this.count++
+    if (this.kept.size < keptUnobserved) this.kept.add(f)
+  }
+
+  seen(f: core.FutureImpl<any, any>): void {
+    this.count--
+    this.kept.delete(f)
+  }
+}
+
+/** The failure a future ended with, for the report. */
+const causeOf = (f: core.FutureImpl<any, any>): Cause.Cause<unknown> => (f.exit as Exit.Failure<unknown, unknown>).cause
+
+/** A failure in a line: its message where it has one. */
+const describeFailure = (f: core.FutureImpl<any, any>): string => {
+  const error = Cause.squash(causeOf(f))
+  return error instanceof Error ? `${f}: ${error.message}` : `${f}: ${String(error)}`
+}
+
+/**
+ * At the executor's end: the failures no one looked at, as one warning for the executor
+ * (the count, then the first few with their causes), or as the scope's defect with
+ * `failOnUnobserved`.
  */
 /** @internal */
 export const reportUnobserved = (
   kind: ExecutorKind,
-  unobserved: Set<core.FutureImpl<any, any>>,
+  name: string,
+  unobserved: Unobserved,
   fail: boolean
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const futures = [...unobserved].filter((f) => !f.observed && f.exit !== undefined && Exit.isFailure(f.exit))
-    unobserved.clear()
-    if (futures.length === 0) return Effect.void
+    const count = unobserved.count
+    const kept = [...unobserved.kept]
+    unobserved.count = 0
+    unobserved.kept.clear()
+    if (count === 0) return Effect.void
     const summary =
-      `${futures.length} future${futures.length === 1 ? "" : "s"} of a ${kind} executor failed and ` +
+      `${count} future${count === 1 ? "" : "s"} of the ${kind}Executor ${JSON.stringify(name)} failed and ` +
       `nobody looked at the failure (no result, exception, await, done callback or stream)`
+    const first =
+      kept.length === 0
+        ? ""
+        : `${count > kept.length ? `; the first ${kept.length}` : ""}: ${kept.map(describeFailure).join("; ")}`
     if (fail) {
       return Effect.die(
         new UnobservedFailures({
           kind,
-          count: futures.length,
-          message: `${summary}: ${futures.slice(0, 5).map(String).join(", ")}${futures.length > 5 ? ", ..." : ""}`,
-          failures: futures.map((f) => Cause.squash((f.exit as Exit.Failure<unknown, unknown>).cause))
+          count,
+          message: `${summary}${first}`,
+          failures: kept.map((f) => Cause.squash(causeOf(f)))
         })
       )
     }
-    return Effect.andThen(
-      Effect.logWarning(summary),
-      Effect.forEach(futures, (f) => Effect.logWarning(`${f}:`, (f.exit as Exit.Failure<unknown, unknown>).cause), {
-        discard: true
-      })
-    )
+    return Effect.logWarning(`${summary}${first}`, ...kept.map(causeOf))
   })

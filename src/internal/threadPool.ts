@@ -23,7 +23,7 @@ import { toEffect } from "./executor.ts"
 import { PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import { abortedBeforeQueued, applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
+import { abortedBeforeQueued, applyPolicy, type Room, type TaskPolicy, Unobserved } from "./policy.ts"
 import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
@@ -72,7 +72,7 @@ export class ThreadPool {
   readonly config: ThreadPoolConfig
   private readonly queue = new PriorityFifo<WorkItem>()
   /** Futures that failed and nobody has looked at yet. */
-  readonly unobserved = new Set<core.FutureImpl<any, any>>()
+  readonly unobserved = new Unobserved()
   private readonly idle: Array<Worker> = []
   private readonly ready: Array<Worker> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()

@@ -126,7 +126,7 @@ export const make = <Extra extends object = {}>(
     const unregister = observer.register(context, pool.gauges())
     yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) =>
-      Effect.andThen(pool.close(exit), reportUnobserved(kind, pool.unobserved, policy.failOnUnobserved))
+      Effect.andThen(pool.close(exit), reportUnobserved(kind, name, pool.unobserved, policy.failOnUnobserved))
     )
     pool.start()
     const notATask = (task: unknown) =>

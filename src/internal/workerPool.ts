@@ -34,7 +34,7 @@ import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import { abandonAfterMillis, type Spawn, type WorkerHandle } from "./platform.ts"
-import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
+import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut, Unobserved } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
 
@@ -149,7 +149,7 @@ export class WorkerPool {
   readonly config: WorkerPoolConfig
   private readonly queue = new PriorityFifo<WorkItem>()
   /** Futures that failed and nobody has looked at yet. */
-  readonly unobserved = new Set<core.FutureImpl<any, any>>()
+  readonly unobserved = new Unobserved()
   /** Calls between two attempts (`retries`): running, though on no worker and in no queue. */
   private readonly retryWaits = new Set<WorkItem>()
   /** Calls taken back from a replaced worker before they started; they go first and are already RUNNING. */
