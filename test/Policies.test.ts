@@ -510,10 +510,12 @@ describe.each(pools.slice(1))('%s with onWorkerDeath: "replace"', (_name, layer)
 })
 
 describe.each(pools.slice(1))("%s: a submitWith whose signal is already aborted", (_name, layer) => {
-  it.live("of something not a Task gives the future submit gives, failed with IllegalArgumentError", () =>
+  it.live("of something not a Task dies as submit does, with IllegalArgumentError", () =>
     Effect.gen(function* () {
-      const viaSubmit = yield* exitOf(yield* Executor.submit(() => 1))
-      const viaSubmitWith = yield* exitOf(yield* Executor.submitWith({ signal: AbortSignal.abort() })(() => 1))
+      const viaSubmit = yield* Effect.exit(Executor.submit(() => 1))
+      const viaSubmitWith = yield* Effect.exit(Executor.submitWith({ signal: AbortSignal.abort() })(() => 1))
+      expect(Exit.hasDies(viaSubmit)).toBe(true)
+      expect(Exit.hasDies(viaSubmitWith)).toBe(true)
       expect(Cause.isIllegalArgumentError(squashed(viaSubmit))).toBe(true)
       expect(Cause.isIllegalArgumentError(squashed(viaSubmitWith))).toBe(true)
       expect((squashed(viaSubmitWith) as Error).message).toBe((squashed(viaSubmit) as Error).message)

@@ -246,16 +246,17 @@ describe("bad input", () => {
         Effect.flatMap(Executor.Executor, checkMapOptions)
       )
 
-      it.effect("a value that is no task fails its own future and the map, saying a Task is needed and why", () =>
+      it.effect("a value that is no task makes submit itself die, and the map, saying a Task is needed and why", () =>
         Effect.gen(function* () {
           const executor = yield* Executor.Executor
           for (const [bad, shown] of [
             [42, "a number"],
             [null, "null"],
-            ["add", "a string"]
+            ["add", "a string"],
+            [(a: number) => a, "a function"]
           ] as const) {
-            const future = yield* submitAny(executor, bad)
-            const exit = yield* Future.await(future).pipe(Effect.timeout(timeout))
+            // A programming error: submit dies at once, with no future to read later.
+            const exit = yield* Effect.exit(submitAny(executor, bad))
             expect(Exit.hasDies(exit)).toBe(true)
             expectIllegal(
               exit,
@@ -319,6 +320,12 @@ describe("bad input", () => {
             expect(error.message).toBe("cannot schedule new futures after shutdown")
             const mapped = yield* Effect.flip(Stream.runCollect(executor.map(tasks.add, [1], [2])))
             expect(mapped).toBeInstanceOf(ExecutorShutdownError)
+            if (name !== "ThreadPoolExecutor") {
+              // What no worker can run is a programming error, reported whatever the pool's state.
+              const notATask = yield* Effect.exit(submitAny(executor, (a: number) => a, 1))
+              expect(Exit.hasDies(notATask)).toBe(true)
+              expectIllegal(notATask, new RegExp(`^submit: a ${name} runs Tasks`))
+            }
             expect(yield* Effect.forEach(before, (f) => Future.result(f, { timeout }))).toEqual([1, 2, 3])
           }).pipe(Effect.scoped)
       )

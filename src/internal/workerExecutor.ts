@@ -140,11 +140,9 @@ export const make = <Extra extends object = {}>(
             const attempt = () => pool.submit(task, args, undefined, fiber.context, taskPolicy)
             return settleSubmit(attempt(), attempt, taskPolicy?.signal)
           })
-        : Effect.suspend(() => {
-            // As Python's pool, whose future fails when it cannot send the function: submit succeeds.
-            const refused = pool.refuse(notATask(task))
-            return refused instanceof Error ? Effect.fail(refused) : Effect.succeed(refused)
-          })
+        : // A programming error, the same whatever the pool's state: submit dies at once, before the
+          // broken and shutdown checks, rather than give a future that fails when read.
+          Effect.die(notATask(task))
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const service: Executor.Service & Extra = {
       ...(extra?.(pool) as Extra),

@@ -173,19 +173,6 @@ export class WorkerPool {
     for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
   }
 
-  /**
-   * `submit` of something no worker can run: checks broken, then shutdown, as `submit`; then
-   * gives a future already failed with `defect`, as Python's pool fails the future of a
-   * function it cannot send.
-   */
-  refuse(defect: unknown): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
-    const closed = this.closed()
-    if (closed !== undefined) return closed
-    const future = this.newFuture()
-    core.completeUnsafe(future, Exit.die(defect))
-    return future
-  }
-
   /** Why no call can be submitted now (CPython's checks, broken first), if none can. */
   private closed(): BrokenExecutor | ExecutorShutdownError | undefined {
     if (this.broken !== undefined) return this.broken

@@ -290,15 +290,13 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
         }
 
         it.effect(
-          "a plain function or an Effect fails its own future, or the map, with an IllegalArgumentError defect",
+          "a plain function or an Effect makes submit itself die, or the map, with an IllegalArgumentError",
           () =>
             Effect.gen(function* () {
               for (const submitted of [
-                Effect.flatMap(
-                  Executor.submit((a: number) => a, 1),
-                  (f) => result(f)
-                ),
-                Effect.flatMap(Executor.submit(Effect.succeed(1)), (f) => result(f)),
+                Executor.submit((a: number) => a, 1),
+                Executor.submit(Effect.succeed(1)),
+                Executor.submitWith({ priority: 1 })((a: number) => a, 1),
                 Stream.runCollect(Executor.map((a: number) => a, [1]))
               ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
                 const exit = yield* Effect.exit(submitted)
