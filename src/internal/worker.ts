@@ -26,6 +26,7 @@ import {
   unclonable
 } from "./protocol.ts"
 import { SpanRecorder } from "./remoteSpans.ts"
+import { exportProblem } from "./taskExports.ts"
 import { signalKey, unwrap } from "./transfer.ts"
 
 interface Port {
@@ -147,19 +148,9 @@ const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> =
   if (found === undefined) {
     found = import(module).then(
       (exports: Record<string, unknown>) => {
-        const task = exports[name] as AnyTask | undefined
-        if (task === undefined || typeof task !== "object" || !("~effect-futures/Task" in task)) {
-          throw new TaskImportError(
-            `${module} has no export ${JSON.stringify(name)} made with Task.make` +
-              (task === undefined ? "" : ` (the export is a ${typeof task})`)
-          )
-        }
-        if (task.name !== name) {
-          throw new TaskImportError(
-            `${module} exports ${JSON.stringify(name)}, but it is the task ${JSON.stringify(task.name)}: ` +
-              "pass the export's own name to Task.make"
-          )
-        }
+        const problem = exportProblem(module, name, exports)
+        if (problem !== undefined) throw new TaskImportError(problem)
+        const task = exports[name] as AnyTask
         tasks.set(key, task)
         return task
       },

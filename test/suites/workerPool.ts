@@ -261,20 +261,22 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
             task: Task.make("file:///nonexistent/effect-futures/missing.ts", "missingTask", () => 1),
             mentions: ["file:///nonexistent/effect-futures/missing.ts", "missingTask"]
           },
+          // Made here, not by the module they name: only the worker can check them, and its error lists
+          // the module's Task exports.
           {
             what: "whose export is missing",
             task: Task.make(fixtureUrl, "noSuchExport", () => 1),
-            mentions: [fixtureUrl, "noSuchExport"]
+            mentions: [fixtureUrl, "noSuchExport", "its Task exports: add, ", "whereAmI"]
           },
           {
             what: "whose export is not a Task",
             task: Task.make(fixtureUrl, "plainFunction", () => 1),
-            mentions: [fixtureUrl, "plainFunction", "function"]
+            mentions: [fixtureUrl, "plainFunction", "function", "its Task exports: add, "]
           },
           {
             what: "whose export is another name's Task",
             task: Task.make(fixtureUrl, "addAlias", () => 1),
-            mentions: [fixtureUrl, "addAlias", '"add"']
+            mentions: [fixtureUrl, "addAlias", '"add"', 'addAlias (made as "add")']
           }
         ]
         for (const { mentions, task, what } of badReferences) {
@@ -288,6 +290,29 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
             }).pipe(Effect.timeout(timeout))
           )
         }
+
+        it.effect(
+          "a Task its own module exports under another name makes the first submit die, listing the Task exports",
+          () =>
+            Effect.gen(function* () {
+              // The parent has the module loaded (it made the Task), so it checks before any worker does.
+              for (const submitted of [
+                Executor.submit(tasks.misnamed, 1),
+                Executor.submit(tasks.misnamed, 1),
+                Stream.runCollect(Executor.map(tasks.misnamed, [1]))
+              ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
+                const exit = yield* Effect.exit(submitted)
+                expect(Exit.hasDies(exit)).toBe(true)
+                const defect = squashed(exit)
+                expect(Cause.isIllegalArgumentError(defect)).toBe(true)
+                const message = (defect as Error).message
+                expect(message).toContain(`${fixtureUrl} has no export "misnamedTask" made with Task.make`)
+                expect(message).toContain('misnamed (made as "misnamedTask")')
+                expect(message).toContain("its Task exports: add, ")
+              }
+              expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+            }).pipe(Effect.timeout(timeout))
+        )
 
         it.effect(
           "a plain function or an Effect makes submit itself die, or the map, with an IllegalArgumentError",
