@@ -16,7 +16,7 @@ import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
 import { ExecutorObserver } from "./internal/observe.ts"
-import { badOption, checkPositiveInt } from "./internal/options.ts"
+import { badOption, checkPositiveInt, namingOptionErrors } from "./internal/options.ts"
 import {
   checkPoolOptions,
   makeSubmitWith,
@@ -170,7 +170,7 @@ export const make = <R = never>(
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     return service
-  })
+  }).pipe(namingOptionErrors("ThreadPoolExecutor"))
 
 /**
  * A layer providing `Executor.Executor` backed by a thread pool; the pool

@@ -705,10 +705,10 @@ describe("options beyond Python: bad values", () => {
         [{ failOnUnobserved: "yes" as never }, 'failOnUnobserved must be a boolean, got "yes"']
       ]
       for (const [options, message] of cases) {
-        for (const [, layer] of pools) {
+        for (const [name, layer] of pools) {
           const error = yield* Effect.flip(Effect.scoped(Layer.build(layer({ maxWorkers: 1, ...options }))))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect((error as Error).message).toBe(message)
+          expect((error as Error).message).toBe(`${name}: ${message}`)
         }
       }
     })

@@ -114,7 +114,10 @@ describe("bad input", () => {
             const exit = yield* Effect.exit(Effect.scoped(make({ maxWorkers: bad as number })))
             expect(Exit.hasDies(exit)).toBe(false)
             // -Infinity is "not greater than 0" on the worker pools, "not a whole number" on the thread pool.
-            expectIllegal(exit, new RegExp(`^maxWorkers must be (a whole number )?greater than 0, got ${shown}$`))
+            expectIllegal(
+              exit,
+              new RegExp(`^${name}: maxWorkers must be (a whole number )?greater than 0, got ${shown}$`)
+            )
             // Nothing started: no child process appeared.
             expect(childProcesses().filter((pid) => !before.includes(pid))).toEqual([])
           })
@@ -125,7 +128,7 @@ describe("bad input", () => {
     it.effect("ThreadPoolExecutor: an initializer that is no Effect, function or Task fails make", () =>
       Effect.gen(function* () {
         const exit = yield* Effect.exit(Effect.scoped(ThreadPoolExecutor.make({ initializer: 42 as any })))
-        expectIllegal(exit, "initializer must be an Effect, a function or a Task, got 42")
+        expectIllegal(exit, "ThreadPoolExecutor: initializer must be an Effect, a function or a Task, got 42")
       })
     )
 
@@ -137,7 +140,7 @@ describe("bad input", () => {
             const exit = yield* Effect.exit(Effect.scoped(make({ maxWorkers: 1, initializer: Effect.void as any })))
             expectIllegal(
               exit,
-              /^initializer must be a Task \(Task\.make\(import\.meta\.url, name, fn\)\), since it runs in each worker, got an Effect$/
+              /^(Interpreter|Process)PoolExecutor: initializer must be a Task \(Task\.make\(import\.meta\.url, name, fn\)\), since it runs in each worker, got an Effect$/
             )
           })
       )
@@ -147,11 +150,11 @@ describe("bad input", () => {
       Effect.gen(function* () {
         expectIllegal(
           yield* Effect.exit(Effect.scoped(ProcessPoolExecutor.make({ interruptGrace: "soon" as any }))),
-          'interruptGrace must be a Duration.Input such as "2 seconds" or 500 (milliseconds), got "soon"'
+          'ProcessPoolExecutor: interruptGrace must be a Duration.Input such as "2 seconds" or 500 (milliseconds), got "soon"'
         )
         expectIllegal(
           yield* Effect.exit(Effect.scoped(ProcessPoolExecutor.make({ interruptGrace: -1 }))),
-          "interruptGrace must be zero or more, got -1"
+          "ProcessPoolExecutor: interruptGrace must be zero or more, got -1"
         )
       })
     )

@@ -13,7 +13,7 @@ import type * as Executor from "../Executor.ts"
 import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
 import { ExecutorObserver } from "./observe.ts"
-import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
+import { badOption, checkPositiveInt, decodeTimeout, namingOptionErrors } from "./options.ts"
 import type { Spawn } from "./platform.ts"
 import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, settleSubmit, type TaskPolicy } from "./policy.ts"
 import { checkExport } from "./taskExports.ts"
@@ -186,4 +186,4 @@ export const make = <Extra extends object = {}>(
     }
     pools.set(service, pool)
     return service
-  })
+  }).pipe(namingOptionErrors(`${kind}Executor`))

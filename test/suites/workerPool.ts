@@ -125,7 +125,7 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           Effect.gen(function* () {
             const error = yield* Effect.flip(Effect.scoped(options.make({ maxWorkers: bad })))
             expect(Cause.isIllegalArgumentError(error)).toBe(true)
-            expect(error.message).toMatch(/^maxWorkers must be /)
+            expect(error.message).toMatch(new RegExp(`^${name}: maxWorkers must be `))
             expect(error.message).toContain(`got ${bad}`)
           })
         )
@@ -136,7 +136,9 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           const bad = options.badLayerMaxWorkers
           const error = yield* Effect.flip(Effect.provide(Executor.shutdown(), options.layer({ maxWorkers: bad })))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect((error as Cause.IllegalArgumentError).message).toBe(`maxWorkers must be greater than 0, got ${bad}`)
+          expect((error as Cause.IllegalArgumentError).message).toBe(
+            `${name}: maxWorkers must be greater than 0, got ${bad}`
+          )
         })
       )
 
@@ -145,7 +147,7 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           const initializer = tasks.plainFunction as unknown as Task.Task<[], void>
           const error = yield* Effect.flip(Effect.scoped(options.make({ maxWorkers: 1, initializer })))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect(error.message).toMatch(/^initializer must be a Task/)
+          expect(error.message).toMatch(new RegExp(`^${name}: initializer must be a Task`))
           expect(error.message).toContain("a function")
         })
       )
