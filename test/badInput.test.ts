@@ -58,6 +58,9 @@ const submitAny = (executor: Executor.Service, task: unknown, ...args: Array<unk
 const mapAny = (executor: Executor.Service, task: unknown, ...rest: Array<unknown>) =>
   (executor.map as (task: unknown, ...rest: Array<unknown>) => Stream.Stream<unknown, unknown>)(task, ...rest)
 
+/** The pool's name with its article: "an InterpreterPoolExecutor". */
+const an = (name: string): string => `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`
+
 /** The error a failed or died exit carries. */
 const errorOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
   Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
@@ -263,12 +266,12 @@ describe("bad input", () => {
             expect(Exit.hasDies(exit)).toBe(true)
             expectIllegal(
               exit,
-              `submit: a ${name} runs Tasks (Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${shown}`
+              `submit: ${an(name)} runs Tasks (Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${shown}`
             )
           }
           const mapped = yield* Effect.exit(Stream.runCollect(mapAny(executor, 42, [1])))
           expect(Exit.hasDies(mapped)).toBe(true)
-          expectIllegal(mapped, new RegExp(`^submit: a ${name} runs Tasks .*; got a number$`))
+          expectIllegal(mapped, new RegExp(`^map: ${an(name)} runs Tasks .*; got a number$`))
           expect(yield* Future.result(yield* executor.submit(tasks.add, 1, 2), { timeout })).toBe(3)
         })
       )
@@ -329,7 +332,7 @@ describe("bad input", () => {
               // What no worker can run is a programming error, reported whatever the pool's state.
               const notATask = yield* Effect.exit(submitAny(executor, (a: number) => a, 1))
               expect(Exit.hasDies(notATask)).toBe(true)
-              expectIllegal(notATask, new RegExp(`^submit: a ${name} runs Tasks`))
+              expectIllegal(notATask, new RegExp(`^submit: ${an(name)} runs Tasks`))
             }
             expect(yield* Effect.forEach(before, (f) => Future.result(f, { timeout }))).toEqual([1, 2, 3])
           }).pipe(Effect.scoped)

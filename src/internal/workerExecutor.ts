@@ -146,15 +146,15 @@ export const make = <Extra extends object = {}>(
       Effect.andThen(pool.close(exit), reportUnobserved(kind, name, pool.unobserved, policy.failOnUnobserved))
     )
     pool.start()
-    const notATask = (task: unknown) =>
+    const notATask = (call: "submit" | "map", task: unknown) =>
       new Cause.IllegalArgumentError(
-        `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +
+        `${call}: ${kind === "ProcessPool" ? "a ProcessPoolExecutor" : "an InterpreterPoolExecutor"} runs Tasks ` +
           `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
       )
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> => {
       // A programming error, the same whatever the pool's state: submit dies at once, before the
       // broken and shutdown checks, rather than give a future that fails when read.
-      if (!isTask(task)) return Effect.die(notATask(task))
+      if (!isTask(task)) return Effect.die(notATask("submit", task))
       const problem = checkExport(task)
       if (problem !== null) return exportUnchecked("submit", problem, () => submitPolicy(task, args, taskPolicy))
       return Effect.withFiber((fiber) => {
@@ -164,7 +164,7 @@ export const make = <Extra extends object = {}>(
     }
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
     const map = (task: unknown, ...rest: Array<unknown>): Stream.Stream<unknown, unknown> => {
-      if (!isTask(task)) return Stream.die(notATask(task))
+      if (!isTask(task)) return Stream.die(notATask("map", task))
       const problem = checkExport(task)
       if (problem !== null) {
         return Stream.unwrap(exportUnchecked("map", problem, () => Effect.succeed(map(task, ...rest))))
