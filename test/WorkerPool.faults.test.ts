@@ -337,6 +337,27 @@ for (const pool of pools) {
       )
     )
 
+    it.live("a chunk whose failure cannot be cloned gives the results before it, then SerializationError", () =>
+      withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          const seen: Array<unknown> = []
+          const exit = yield* within(
+            Effect.exit(
+              Stream.runForEach(
+                executor.map(faults.failUnclonably, [1, 2, 3], [false, false, true], { chunksize: 3 }),
+                (n) => Effect.sync(() => seen.push(n))
+              )
+            ),
+            startDeadline,
+            "a chunk whose failure cannot be cloned"
+          )
+          expect(seen).toEqual([1, 2])
+          expectUnclonable(exit, "result", /callback: function/)
+          yield* expectHealthy(executor)
+        })
+      )
+    )
+
     it.live("a getter that throws while an argument is cloned fails that future with SerializationError", () =>
       // CPython's test_error_at_task_pickle (ErrorAtPickle).
       withPool(pool.make({ maxWorkers: 1 }), (executor) =>

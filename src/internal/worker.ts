@@ -235,6 +235,15 @@ const memoryEveryMillis = 5
 const memoryUsed = (): number =>
   WorkerThreads.isMainThread ? process.memoryUsage.rss() : V8.getHeapStatistics().used_heap_size
 
+const clones = (u: unknown): boolean => {
+  try {
+    structuredClone(u)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Posts the batch; a result that cannot be cloned fails only its own call. */
 const flush = (): void => {
   if (replies.length === 0) return
@@ -260,13 +269,19 @@ const flush = (): void => {
       try {
         port.post({ _tag: "Done", replies: [reply] }, transfer)
       } catch (cause) {
-        const value = reply.exit._tag === "Success" ? reply.exit.value : (reply.done ?? reply.exit)
+        // Name what could not be cloned: the result, the results of a failed chunk's calls before
+        // its failure, or the failure itself. Those results still go when only the failure is at fault.
+        const done = reply.done !== undefined && clones(reply.done) ? reply.done : undefined
+        const value =
+          reply.exit._tag === "Success"
+            ? reply.exit.value
+            : reply.done !== undefined && done === undefined
+              ? reply.done
+              : reply.exit
         const error = unclonable("result", value, "result", cause)
+        const exit: Reply["exit"] = { _tag: "Unclonable", valueType: error.valueType, detail: error.detail }
         port.post(
-          {
-            _tag: "Done",
-            replies: [{ id: reply.id, exit: { _tag: "Unclonable", valueType: error.valueType, detail: error.detail } }]
-          },
+          { _tag: "Done", replies: [done === undefined ? { id: reply.id, exit } : { id: reply.id, exit, done }] },
           []
         )
       }
