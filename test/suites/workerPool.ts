@@ -369,7 +369,13 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           Effect.gen(function* () {
             // Inputs 3 on fail; the first three succeed. A chunk of 2 or 4 holds both kinds.
             const divisors = [1, 1, 1, 0, 0, 0, 0, 0]
-            for (const options of [{}, { chunksize: 2 }, { chunksize: 4 }, { chunksize: 4, buffersize: 1 }]) {
+            for (const options of [
+              {},
+              { buffersize: 2 },
+              { chunksize: 2 },
+              { chunksize: 4 },
+              { chunksize: 4, buffersize: 1 }
+            ]) {
               const taken = yield* Executor.map(tasks.divide, [3, 6, 9, 1, 1, 1, 1, 1], divisors, options).pipe(
                 Stream.take(3),
                 Stream.runCollect,
