@@ -242,7 +242,8 @@ export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
 /**
  * Futures failed and nobody looked at their failures before the executor's
  * scope closed: the scope's defect when the executor has `failOnUnobserved`
- * (otherwise they are logged). `failures` holds each failure.
+ * (otherwise they are logged). `count` counts them all; `failures` holds the
+ * first five, since only those are kept.
  *
  * Beyond Python, which drops such failures silently.
  *

@@ -206,6 +206,7 @@ export interface SubmitOptions {
 export interface PoolOptions {
   /**
    * At most this many tasks wait for a worker (default: no limit, as Python).
+   * A task a free worker can take at once never waits, so `0` admits exactly those.
    * When full, a submit waits for room or fails with `QueueFull`, as `whenFull` says.
    */
   readonly maxQueue?: number | undefined

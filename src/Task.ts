@@ -15,6 +15,7 @@ import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import type { Failure, Success } from "./Executor.ts"
 import { currentReporter } from "./internal/progress.ts"
+import { noteMaker } from "./internal/taskExports.ts"
 import { signalKey, TransferTypeId } from "./internal/transfer.ts"
 
 /**
@@ -155,7 +156,15 @@ export const make = <Args extends ReadonlyArray<unknown>, T>(
   if (typeof fn !== "function") {
     throw new TypeError(`Task.make: the task ${name} of ${module} needs a function, got ${typeof fn}`)
   }
-  return { [TypeId]: TypeId, module, name, fn: fn as any, error: options?.error }
+  const task: Task<Args, Success<T>, Failure<T>> = {
+    [TypeId]: TypeId,
+    module,
+    name,
+    fn: fn as any,
+    error: options?.error
+  }
+  noteMaker(task)
+  return task
 }
 
 /**

@@ -16,7 +16,7 @@ import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
 import { ExecutorObserver } from "./internal/observe.ts"
-import { badOption, checkPositiveInt } from "./internal/options.ts"
+import { badOption, checkPositiveInt, namingOptionErrors } from "./internal/options.ts"
 import {
   checkPoolOptions,
   makeSubmitWith,
@@ -26,6 +26,7 @@ import {
   type TaskPolicy
 } from "./internal/policy.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
+import { isTask, type Task } from "./Task.ts"
 
 /**
  * Options of `make` and `layer`, Python's renamed to camelCase.
@@ -56,9 +57,16 @@ export interface Options<R = never> extends Executor.PoolOptions {
    * Beyond Python (see `Observability`).
    */
   readonly name?: string | undefined
-  /** Runs once in each worker before its first task; a failure breaks the pool. */
-  readonly initializer?: Effect.Effect<unknown, unknown, R> | ((...args: Array<any>) => unknown) | undefined
-  /** Arguments for a function `initializer`. */
+  /**
+   * Runs once in each worker before its first task; a failure breaks the pool. An Effect, a
+   * function, or a `Task` (called in-process), so the worker pools' initializer works here too.
+   */
+  readonly initializer?:
+    | Effect.Effect<unknown, unknown, R>
+    | ((...args: Array<any>) => unknown)
+    | Task<any, unknown, unknown>
+    | undefined
+  /** Arguments for a function or Task `initializer`. */
   readonly initargs?: ReadonlyArray<unknown> | undefined
 }
 
@@ -118,8 +126,13 @@ export const make = <R = never>(
     const prefix = options.threadNamePrefix ?? name
     if (typeof prefix !== "string") return yield* badOption("threadNamePrefix", "a string", prefix)
     const initializer = options.initializer
-    if (initializer !== undefined && typeof initializer !== "function" && !Effect.isEffect(initializer)) {
-      return yield* badOption("initializer", "an Effect or a function", initializer)
+    if (
+      initializer !== undefined &&
+      typeof initializer !== "function" &&
+      !Effect.isEffect(initializer) &&
+      !isTask(initializer)
+    ) {
+      return yield* badOption("initializer", "an Effect, a function or a Task", initializer)
     }
     const policy = checkPoolOptions(options)
     if (policy instanceof Error) return yield* policy
@@ -139,7 +152,7 @@ export const make = <R = never>(
     const unregister = observer.register(context as any, pool.gauges())
     yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) =>
-      Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", pool.unobserved, policy.failOnUnobserved))
+      Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", name, pool.unobserved, policy.failOnUnobserved))
     )
     const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
       Effect.withFiber((fiber) => {
@@ -157,7 +170,7 @@ export const make = <R = never>(
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     return service
-  })
+  }).pipe(namingOptionErrors("ThreadPoolExecutor"))
 
 /**
  * A layer providing `Executor.Executor` backed by a thread pool; the pool

@@ -62,7 +62,7 @@ describe("InterpreterPoolExecutor", () => {
             Effect.scoped(InterpreterPoolExecutor.make({ maxWorkers: 1, maxTasksPerChild: bad }))
           )
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect(error.message).toMatch(/^maxTasksPerChild must be /)
+          expect(error.message).toMatch(/^InterpreterPoolExecutor: maxTasksPerChild must be /)
           expect(error.message).toContain(`got ${bad}`)
         })
       )
@@ -72,7 +72,7 @@ describe("InterpreterPoolExecutor", () => {
       Effect.gen(function* () {
         const error = yield* Effect.flip(Effect.scoped(InterpreterPoolExecutor.make({ interruptGrace: -1 })))
         expect(Cause.isIllegalArgumentError(error)).toBe(true)
-        expect(error.message).toMatch(/^interruptGrace must be /)
+        expect(error.message).toMatch(/^InterpreterPoolExecutor: interruptGrace must be /)
       })
     )
   })

@@ -284,6 +284,43 @@ describe.each(pools)("%s", (_name, layer) => {
     })
   )
 
+  it.live(
+    'maxQueue 0 with whenFull "reject": a task a free worker can take is admitted; with none free, QueueFull',
+    () =>
+      withPool(
+        Effect.gen(function* () {
+          // Nothing may wait, but a free worker takes the task at once.
+          expect(yield* result(yield* Executor.submit(tasks.add, 1, 2))).toBe(3)
+          const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000)
+          yield* untilRunning(running)
+          const error = yield* Effect.flip(Executor.submit(tasks.add, 3, 4))
+          expect(error).toBeInstanceOf(QueueFull)
+          expect(error.message).toContain("maxQueue = 0")
+          yield* Future.interrupt(running)
+          // The worker is free again.
+          expect(yield* result(yield* Executor.submit(tasks.add, 3, 4))).toBe(7)
+        }),
+        { maxQueue: 0, whenFull: "reject" }
+      )
+  )
+
+  it.live('maxQueue 0 with whenFull "suspend": a submitter waits while every worker is busy, then goes in', () =>
+    withPool(
+      Effect.gen(function* () {
+        const running = yield* Executor.submit(tasks.sleepHonouringSignal, 20_000).pipe(Effect.timeout("10 seconds"))
+        yield* untilRunning(running)
+        const waiting = yield* Effect.forkChild(Executor.submit(tasks.add, 3, 4))
+        yield* Effect.sleep("100 millis")
+        expect(waiting.pollUnsafe()).toBeUndefined()
+        yield* Future.interrupt(running)
+        // A worker that becomes free lets the waiting submitter in, though no task left a queue.
+        const later = yield* Fiber.join(waiting).pipe(Effect.timeout("10 seconds"))
+        expect(yield* result(later)).toBe(7)
+      }),
+      { maxQueue: 0 }
+    )
+  )
+
   it.live("maxQueue: a map interrupted while it waits for room closes its input and cancels what it queued", () =>
     withPool(
       Effect.gen(function* () {
@@ -362,8 +399,57 @@ describe.each(pools)("%s", (_name, layer) => {
           expect(Exit.isFailure(yield* exitOf(seen))).toBe(true)
         })
       ).pipe(Effect.provide(Logger.layer([capture])))
-      expect(lines[0]).toMatch(/^1 future of a \w+ executor failed and nobody looked at the failure/)
+      expect(lines[0]).toMatch(/^1 future of the \w+Executor "[^"]+" failed and nobody looked at the failure/)
       expect(lines.some((line) => line.includes("division by zero") || line.includes("raised"))).toBe(true)
+    })
+  )
+
+  it.live("failures nobody looked at: every one counted, the first few kept with their causes, one log entry", () =>
+    Effect.gen(function* () {
+      const logged: Array<{ readonly message: string; readonly cause: Cause.Cause<unknown> }> = []
+      const capture = Logger.make((options) => {
+        const message = Array.isArray(options.message) ? options.message : [options.message]
+        logged.push({ message: message.map(String).join(" "), cause: options.cause })
+      })
+      yield* withPool(
+        Effect.gen(function* () {
+          const futures = yield* Effect.forEach(Array.from({ length: 20 }), (_, i) =>
+            Executor.submit(tasks.divide, i, 0)
+          )
+          yield* Future.wait(futures, { timeout: "10 seconds" })
+          // Looked at after it failed: no longer unobserved. One worker runs them in order, so the
+          // last one failed after the first five, which are kept.
+          expect(yield* Future.exception(futures[19], { timeout: "10 seconds" })).toMatchObject({ _tag: "Some" })
+        })
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      expect(logged).toHaveLength(1)
+      const [entry] = logged
+      expect(entry.message).toMatch(/^19 futures of the \w+Executor "[^"]+" failed and nobody looked at the failure/)
+      expect(entry.message).toContain("the first 5:")
+      // Only the kept ones carry their causes, one each.
+      expect(entry.cause.reasons).toHaveLength(5)
+      expect(Cause.pretty(entry.cause)).toContain("division by zero")
+    })
+  )
+
+  it.live("failOnUnobserved: the defect counts every failure and keeps the first few", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        withPool(
+          Effect.gen(function* () {
+            const futures = yield* Effect.forEach(Array.from({ length: 20 }), (_, i) =>
+              Executor.submit(tasks.divide, i, 0)
+            )
+            yield* Future.wait(futures, { timeout: "10 seconds" })
+          }),
+          { failOnUnobserved: true }
+        )
+      )
+      const defect = squashed(exit) as UnobservedFailures
+      expect(defect).toBeInstanceOf(UnobservedFailures)
+      expect(defect.count).toBe(20)
+      expect(defect.failures).toHaveLength(5)
+      expect(defect.message).toMatch(/^20 futures of the \w+Executor "[^"]+" failed/)
     })
   )
 
@@ -424,10 +510,12 @@ describe.each(pools.slice(1))('%s with onWorkerDeath: "replace"', (_name, layer)
 })
 
 describe.each(pools.slice(1))("%s: a submitWith whose signal is already aborted", (_name, layer) => {
-  it.live("of something not a Task gives the future submit gives, failed with IllegalArgumentError", () =>
+  it.live("of something not a Task dies as submit does, with IllegalArgumentError", () =>
     Effect.gen(function* () {
-      const viaSubmit = yield* exitOf(yield* Executor.submit(() => 1))
-      const viaSubmitWith = yield* exitOf(yield* Executor.submitWith({ signal: AbortSignal.abort() })(() => 1))
+      const viaSubmit = yield* Effect.exit(Executor.submit(() => 1))
+      const viaSubmitWith = yield* Effect.exit(Executor.submitWith({ signal: AbortSignal.abort() })(() => 1))
+      expect(Exit.hasDies(viaSubmit)).toBe(true)
+      expect(Exit.hasDies(viaSubmitWith)).toBe(true)
       expect(Cause.isIllegalArgumentError(squashed(viaSubmit))).toBe(true)
       expect(Cause.isIllegalArgumentError(squashed(viaSubmitWith))).toBe(true)
       expect((squashed(viaSubmitWith) as Error).message).toBe((squashed(viaSubmit) as Error).message)
@@ -617,10 +705,10 @@ describe("options beyond Python: bad values", () => {
         [{ failOnUnobserved: "yes" as never }, 'failOnUnobserved must be a boolean, got "yes"']
       ]
       for (const [options, message] of cases) {
-        for (const [, layer] of pools) {
+        for (const [name, layer] of pools) {
           const error = yield* Effect.flip(Effect.scoped(Layer.build(layer({ maxWorkers: 1, ...options }))))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect((error as Error).message).toBe(message)
+          expect((error as Error).message).toBe(`${name}: ${message}`)
         }
       }
     })

@@ -67,7 +67,7 @@ describe("ProcessPoolExecutor", () => {
           Effect.scoped(ProcessPoolExecutor.make({ maxWorkers: 1, maxTasksPerChild: 0 }))
         )
         expect(Cause.isIllegalArgumentError(error)).toBe(true)
-        expect(error.message).toMatch(/^maxTasksPerChild must be .*got 0$/)
+        expect(error.message).toMatch(/^ProcessPoolExecutor: maxTasksPerChild must be .*got 0$/)
       })
     )
   })

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Latch, Logger, Ref, References, Stream } from "effect"
 import { BrokenExecutor, Executor, Future, ThreadPoolExecutor } from "../src/index.ts"
+import * as tasks from "./fixtures/tasks.ts"
 
 /** Every wait is bounded, so a deadlock fails fast. */
 const timeout = "5 seconds"
@@ -125,7 +126,32 @@ describe("ThreadPoolExecutor initializer", () => {
     })
   )
 
+  it.live("may be a Task, as on the worker pools, with initargs", () =>
+    Effect.gen(function* () {
+      // The options a worker pool takes, as generic code would pass them to any pool.
+      const options = { maxWorkers: 1, initializer: tasks.initialize, initargs: ["set by a Task initializer"] }
+      const state = yield* withPool(
+        Effect.flatMap(Executor.submit(tasks.initState, 0), (f) => Future.result(f, { timeout })),
+        options
+      )
+      expect(state.greeting).toBe("set by a Task initializer")
+    })
+  )
+
   describe("failing", () => {
+    it.live("a Task that fails breaks the pool, its error kept as the cause", () =>
+      withPool(
+        Effect.gen(function* () {
+          const future = yield* Executor.submit(() => 1)
+          const error = yield* Effect.flip(Future.result(future, { timeout }))
+          expectBroken(error)
+          expect((error as BrokenExecutor).cause).toBeInstanceOf(tasks.TaskError)
+          expect(((error as BrokenExecutor).cause as Error).message).toBe("init failed")
+        }),
+        { maxWorkers: 1, initializer: tasks.failingInit, initargs: ["init failed"] }
+      )
+    )
+
     it.live("breaks the pool: the future that started it and every pending one fail with BrokenExecutor", () =>
       Effect.gen(function* () {
         const gate = yield* Latch.make(false)

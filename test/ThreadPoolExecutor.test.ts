@@ -88,7 +88,7 @@ describe("ThreadPoolExecutor", () => {
         Effect.gen(function* () {
           const error = yield* Effect.flip(Effect.scoped(ThreadPoolExecutor.make({ maxWorkers: bad })))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect(error.message).toBe(`maxWorkers must be greater than 0, got ${bad}`)
+          expect(error.message).toBe(`ThreadPoolExecutor: maxWorkers must be greater than 0, got ${bad}`)
         })
       )
     }
@@ -98,7 +98,9 @@ describe("ThreadPoolExecutor", () => {
         Effect.gen(function* () {
           const error = yield* Effect.flip(Effect.scoped(ThreadPoolExecutor.make({ maxWorkers: bad })))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect(error.message).toMatch(new RegExp(`^maxWorkers must be .*greater than 0, got ${bad}$`))
+          expect(error.message).toMatch(
+            new RegExp(`^ThreadPoolExecutor: maxWorkers must be .*greater than 0, got ${bad}$`)
+          )
         })
       )
     }
@@ -106,7 +108,7 @@ describe("ThreadPoolExecutor", () => {
     it.effect("fails the layer with the same error", () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(Layer.build(ThreadPoolExecutor.layer({ maxWorkers: 0 })))
-        expect(error.message).toBe("maxWorkers must be greater than 0, got 0")
+        expect(error.message).toBe("ThreadPoolExecutor: maxWorkers must be greater than 0, got 0")
       })
     )
 

@@ -24,6 +24,7 @@ import {
 import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import { isAlive, survivors } from "./fixtures/processes.ts"
+import { add } from "./fixtures/tasks.ts"
 
 type AnyFuture = Future.Future<unknown, unknown>
 
@@ -315,6 +316,43 @@ for (const pool of pools) {
             if (i === 5) expectUnclonable(exit, "argument", /function/)
             else expect(exit).toStrictEqual(Exit.succeed(i))
           })
+          yield* expectHealthy(executor)
+        })
+      )
+    )
+
+    it.live("an argument that cannot be cloned in a chunked map is named by its input and argument position", () =>
+      withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          // Input 4's second argument; flattened over its chunk of three calls it would be "argument 4".
+          const seconds: Array<unknown> = [1, 1, 1, 1, () => "not cloneable", 1]
+          const exit = yield* within(
+            Effect.exit(Stream.runCollect(executor.map(add, range(6), seconds as Array<number>, { chunksize: 3 }))),
+            startDeadline,
+            "a chunked map with an unclonable argument"
+          )
+          expectUnclonable(exit, "argument", /map input 4, argument 2: function/)
+          yield* expectHealthy(executor)
+        })
+      )
+    )
+
+    it.live("a chunk whose failure cannot be cloned gives the results before it, then SerializationError", () =>
+      withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          const seen: Array<unknown> = []
+          const exit = yield* within(
+            Effect.exit(
+              Stream.runForEach(
+                executor.map(faults.failUnclonably, [1, 2, 3], [false, false, true], { chunksize: 3 }),
+                (n) => Effect.sync(() => seen.push(n))
+              )
+            ),
+            startDeadline,
+            "a chunk whose failure cannot be cloned"
+          )
+          expect(seen).toEqual([1, 2])
+          expectUnclonable(exit, "result", /callback: function/)
           yield* expectHealthy(executor)
         })
       )

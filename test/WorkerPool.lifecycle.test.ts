@@ -220,7 +220,10 @@ for (const pool of pools) {
               Effect.scoped(pool.make({ maxWorkers: 4, ...options } as LifecycleOptions))
             )
             expect(Cause.isIllegalArgumentError(error)).toBe(true)
-            expect((error as Error).message).toMatch(message)
+            // Named by the pool, then the option's own message.
+            const text = (error as Error).message
+            expect(text.startsWith(`${pool.name}: `), text).toBe(true)
+            expect(text.slice(pool.name.length + 2)).toMatch(message)
           })
         )
       }

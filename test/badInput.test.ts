@@ -58,6 +58,9 @@ const submitAny = (executor: Executor.Service, task: unknown, ...args: Array<unk
 const mapAny = (executor: Executor.Service, task: unknown, ...rest: Array<unknown>) =>
   (executor.map as (task: unknown, ...rest: Array<unknown>) => Stream.Stream<unknown, unknown>)(task, ...rest)
 
+/** The pool's name with its article: "an InterpreterPoolExecutor". */
+const an = (name: string): string => `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`
+
 /** The error a failed or died exit carries. */
 const errorOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
   Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
@@ -114,7 +117,10 @@ describe("bad input", () => {
             const exit = yield* Effect.exit(Effect.scoped(make({ maxWorkers: bad as number })))
             expect(Exit.hasDies(exit)).toBe(false)
             // -Infinity is "not greater than 0" on the worker pools, "not a whole number" on the thread pool.
-            expectIllegal(exit, new RegExp(`^maxWorkers must be (a whole number )?greater than 0, got ${shown}$`))
+            expectIllegal(
+              exit,
+              new RegExp(`^${name}: maxWorkers must be (a whole number )?greater than 0, got ${shown}$`)
+            )
             // Nothing started: no child process appeared.
             expect(childProcesses().filter((pid) => !before.includes(pid))).toEqual([])
           })
@@ -122,10 +128,10 @@ describe("bad input", () => {
       }
     }
 
-    it.effect("ThreadPoolExecutor: an initializer that is neither an Effect nor a function fails make", () =>
+    it.effect("ThreadPoolExecutor: an initializer that is no Effect, function or Task fails make", () =>
       Effect.gen(function* () {
         const exit = yield* Effect.exit(Effect.scoped(ThreadPoolExecutor.make({ initializer: 42 as any })))
-        expectIllegal(exit, "initializer must be an Effect or a function, got 42")
+        expectIllegal(exit, "ThreadPoolExecutor: initializer must be an Effect, a function or a Task, got 42")
       })
     )
 
@@ -137,7 +143,7 @@ describe("bad input", () => {
             const exit = yield* Effect.exit(Effect.scoped(make({ maxWorkers: 1, initializer: Effect.void as any })))
             expectIllegal(
               exit,
-              /^initializer must be a Task \(Task\.make\(import\.meta\.url, name, fn\)\), since it runs in each worker, got an Effect$/
+              /^(Interpreter|Process)PoolExecutor: initializer must be a Task \(Task\.make\(import\.meta\.url, name, fn\)\), since it runs in each worker, got an Effect$/
             )
           })
       )
@@ -147,11 +153,11 @@ describe("bad input", () => {
       Effect.gen(function* () {
         expectIllegal(
           yield* Effect.exit(Effect.scoped(ProcessPoolExecutor.make({ interruptGrace: "soon" as any }))),
-          'interruptGrace must be a Duration.Input such as "2 seconds" or 500 (milliseconds), got "soon"'
+          'ProcessPoolExecutor: interruptGrace must be a Duration.Input such as "2 seconds" or 500 (milliseconds), got "soon"'
         )
         expectIllegal(
           yield* Effect.exit(Effect.scoped(ProcessPoolExecutor.make({ interruptGrace: -1 }))),
-          "interruptGrace must be zero or more, got -1"
+          "ProcessPoolExecutor: interruptGrace must be zero or more, got -1"
         )
       })
     )
@@ -246,25 +252,26 @@ describe("bad input", () => {
         Effect.flatMap(Executor.Executor, checkMapOptions)
       )
 
-      it.effect("a value that is no task fails its own future and the map, saying a Task is needed and why", () =>
+      it.effect("a value that is no task makes submit itself die, and the map, saying a Task is needed and why", () =>
         Effect.gen(function* () {
           const executor = yield* Executor.Executor
           for (const [bad, shown] of [
             [42, "a number"],
             [null, "null"],
-            ["add", "a string"]
+            ["add", "a string"],
+            [(a: number) => a, "a function"]
           ] as const) {
-            const future = yield* submitAny(executor, bad)
-            const exit = yield* Future.await(future).pipe(Effect.timeout(timeout))
+            // A programming error: submit dies at once, with no future to read later.
+            const exit = yield* Effect.exit(submitAny(executor, bad))
             expect(Exit.hasDies(exit)).toBe(true)
             expectIllegal(
               exit,
-              `submit: a ${name} runs Tasks (Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${shown}`
+              `submit: ${an(name)} runs Tasks (Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${shown}`
             )
           }
           const mapped = yield* Effect.exit(Stream.runCollect(mapAny(executor, 42, [1])))
           expect(Exit.hasDies(mapped)).toBe(true)
-          expectIllegal(mapped, new RegExp(`^submit: a ${name} runs Tasks .*; got a number$`))
+          expectIllegal(mapped, new RegExp(`^map: ${an(name)} runs Tasks .*; got a number$`))
           expect(yield* Future.result(yield* executor.submit(tasks.add, 1, 2), { timeout })).toBe(3)
         })
       )
@@ -294,7 +301,9 @@ describe("bad input", () => {
                   expect(defect.message).toContain('cannot import the module of task "gone"')
                   expect(defect.message).toContain("file:///nonexistent/effect-futures/gone.ts")
                 } else {
-                  expect(defect.message).toBe(`${tasks.add.module} has no export "noSuchTask" made with Task.make`)
+                  expect(defect.message).toContain(
+                    `${tasks.add.module} has no export "noSuchTask" made with Task.make; its Task exports: add, `
+                  )
                 }
               } else {
                 expect(exit, `call ${i}`).toEqual(Exit.succeed(i + 100))
@@ -319,6 +328,12 @@ describe("bad input", () => {
             expect(error.message).toBe("cannot schedule new futures after shutdown")
             const mapped = yield* Effect.flip(Stream.runCollect(executor.map(tasks.add, [1], [2])))
             expect(mapped).toBeInstanceOf(ExecutorShutdownError)
+            if (name !== "ThreadPoolExecutor") {
+              // What no worker can run is a programming error, reported whatever the pool's state.
+              const notATask = yield* Effect.exit(submitAny(executor, (a: number) => a, 1))
+              expect(Exit.hasDies(notATask)).toBe(true)
+              expectIllegal(notATask, new RegExp(`^submit: ${an(name)} runs Tasks`))
+            }
             expect(yield* Effect.forEach(before, (f) => Future.result(f, { timeout }))).toEqual([1, 2, 3])
           }).pipe(Effect.scoped)
       )

@@ -229,7 +229,7 @@ describe("ThreadPoolExecutor observability", () => {
       const executor = yield* Effect.scoped(ThreadPoolExecutor.make())
       expect(executor.name).toMatch(/^ThreadPoolExecutor-\d+$/)
       const error = yield* Effect.flip(Effect.scoped(ThreadPoolExecutor.make({ name: 42 as any })))
-      expect(error.message).toBe("name must be a string, got 42")
+      expect(error.message).toBe("ThreadPoolExecutor: name must be a string, got 42")
     })
   )
 })

@@ -150,17 +150,42 @@ const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.Illegal
   return { timeout, chunksize, buffersize: options.buffersize }
 }
 
-/** Python's `itertools.batched`. */
-function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<A>> {
-  let batch: Array<A> = []
+/**
+ * The chunks of `map`'s calls that failed part way, by their future: the results of the calls
+ * before the failure, which `map` gives before it fails, as one call at a time would.
+ */
+/** @internal */
+export const partialChunks = new WeakMap<core.FutureImpl<unknown, unknown>, ReadonlyArray<unknown>>()
+
+/** What a chunk that failed part way gives the stream: the results before the failure, then the failure. */
+class PartialChunk {
+  readonly values: ReadonlyArray<unknown>
+  readonly cause: Cause.Cause<unknown>
+  constructor(values: ReadonlyArray<unknown>, cause: Cause.Cause<unknown>) {
+    this.values = values
+    this.cause = cause
+  }
+}
+
+/** A chunk of `map`'s calls, and the input its first call is for (so an error can name the input). */
+interface Chunk {
+  readonly first: number
+  readonly calls: ReadonlyArray<ReadonlyArray<unknown>>
+}
+
+/** Python's `itertools.batched`, each batch with the index of its first item. */
+function* batched(items: Iterable<ReadonlyArray<unknown>>, size: number): Generator<Chunk> {
+  let calls: Array<ReadonlyArray<unknown>> = []
+  let first = 0
   for (const item of items) {
-    batch.push(item)
-    if (batch.length === size) {
-      yield batch
-      batch = []
+    calls.push(item)
+    if (calls.length === size) {
+      yield { first, calls }
+      first += size
+      calls = []
     }
   }
-  if (batch.length > 0) yield batch
+  if (calls.length > 0) yield { first, calls }
 }
 
 /**
@@ -175,7 +200,11 @@ function* batched<A>(items: Iterable<A>, size: number): Generator<ReadonlyArray<
 export const mapWith = (
   submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted,
   rest: ReadonlyArray<unknown>,
-  submitChunk?: (argsList: ReadonlyArray<ReadonlyArray<unknown>>, context: Context.Context<never>) => Submitted
+  submitChunk?: (
+    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
+    context: Context.Context<never>,
+    first: number
+  ) => Submitted
 ): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
@@ -193,7 +222,7 @@ export const mapWith = (
     const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
     const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted => {
       const f = chunked
-        ? submitChunk(unit as ReadonlyArray<ReadonlyArray<unknown>>, context)
+        ? submitChunk((unit as Chunk).calls, context, (unit as Chunk).first)
         : submit(unit as ReadonlyArray<unknown>, context)
       // The stream owns its futures: their failures end the stream, or were cut off by closing it.
       if (f instanceof core.FutureImpl) f.observed = true
@@ -218,12 +247,21 @@ export const mapWith = (
             })
       return Effect.onError(guarded, () => cancelCall(f))
     }
+    const chunkResultOf = (call: Call): Effect.Effect<unknown, unknown> =>
+      Effect.catchCause(resultOf(call), (cause) => {
+        const done = isFuture(call) ? partialChunks.get(call) : undefined
+        return done === undefined ? Effect.failCause(cause) : Effect.succeed(new PartialChunk(done, cause))
+      })
     const results =
       options.buffersize === undefined
-        ? eager(units, submitUnit, resultOf)
-        : bounded(units, options.buffersize, submitUnit, resultOf)
+        ? eager(units, submitUnit, chunked ? chunkResultOf : resultOf)
+        : bounded(units, options.buffersize, submitUnit, chunked ? chunkResultOf : resultOf)
     const flat = chunked
-      ? Stream.flatMap(results, (values) => Stream.fromIterable(values as ReadonlyArray<unknown>))
+      ? Stream.flatMap(results, (values) =>
+          values instanceof PartialChunk
+            ? Stream.concat(Stream.fromIterable(values.values), Stream.failCause(values.cause))
+            : Stream.fromIterable(values as ReadonlyArray<unknown>)
+        )
       : results
     if (timeout === undefined) return flat
     return Stream.unwrap(

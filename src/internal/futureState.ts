@@ -45,6 +45,15 @@ const stateText: Record<State, string> = {
 
 let nextId = 0
 
+/** An executor's record of the failures nobody looked at (policy.ts `Unobserved`). */
+/** @internal */
+export interface UnobservedRecord {
+  /** `f` failed and nobody had looked at it. */
+  failed(f: FutureImpl<any, any>): void
+  /** Someone looked at `f` after it had failed unobserved. */
+  seen(f: FutureImpl<any, any>): void
+}
+
 /** @internal */
 export class FutureImpl<A, E> {
   readonly [TypeId] = TypeId
@@ -65,7 +74,7 @@ export class FutureImpl<A, E> {
   progress: { latest: unknown; reported: boolean; readonly listeners: Set<(value: unknown) => void> } | undefined =
     undefined
   /** The executor's record of failures nobody looked at; this future joins it if it fails unobserved. */
-  unobserved: Set<FutureImpl<any, any>> | undefined = undefined
+  unobserved: UnobservedRecord | undefined = undefined
   /** Set by the executor that made the future: told once, when the future ends (finished or cancelled). */
   onEnd: ((future: FutureImpl<any, any>) => void) | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
@@ -204,7 +213,7 @@ export const completeUnsafe = <A, E>(
   } else {
     f.state = "FINISHED"
     f.exit = exit
-    if (f.unobserved !== undefined && !f.observed && Exit.isFailure(exit)) f.unobserved.add(f)
+    if (f.unobserved !== undefined && !f.observed && Exit.isFailure(exit)) f.unobserved.failed(f)
     f.onEnd?.(f)
     // Waiters first, as CPython does: a fiber woken below may complete other futures at once.
     notify(f, Exit.isSuccess(exit) ? "result" : "exception")
@@ -286,7 +295,8 @@ export const reportProgress = (f: FutureImpl<any, any>, value: unknown): void =>
 export const observe = (f: FutureImpl<any, any>): void => {
   if (f.observed) return
   f.observed = true
-  if (f.unobserved !== undefined && f.state === "FINISHED") f.unobserved.delete(f)
+  // Counted when it failed with nobody looking: it leaves the count.
+  if (f.unobserved !== undefined && f.state === "FINISHED" && Exit.isFailure(f.exit!)) f.unobserved.seen(f)
 }
 
 /** Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step. */

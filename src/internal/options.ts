@@ -27,6 +27,16 @@ const show = (u: unknown): string => {
 export const badOption = (name: string, rule: string, value: unknown): Cause.IllegalArgumentError =>
   new Cause.IllegalArgumentError(`${name} must be ${rule}, got ${show(value)}`)
 
+/**
+ * An executor's `make`, its option errors named by the executor's class, as in
+ * `InterpreterPoolExecutor: maxWorkers must be greater than 0, got 0`.
+ */
+/** @internal */
+export const namingOptionErrors =
+  (owner: string) =>
+  <A, R>(make: Effect.Effect<A, Cause.IllegalArgumentError, R>): Effect.Effect<A, Cause.IllegalArgumentError, R> =>
+    Effect.mapError(make, (error) => new Cause.IllegalArgumentError(`${owner}: ${error.message}`))
+
 /** `undefined` when valid, else the error: a whole number greater than 0. */
 /** @internal */
 export const checkPositiveInt = (name: string, value: unknown): Cause.IllegalArgumentError | undefined =>

@@ -9,7 +9,7 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import { type ExecutorKind, QueueFull, UnobservedFailures } from "../Errors.ts"
 import type { PoolOptions, SubmitOptions } from "../Executor.ts"
@@ -185,9 +185,11 @@ export const checkPoolOptions = (options: PoolOptions): PoolPolicy | Cause.Illeg
 }
 
 /**
- * `maxQueue`: how many tasks may wait for a worker. When the queue is full a
- * submit is refused with `QueueFull` ("reject") or waits here until a task
- * leaves the queue ("suspend"), in the order the submitters came.
+ * `maxQueue`: how many tasks may wait for a worker. A task that a free worker
+ * can take now never waits, so `maxQueue: 0` admits exactly the tasks that
+ * can start at once. When the queue is full a submit is refused with
+ * `QueueFull` ("reject") or waits here until a task leaves the queue or a
+ * worker becomes free ("suspend"), in the order the submitters came.
  */
 /** @internal */
 export class Room {
@@ -202,14 +204,24 @@ export class Room {
     this.whenFull = whenFull
   }
 
+  /**
+   * The one admission rule of every pool: with `queued` tasks waiting and `free` workers that
+   * can take a task now (idle, or yet to be started under `maxWorkers`), a new task is admitted
+   * while fewer than `maxQueue` tasks would be left waiting once the free workers took theirs.
+   * `undefined` when admitted, else what `full` gives.
+   */
+  admit(queued: number, free: number): QueueFull | Room | undefined {
+    return queued - free < this.maxQueue ? undefined : this.full()
+  }
+
   /** Why a submit cannot queue now: `QueueFull` to fail with, or this `Room` to wait on. */
-  full(): QueueFull | Room {
+  private full(): QueueFull | Room {
     return this.whenFull === "reject"
       ? new QueueFull({
           kind: this.kind,
           maxQueue: this.maxQueue,
           message:
-            `the queue already holds maxQueue = ${this.maxQueue} pending tasks; ` +
+            `every worker is busy and the queue already holds maxQueue = ${this.maxQueue} pending tasks; ` +
             `retry later, raise maxQueue, or use whenFull: "suspend" to wait for room`
         })
       : this
@@ -241,7 +253,7 @@ export class Room {
     return false
   }
 
-  /** `free` slots opened in the queue: wake that many waiters. */
+  /** `free` more tasks can be admitted (tasks left the queue, or workers became free): wake that many waiters. */
   freed(free: number): void {
     for (let i = 0; i < free && this.waiters.length > 0; i++) if (!this.wakeOne()) return
   }
@@ -289,37 +301,73 @@ const untilAborted = (signal: AbortSignal): Effect.Effect<void> =>
     return Effect.sync(() => signal.removeEventListener("abort", onAbort))
   })
 
+/** How many unobserved failures keep their future, and so their cause, for the report. */
+const keptUnobserved = 5
+
 /**
- * At the executor's end: failures no one looked at are logged, one line
- * each, or become the scope's defect with `failOnUnobserved`.
+ * An executor's failures that nobody looked at: every one counted, only the first few kept,
+ * so a long-lived pool with fire-and-forget failures holds a bounded amount. A future looked
+ * at later leaves the count (and the kept ones, if it was there).
+ */
+/** @internal */
+export class Unobserved implements core.UnobservedRecord {
+  count = 0
+  readonly kept = new Set<core.FutureImpl<any, any>>()
+
+  failed(f: core.FutureImpl<any, any>): void {
+    this.count++
+    if (this.kept.size < keptUnobserved) this.kept.add(f)
+  }
+
+  seen(f: core.FutureImpl<any, any>): void {
+    this.count--
+    this.kept.delete(f)
+  }
+}
+
+/** The failure a future ended with, for the report. */
+const causeOf = (f: core.FutureImpl<any, any>): Cause.Cause<unknown> => (f.exit as Exit.Failure<unknown, unknown>).cause
+
+/** A failure in a line: its message where it has one. */
+const describeFailure = (f: core.FutureImpl<any, any>): string => {
+  const error = Cause.squash(causeOf(f))
+  return error instanceof Error ? `${f}: ${error.message}` : `${f}: ${String(error)}`
+}
+
+/**
+ * At the executor's end: the failures no one looked at, as one warning for the executor
+ * (the count, then the first few with their causes), or as the scope's defect with
+ * `failOnUnobserved`.
  */
 /** @internal */
 export const reportUnobserved = (
   kind: ExecutorKind,
-  unobserved: Set<core.FutureImpl<any, any>>,
+  name: string,
+  unobserved: Unobserved,
   fail: boolean
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const futures = [...unobserved].filter((f) => !f.observed && f.exit !== undefined && Exit.isFailure(f.exit))
-    unobserved.clear()
-    if (futures.length === 0) return Effect.void
+    const count = unobserved.count
+    const kept = [...unobserved.kept]
+    unobserved.count = 0
+    unobserved.kept.clear()
+    if (count === 0) return Effect.void
     const summary =
-      `${futures.length} future${futures.length === 1 ? "" : "s"} of a ${kind} executor failed and ` +
+      `${count} future${count === 1 ? "" : "s"} of the ${kind}Executor ${JSON.stringify(name)} failed and ` +
       `nobody looked at the failure (no result, exception, await, done callback or stream)`
+    const first =
+      kept.length === 0
+        ? ""
+        : `${count > kept.length ? `; the first ${kept.length}` : ""}: ${kept.map(describeFailure).join("; ")}`
     if (fail) {
       return Effect.die(
         new UnobservedFailures({
           kind,
-          count: futures.length,
-          message: `${summary}: ${futures.slice(0, 5).map(String).join(", ")}${futures.length > 5 ? ", ..." : ""}`,
-          failures: futures.map((f) => Cause.squash((f.exit as Exit.Failure<unknown, unknown>).cause))
+          count,
+          message: `${summary}${first}`,
+          failures: kept.map((f) => Cause.squash(causeOf(f)))
         })
       )
     }
-    return Effect.andThen(
-      Effect.logWarning(summary),
-      Effect.forEach(futures, (f) => Effect.logWarning(`${f}:`, (f.exit as Exit.Failure<unknown, unknown>).cause), {
-        discard: true
-      })
-    )
+    return Effect.logWarning(`${summary}${first}`, ...kept.map(causeOf))
   })

@@ -76,6 +76,8 @@ export type FromWorker =
 export interface Reply {
   readonly id: number
   readonly exit: WireExit
+  /** A chunk that failed: the results of its calls before the one that failed, in order. */
+  readonly done?: ReadonlyArray<unknown>
   /** The spans a traced call made, for the caller's tracer. */
   readonly spans?: ReadonlyArray<WireSpan>
 }

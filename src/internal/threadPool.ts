@@ -23,7 +23,7 @@ import { toEffect } from "./executor.ts"
 import { PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import { abortedBeforeQueued, applyPolicy, type Room, type TaskPolicy } from "./policy.ts"
+import { abortedBeforeQueued, applyPolicy, type Room, type TaskPolicy, Unobserved } from "./policy.ts"
 import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
@@ -72,7 +72,7 @@ export class ThreadPool {
   readonly config: ThreadPoolConfig
   private readonly queue = new PriorityFifo<WorkItem>()
   /** Futures that failed and nobody has looked at yet. */
-  readonly unobserved = new Set<core.FutureImpl<any, any>>()
+  readonly unobserved = new Unobserved()
   private readonly idle: Array<Worker> = []
   private readonly ready: Array<Worker> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -138,15 +138,11 @@ export class ThreadPool {
       const worker = this.readyWorker()
       if (worker !== undefined) return this.callNow(worker, task, args, context)
     }
-    const room = this.config.room
-    if (
-      room !== undefined &&
-      this.queue.length >= room.maxQueue &&
-      this.idle.length === 0 &&
-      this.workerCount >= this.config.maxWorkers
-    ) {
-      return room.full()
-    }
+    const full = this.config.room?.admit(
+      this.queue.length,
+      this.idle.length + this.config.maxWorkers - this.workerCount
+    )
+    if (full !== undefined) return full
     const future = this.newFuture()
     const observer = this.config.observer
     observer.submitted++
@@ -302,8 +298,14 @@ export class ThreadPool {
   }
 
   private release(worker: Worker): void {
-    if (this.queue.length === 0 && !this.isShutdown) this.idle.push(worker)
+    if (this.queue.length === 0 && !this.isShutdown) this.makeIdle(worker)
     else this.schedule(worker)
+  }
+
+  /** The worker waits for work; a submitter waiting for room (`maxQueue`) may now come in. */
+  private makeIdle(worker: Worker): void {
+    this.idle.push(worker)
+    this.config.room?.freed(1)
   }
 
   get pending(): number {
@@ -361,7 +363,7 @@ export class ThreadPool {
         this.workerCount--
         this.checkTerminated()
       } else {
-        this.idle.push(worker)
+        this.makeIdle(worker)
       }
       return
     }

@@ -26,6 +26,7 @@ import {
   unclonable
 } from "./protocol.ts"
 import { SpanRecorder } from "./remoteSpans.ts"
+import { exportProblem } from "./taskExports.ts"
 import { signalKey, unwrap } from "./transfer.ts"
 
 interface Port {
@@ -147,19 +148,9 @@ const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> =
   if (found === undefined) {
     found = import(module).then(
       (exports: Record<string, unknown>) => {
-        const task = exports[name] as AnyTask | undefined
-        if (task === undefined || typeof task !== "object" || !("~effect-futures/Task" in task)) {
-          throw new TaskImportError(
-            `${module} has no export ${JSON.stringify(name)} made with Task.make` +
-              (task === undefined ? "" : ` (the export is a ${typeof task})`)
-          )
-        }
-        if (task.name !== name) {
-          throw new TaskImportError(
-            `${module} exports ${JSON.stringify(name)}, but it is the task ${JSON.stringify(task.name)}: ` +
-              "pass the export's own name to Task.make"
-          )
-        }
+        const problem = exportProblem(module, name, exports)
+        if (problem !== undefined) throw new TaskImportError(problem)
+        const task = exports[name] as AnyTask
         tasks.set(key, task)
         return task
       },
@@ -206,14 +197,18 @@ const invoke = (
   return Exit.succeed(out)
 }
 
+/**
+ * Runs a chunk of `map`'s calls in order, their results pushed to `values`; the first failure
+ * ends the chunk, and `values` then holds the results of the calls before it.
+ */
 const runChunk = async (
   task: AnyTask,
   argsList: ReadonlyArray<ReadonlyArray<unknown>>,
   signal: AbortSignal,
   running: { fiber: { interruptUnsafe: () => void } | undefined },
-  recorder: SpanRecorder | undefined
+  recorder: SpanRecorder | undefined,
+  values: Array<unknown>
 ): Promise<Exit.Exit<unknown, unknown>> => {
-  const values: Array<unknown> = []
   for (const args of argsList) {
     const exit = await invoke(task, args, signal, running, recorder)
     if (Exit.isFailure(exit)) return exit
@@ -240,6 +235,15 @@ const memoryEveryMillis = 5
 const memoryUsed = (): number =>
   WorkerThreads.isMainThread ? process.memoryUsage.rss() : V8.getHeapStatistics().used_heap_size
 
+const clones = (u: unknown): boolean => {
+  try {
+    structuredClone(u)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Posts the batch; a result that cannot be cloned fails only its own call. */
 const flush = (): void => {
   if (replies.length === 0) return
@@ -265,13 +269,19 @@ const flush = (): void => {
       try {
         port.post({ _tag: "Done", replies: [reply] }, transfer)
       } catch (cause) {
-        const value = reply.exit._tag === "Success" ? reply.exit.value : reply.exit
+        // Name what could not be cloned: the result, the results of a failed chunk's calls before
+        // its failure, or the failure itself. Those results still go when only the failure is at fault.
+        const done = reply.done !== undefined && clones(reply.done) ? reply.done : undefined
+        const value =
+          reply.exit._tag === "Success"
+            ? reply.exit.value
+            : reply.done !== undefined && done === undefined
+              ? reply.done
+              : reply.exit
         const error = unclonable("result", value, "result", cause)
+        const exit: Reply["exit"] = { _tag: "Unclonable", valueType: error.valueType, detail: error.detail }
         port.post(
-          {
-            _tag: "Done",
-            replies: [{ id: reply.id, exit: { _tag: "Unclonable", valueType: error.valueType, detail: error.detail } }]
-          },
+          { _tag: "Done", replies: [done === undefined ? { id: reply.id, exit } : { id: reply.id, exit, done }] },
           []
         )
       }
@@ -307,9 +317,11 @@ const drain = async (): Promise<void> => {
     }
     // A traced call: the spans its Effect makes are recorded and go back with the reply.
     const recorder = call.trace === undefined ? undefined : new SpanRecorder(call.trace)
-    let exit = call.chunk
-      ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder)
-      : invoke(task, call.args, controller.signal, current, recorder)
+    const done: Array<unknown> | undefined = call.chunk ? [] : undefined
+    let exit =
+      done !== undefined
+        ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder, done)
+        : invoke(task, call.args, controller.signal, current, recorder)
     if (exit instanceof Promise) {
       flush()
       exit = await exit
@@ -320,10 +332,17 @@ const drain = async (): Promise<void> => {
     if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
     if (replies.length === 0) batchStarted = performance.now()
     const spans = recorder?.wire()
+    // A chunk that failed part way: the results before the failure go back too, for `map` to give.
+    const partial = done !== undefined && done.length > 0 && Exit.isFailure(exit) ? done : undefined
     replies.push(
-      spans === undefined
+      spans === undefined && partial === undefined
         ? { id: call.id, exit: encodeExit(task, exit) }
-        : { id: call.id, exit: encodeExit(task, exit), spans }
+        : {
+            id: call.id,
+            exit: encodeExit(task, exit),
+            ...(partial === undefined ? {} : { done: partial }),
+            ...(spans === undefined ? {} : { spans })
+          }
     )
   }
   flush()

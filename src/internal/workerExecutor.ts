@@ -13,9 +13,10 @@ import type * as Executor from "../Executor.ts"
 import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
 import { ExecutorObserver } from "./observe.ts"
-import { badOption, checkPositiveInt, decodeTimeout } from "./options.ts"
+import { badOption, checkPositiveInt, decodeTimeout, namingOptionErrors } from "./options.ts"
 import type { Spawn } from "./platform.ts"
 import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, settleSubmit, type TaskPolicy } from "./policy.ts"
+import { checkExport } from "./taskExports.ts"
 import { WorkerPool } from "./workerPool.ts"
 
 /** Options both worker pools take. */
@@ -46,6 +47,22 @@ const millis = (duration: Duration.Duration): number =>
   Duration.isFinite(duration) ? Duration.toMillis(duration) : Number.POSITIVE_INFINITY
 /** Executors made so far, per kind, for default names. */
 const counts = { InterpreterPool: 0, ProcessPool: 0 }
+
+/**
+ * Where the parent's check of a task (`checkExport`: does its module export it under its name?)
+ * found a mistake, or is still under way: dies at once naming `call`, or waits and then `retry`s.
+ */
+const exportUnchecked = <A, E>(
+  call: "submit" | "map",
+  problem: string | Promise<string | null>,
+  retry: () => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  typeof problem === "string"
+    ? Effect.die(new Cause.IllegalArgumentError(`${call}: ${problem}`))
+    : Effect.flatMap(
+        Effect.promise(() => problem),
+        retry
+      )
 
 const describe = (u: unknown): string =>
   typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
@@ -126,42 +143,47 @@ export const make = <Extra extends object = {}>(
     const unregister = observer.register(context, pool.gauges())
     yield* Effect.addFinalizer(() => Effect.sync(unregister))
     yield* Effect.addFinalizer((exit) =>
-      Effect.andThen(pool.close(exit), reportUnobserved(kind, pool.unobserved, policy.failOnUnobserved))
+      Effect.andThen(pool.close(exit), reportUnobserved(kind, name, pool.unobserved, policy.failOnUnobserved))
     )
     pool.start()
-    const notATask = (task: unknown) =>
+    const notATask = (call: "submit" | "map", task: unknown) =>
       new Cause.IllegalArgumentError(
-        `submit: a ${kind === "ProcessPool" ? "ProcessPoolExecutor" : "InterpreterPoolExecutor"} runs Tasks ` +
+        `${call}: ${kind === "ProcessPool" ? "a ProcessPoolExecutor" : "an InterpreterPoolExecutor"} runs Tasks ` +
           `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
       )
-    const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
-      isTask(task)
-        ? Effect.withFiber((fiber) => {
-            const attempt = () => pool.submit(task, args, false, fiber.context, taskPolicy)
-            return settleSubmit(attempt(), attempt, taskPolicy?.signal)
-          })
-        : Effect.suspend(() => {
-            // As Python's pool, whose future fails when it cannot send the function: submit succeeds.
-            const refused = pool.refuse(notATask(task))
-            return refused instanceof Error ? Effect.fail(refused) : Effect.succeed(refused)
-          })
+    const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> => {
+      // A programming error, the same whatever the pool's state: submit dies at once, before the
+      // broken and shutdown checks, rather than give a future that fails when read.
+      if (!isTask(task)) return Effect.die(notATask("submit", task))
+      const problem = checkExport(task)
+      if (problem !== null) return exportUnchecked("submit", problem, () => submitPolicy(task, args, taskPolicy))
+      return Effect.withFiber((fiber) => {
+        const attempt = () => pool.submit(task, args, undefined, fiber.context, taskPolicy)
+        return settleSubmit(attempt(), attempt, taskPolicy?.signal)
+      })
+    }
     const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
+    const map = (task: unknown, ...rest: Array<unknown>): Stream.Stream<unknown, unknown> => {
+      if (!isTask(task)) return Stream.die(notATask("map", task))
+      const problem = checkExport(task)
+      if (problem !== null) {
+        return Stream.unwrap(exportUnchecked("map", problem, () => Effect.succeed(map(task, ...rest))))
+      }
+      return mapWith(
+        (args, context) => pool.submit(task, args, undefined, context) as Submitted,
+        rest,
+        (argsList, context, first) => pool.submit(task, argsList, first, context) as Submitted
+      )
+    }
     const service: Executor.Service & Extra = {
       ...(extra?.(pool) as Extra),
       kind,
       name,
       submit: submit as Executor.Service["submit"],
       submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
-      map: ((task: unknown, ...rest: Array<unknown>) =>
-        isTask(task)
-          ? mapWith(
-              (args, context) => pool.submit(task, args, false, context) as Submitted,
-              rest,
-              (argsList, context) => pool.submit(task, argsList, true, context) as Submitted
-            )
-          : Stream.die(notATask(task))) as Executor.Service["map"],
+      map: map as Executor.Service["map"],
       shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
     }
     pools.set(service, pool)
     return service
-  })
+  }).pipe(namingOptionErrors(`${kind}Executor`))

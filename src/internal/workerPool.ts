@@ -29,11 +29,12 @@ import {
 } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import type { Task } from "../Task.ts"
+import { partialChunks } from "./executor.ts"
 import { Fifo, Held, PriorityFifo } from "./fifo.ts"
 import * as core from "./futureState.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import { abandonAfterMillis, type Spawn, type WorkerHandle } from "./platform.ts"
-import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut } from "./policy.ts"
+import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut, Unobserved } from "./policy.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
 import { unwrapAll } from "./transfer.ts"
 
@@ -45,7 +46,8 @@ interface WorkItem {
   readonly future: core.FutureImpl<unknown, unknown>
   readonly task: AnyTask
   readonly args: ReadonlyArray<unknown>
-  readonly chunk: boolean
+  /** A chunk of `map`'s calls (`args` is a list of argument lists): the map input of its first call. */
+  readonly chunk: number | undefined
   worker: PoolWorker | undefined
   /** `submitWith`'s options; `undefined` for a plain submit. */
   readonly policy: TaskPolicy | undefined
@@ -147,7 +149,7 @@ export class WorkerPool {
   readonly config: WorkerPoolConfig
   private readonly queue = new PriorityFifo<WorkItem>()
   /** Futures that failed and nobody has looked at yet. */
-  readonly unobserved = new Set<core.FutureImpl<any, any>>()
+  readonly unobserved = new Unobserved()
   /** Calls between two attempts (`retries`): running, though on no worker and in no queue. */
   private readonly retryWaits = new Set<WorkItem>()
   /** Calls taken back from a replaced worker before they started; they go first and are already RUNNING. */
@@ -169,19 +171,6 @@ export class WorkerPool {
   /** Starts the `minWorkers` workers. */
   start(): void {
     for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
-  }
-
-  /**
-   * `submit` of something no worker can run: checks broken, then shutdown, as `submit`; then
-   * gives a future already failed with `defect`, as Python's pool fails the future of a
-   * function it cannot send.
-   */
-  refuse(defect: unknown): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError {
-    const closed = this.closed()
-    if (closed !== undefined) return closed
-    const future = this.newFuture()
-    core.completeUnsafe(future, Exit.die(defect))
-    return future
   }
 
   /** Why no call can be submitted now (CPython's checks, broken first), if none can. */
@@ -207,15 +196,15 @@ export class WorkerPool {
   submit(
     task: AnyTask,
     args: ReadonlyArray<unknown>,
-    chunk: boolean,
+    chunk: number | undefined,
     context?: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
     const closed = this.closed()
     if (closed !== undefined) return closed
     if (policy?.signal?.aborted === true) return abortedBeforeQueued(this.newFuture())
-    const room = this.config.room
-    if (room !== undefined && this.queue.length >= room.maxQueue) return room.full()
+    const full = this.config.room?.admit(this.pending(), this.freeWorkers())
+    if (full !== undefined) return full
     const future = this.newFuture()
     const observer = this.config.observer
     const trace = observer.trace(context, task)
@@ -275,6 +264,14 @@ export class WorkerPool {
 
   private pending(): number {
     return this.queue.length + this.requeued.length
+  }
+
+  /** Workers that could take a call now: live ones holding none, and those `maxWorkers` still allows to start. */
+  private freeWorkers(): number {
+    // Idle live workers plus the ones still to start: `maxWorkers` less the live workers holding calls.
+    let free = this.config.maxWorkers
+    for (const w of this.workers) if (!w.retiring && w.items.size > 0) free--
+    return Math.max(0, free)
   }
 
   /** The worker to send to, spawning one while under `maxWorkers` and every live worker is busy. */
@@ -384,15 +381,16 @@ export class WorkerPool {
   }
 
   private call(item: WorkItem, transfer: Array<Transferable>): Call {
-    const args = item.chunk
-      ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
-      : unwrapAll(item.args, transfer)
+    const args =
+      item.chunk !== undefined
+        ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
+        : unwrapAll(item.args, transfer)
     const call: Call = {
       id: item.id,
       module: item.task.module,
       name: item.task.name,
       args,
-      chunk: item.chunk,
+      chunk: item.chunk !== undefined,
       // The timeout starts when the worker starts the call, not while it waits there behind others.
       ...(item.policy?.timeout === undefined ? {} : { timed: true })
     }
@@ -400,24 +398,29 @@ export class WorkerPool {
     return trace === undefined ? call : { ...call, trace }
   }
 
+  /**
+   * The call's arguments cannot be cloned: it fails, naming the first argument that cannot, by its
+   * position in the call and, in a chunk of `map`'s calls, by the map input it belongs to.
+   */
   private failArgument(item: WorkItem, cause: unknown): void {
     item.worker?.items.delete(item.id)
     item.sentAt = -1
-    const args = item.chunk ? item.args.flat() : item.args
-    const index = args.findIndex((a) => {
-      try {
-        structuredClone(a)
-        return false
-      } catch {
-        return true
-      }
-    })
-    const error: SerializationError = unclonable(
-      "argument",
-      index >= 0 ? args[index] : args,
-      index >= 0 ? `argument ${index + 1}` : "arguments",
-      cause
-    )
+    const calls = (item.chunk === undefined ? [item.args] : item.args) as ReadonlyArray<ReadonlyArray<unknown>>
+    let error: SerializationError = unclonable("argument", item.args, "arguments", cause)
+    for (let call = 0; call < calls.length; call++) {
+      const index = calls[call].findIndex((a) => {
+        try {
+          structuredClone(a)
+          return false
+        } catch {
+          return true
+        }
+      })
+      if (index < 0) continue
+      const where = item.chunk === undefined ? "" : `map input ${item.chunk + call}, `
+      error = unclonable("argument", calls[call][index], `${where}argument ${index + 1}`, cause)
+      break
+    }
     this.complete(item, Exit.fail(error))
   }
 
@@ -591,6 +594,7 @@ export class WorkerPool {
       if (item === undefined) continue
       worker.items.delete(reply.id)
       if (reply.spans !== undefined && item.trace !== undefined) this.config.observer.replay(item.trace, reply.spans)
+      if (reply.done !== undefined) partialChunks.set(item.future, reply.done)
       this.settle(item, decodeExit(item.task, reply.exit), now)
     }
     if (worker.items.size === 0) {
@@ -598,6 +602,8 @@ export class WorkerPool {
       else if (this.config.idleTimeoutMillis !== undefined) this.armIdle()
     }
     if (this.pending() > 0) this.dispatch()
+    // A worker with nothing left to run can take a new call: a submitter waiting for room may come in.
+    if (worker.items.size === 0) this.config.room?.freed(1)
     this.checkTerminated()
   }
 
@@ -625,6 +631,8 @@ export class WorkerPool {
     worker.items.clear()
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
+    // Its place may be taken by a new worker: a submitter waiting for room may come in.
+    this.config.room?.freed(1)
     this.checkTerminated()
   }
 

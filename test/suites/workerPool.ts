@@ -125,7 +125,7 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           Effect.gen(function* () {
             const error = yield* Effect.flip(Effect.scoped(options.make({ maxWorkers: bad })))
             expect(Cause.isIllegalArgumentError(error)).toBe(true)
-            expect(error.message).toMatch(/^maxWorkers must be /)
+            expect(error.message).toMatch(new RegExp(`^${name}: maxWorkers must be `))
             expect(error.message).toContain(`got ${bad}`)
           })
         )
@@ -136,7 +136,9 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           const bad = options.badLayerMaxWorkers
           const error = yield* Effect.flip(Effect.provide(Executor.shutdown(), options.layer({ maxWorkers: bad })))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect((error as Cause.IllegalArgumentError).message).toBe(`maxWorkers must be greater than 0, got ${bad}`)
+          expect((error as Cause.IllegalArgumentError).message).toBe(
+            `${name}: maxWorkers must be greater than 0, got ${bad}`
+          )
         })
       )
 
@@ -145,7 +147,7 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
           const initializer = tasks.plainFunction as unknown as Task.Task<[], void>
           const error = yield* Effect.flip(Effect.scoped(options.make({ maxWorkers: 1, initializer })))
           expect(Cause.isIllegalArgumentError(error)).toBe(true)
-          expect(error.message).toMatch(/^initializer must be a Task/)
+          expect(error.message).toMatch(new RegExp(`^${name}: initializer must be a Task`))
           expect(error.message).toContain("a function")
         })
       )
@@ -261,20 +263,22 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
             task: Task.make("file:///nonexistent/effect-futures/missing.ts", "missingTask", () => 1),
             mentions: ["file:///nonexistent/effect-futures/missing.ts", "missingTask"]
           },
+          // Made here, not by the module they name: only the worker can check them, and its error lists
+          // the module's Task exports.
           {
             what: "whose export is missing",
             task: Task.make(fixtureUrl, "noSuchExport", () => 1),
-            mentions: [fixtureUrl, "noSuchExport"]
+            mentions: [fixtureUrl, "noSuchExport", "its Task exports: add, ", "whereAmI"]
           },
           {
             what: "whose export is not a Task",
             task: Task.make(fixtureUrl, "plainFunction", () => 1),
-            mentions: [fixtureUrl, "plainFunction", "function"]
+            mentions: [fixtureUrl, "plainFunction", "function", "its Task exports: add, "]
           },
           {
             what: "whose export is another name's Task",
             task: Task.make(fixtureUrl, "addAlias", () => 1),
-            mentions: [fixtureUrl, "addAlias", '"add"']
+            mentions: [fixtureUrl, "addAlias", '"add"', 'addAlias (made as "add")']
           }
         ]
         for (const { mentions, task, what } of badReferences) {
@@ -290,15 +294,36 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
         }
 
         it.effect(
-          "a plain function or an Effect fails its own future, or the map, with an IllegalArgumentError defect",
+          "a Task its own module exports under another name makes the first submit die, listing the Task exports",
+          () =>
+            Effect.gen(function* () {
+              // The parent has the module loaded (it made the Task), so it checks before any worker does.
+              for (const submitted of [
+                Executor.submit(tasks.misnamed, 1),
+                Executor.submit(tasks.misnamed, 1),
+                Stream.runCollect(Executor.map(tasks.misnamed, [1]))
+              ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
+                const exit = yield* Effect.exit(submitted)
+                expect(Exit.hasDies(exit)).toBe(true)
+                const defect = squashed(exit)
+                expect(Cause.isIllegalArgumentError(defect)).toBe(true)
+                const message = (defect as Error).message
+                expect(message).toContain(`${fixtureUrl} has no export "misnamedTask" made with Task.make`)
+                expect(message).toContain('misnamed (made as "misnamedTask")')
+                expect(message).toContain("its Task exports: add, ")
+              }
+              expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+            }).pipe(Effect.timeout(timeout))
+        )
+
+        it.effect(
+          "a plain function or an Effect makes submit itself die, or the map, with an IllegalArgumentError",
           () =>
             Effect.gen(function* () {
               for (const submitted of [
-                Effect.flatMap(
-                  Executor.submit((a: number) => a, 1),
-                  (f) => result(f)
-                ),
-                Effect.flatMap(Executor.submit(Effect.succeed(1)), (f) => result(f)),
+                Executor.submit((a: number) => a, 1),
+                Executor.submit(Effect.succeed(1)),
+                Executor.submitWith({ priority: 1 })((a: number) => a, 1),
                 Stream.runCollect(Executor.map((a: number) => a, [1]))
               ] as ReadonlyArray<Effect.Effect<unknown, unknown, Executor.Executor>>) {
                 const exit = yield* Effect.exit(submitted)
@@ -334,6 +359,40 @@ export const workerPoolSuite = (name: string, options: WorkerPoolSuiteOptions): 
             )
             expect(Cause.isIllegalArgumentError(error)).toBe(true)
             expect((error as Cause.IllegalArgumentError).message).toContain("chunksize")
+          }),
+          { maxWorkers: 2 }
+        )
+      )
+
+      it.live("Stream.take(n) ends cleanly with n results when later inputs fail, with or without chunksize", () =>
+        withPool(
+          Effect.gen(function* () {
+            // Inputs 3 on fail; the first three succeed. A chunk of 2 or 4 holds both kinds.
+            const divisors = [1, 1, 1, 0, 0, 0, 0, 0]
+            for (const options of [
+              {},
+              { buffersize: 2 },
+              { chunksize: 2 },
+              { chunksize: 4 },
+              { chunksize: 4, buffersize: 1 }
+            ]) {
+              const taken = yield* Executor.map(tasks.divide, [3, 6, 9, 1, 1, 1, 1, 1], divisors, options).pipe(
+                Stream.take(3),
+                Stream.runCollect,
+                Effect.exit,
+                Effect.timeout(timeout)
+              )
+              expect(taken, JSON.stringify(options)).toStrictEqual(Exit.succeed([3, 6, 9]))
+            }
+            // Read further, the first failure ends the stream after the results before it.
+            const seen: Array<unknown> = []
+            const exit = yield* Executor.map(tasks.divide, [3, 6, 9, 1, 1], [1, 1, 1, 0, 0], { chunksize: 4 }).pipe(
+              Stream.runForEach((n) => Effect.sync(() => seen.push(n))),
+              Effect.exit,
+              Effect.timeout(timeout)
+            )
+            expect(seen).toEqual([3, 6, 9])
+            expect((squashed(exit) as Error).message).toContain("division by zero")
           }),
           { maxWorkers: 2 }
         )
