@@ -17,13 +17,16 @@ import { progressKey } from "./progress.ts"
 import {
   type Call,
   type Doorbell,
+  depthKey,
   doorbellKey,
   encodeDefect,
   encodeExit,
   type FromWorker,
   type Reply,
   type ToWorker,
-  unclonable
+  unclonable,
+  type WorkerSite,
+  workerSiteKey
 } from "./protocol.ts"
 import { SpanRecorder } from "./remoteSpans.ts"
 import { signalKey, unwrap } from "./transfer.ts"
@@ -136,6 +139,32 @@ type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
 
 const tasks = new Map<string, AnyTask | Promise<AnyTask>>()
 
+/** Task-module imports under way: code they run cannot start a pool (see `WorkerSite`). */
+let importing = 0
+/** The initializer runs: it may start a pool, as a call may. */
+let initializing = false
+
+const site: WorkerSite = {
+  depth:
+    Number(
+      WorkerThreads.isMainThread
+        ? process.env[depthKey]
+        : (WorkerThreads.workerData as Record<string, unknown> | null)?.[depthKey]
+    ) || 1,
+  importing: () => importing > 0,
+  running: () => current !== undefined || initializing,
+  refused: undefined
+}
+;(globalThis as any)[workerSiteKey] = site
+
+/** What a failed import should add when the module tried to start a pool here (usually the real mistake). */
+const refusedNote = (): string =>
+  site.refused === undefined
+    ? ""
+    : `; while it was imported, the module tried to start a worker pool, which was refused: ${
+        site.refused instanceof Error ? site.refused.message : String(site.refused)
+      }`
+
 class TaskImportError extends Error {
   override readonly name = "TaskImportError"
 }
@@ -145,13 +174,16 @@ const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> =
   const key = `${name}\u0000${module}`
   let found = tasks.get(key)
   if (found === undefined) {
+    importing++
     found = import(module).then(
       (exports: Record<string, unknown>) => {
+        importing--
         const task = exports[name] as AnyTask | undefined
         if (task === undefined || typeof task !== "object" || !("~effect-futures/Task" in task)) {
           throw new TaskImportError(
             `${module} has no export ${JSON.stringify(name)} made with Task.make` +
-              (task === undefined ? "" : ` (the export is a ${typeof task})`)
+              (task === undefined ? "" : ` (the export is a ${typeof task})`) +
+              refusedNote()
           )
         }
         if (task.name !== name) {
@@ -164,9 +196,10 @@ const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> =
         return task
       },
       (cause: unknown) => {
+        importing--
         tasks.delete(key)
         const error = new TaskImportError(
-          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}`
+          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}${refusedNote()}`
         )
         error.cause = cause
         throw error
@@ -334,7 +367,13 @@ const drain = async (): Promise<void> => {
 const runInitializer = async (module: string, name: string, args: ReadonlyArray<unknown>): Promise<boolean> => {
   try {
     const task = await resolveTask(module, name)
-    const exit = await invoke(task, args, new AbortController().signal, { fiber: undefined })
+    let exit: Exit.Exit<unknown, unknown>
+    initializing = true
+    try {
+      exit = await invoke(task, args, new AbortController().signal, { fiber: undefined })
+    } finally {
+      initializing = false
+    }
     if (Exit.isFailure(exit)) {
       const wire = encodeExit(task, exit)
       throw wire._tag === "Die" ? wire.defect : new Error(`the initializer failed: ${JSON.stringify(wire)}`)
@@ -367,7 +406,9 @@ const dying = (how: string, defect: ReturnType<typeof encodeDefect> | undefined,
     // The replies go down with the worker.
   }
   try {
-    port.post({ _tag: "Dying", how, defect, code, id: current?.id }, [])
+    // A pool refused here (see `WorkerSite`) is most often why the worker dies: say so.
+    const why = defect ?? (site.refused === undefined ? undefined : encodeDefect(site.refused))
+    port.post({ _tag: "Dying", how, defect: why, code, id: current?.id }, [])
   } catch {
     // Nobody to tell.
   }
