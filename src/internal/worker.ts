@@ -165,6 +165,35 @@ const refusedNote = (): string =>
         site.refused instanceof Error ? site.refused.message : String(site.refused)
       }`
 
+/**
+ * What a failed import most likely means, and the fix: workers import task modules with Node itself,
+ * not through the transform of the test runner or bundler that loaded them in the parent.
+ */
+const importHint = (module: string, cause: unknown): string => {
+  if (/\.(test|spec)\.[cm]?[jt]sx?$/.test(module)) {
+    return (
+      ". The task is defined in a test file, which a worker cannot import as the test runner does: " +
+      "define tasks in a module of their own and import it from the test (see docs/tasks.md)"
+    )
+  }
+  const code = (cause as { code?: unknown } | null)?.code
+  if (
+    code === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX" ||
+    code === "ERR_UNKNOWN_FILE_EXTENSION" ||
+    code === "ERR_MODULE_NOT_FOUND" ||
+    cause instanceof SyntaxError
+  ) {
+    return (
+      ". Workers import task modules with Node itself, not through your test runner's or bundler's " +
+      "transform: a task module and what it imports must load under plain `node` (TypeScript with " +
+      "erasable syntax only: no enum, namespace or parameter property; relative imports with their " +
+      "real extension, ./helper.ts), or the program must run under a loader the workers inherit " +
+      "(tsx, node --import). See docs/tasks.md"
+    )
+  }
+  return ""
+}
+
 class TaskImportError extends Error {
   override readonly name = "TaskImportError"
 }
@@ -199,7 +228,7 @@ const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> =
         importing--
         tasks.delete(key)
         const error = new TaskImportError(
-          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}${refusedNote()}`
+          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}${importHint(module, cause)}${refusedNote()}`
         )
         error.cause = cause
         throw error
