@@ -96,6 +96,13 @@ export interface Options extends Executor.PoolOptions {
    * Beyond Python (see `Observability`).
    */
   readonly name?: string | undefined
+  /**
+   * The file each worker process runs: the package's worker entry, `effect-futures/worker` (default: the
+   * one beside the library's files; in a bundled program, `worker.js` beside the bundle). Give it
+   * where a bundler puts the entry elsewhere: `new URL("./worker.js", import.meta.url)`. See
+   * docs/bundling.md. Beyond Python.
+   */
+  readonly workerEntry?: string | URL | undefined
 }
 
 /**

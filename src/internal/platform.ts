@@ -6,8 +6,9 @@
  * @internal
  */
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as WorkerThreads from "node:worker_threads"
-import { type Doorbell, doorbellKey, type FromWorker, type ToWorker } from "./protocol.ts"
+import { type Doorbell, depthKey, doorbellKey, type FromWorker, type ToWorker, workerSite } from "./protocol.ts"
 
 type Transferable = WorkerThreads.Transferable
 
@@ -40,7 +41,42 @@ export const abandonAfterMillis = 1_000
 /** @internal */
 export type Spawn = () => WorkerHandle
 
-const entry = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url)
+/** A kind of worker, given the entry file its workers run. */
+/** @internal */
+export type SpawnAt = (entry: URL) => Spawn
+
+/**
+ * The worker entry a pool runs: `workerEntry` when given, else the one beside this file (in a
+ * bundle, `worker.js` beside the bundle). A message saying what to do when it is missing, since
+ * every worker would fail to start.
+ */
+/** @internal */
+export const resolveEntry = (option: string | URL | undefined): URL | string => {
+  let entry: URL
+  if (option !== undefined) {
+    try {
+      entry = option instanceof URL ? option : new URL(option)
+    } catch {
+      return `workerEntry must be a file: URL (new URL("./worker.js", import.meta.url)), got ${JSON.stringify(String(option))}`
+    }
+  } else {
+    // `import.meta.url` is missing where a bundler turned this module into CommonJS.
+    const here = import.meta.url as string | undefined
+    if (here === undefined)
+      return "the worker entry cannot be found in a CommonJS bundle: bundle as ESM, or pass workerEntry"
+    entry = new URL(here.endsWith(".ts") ? "./worker.ts" : "./worker.js", here)
+  }
+  if (entry.protocol === "file:" && !Fs.existsSync(entry)) {
+    return (
+      `the worker entry ${entry.href} does not exist. In a bundled program, bundle "effect-futures/worker" ` +
+      `as worker.js beside the bundle, or pass workerEntry (see docs/bundling.md)`
+    )
+  }
+  return entry
+}
+
+/** The depth of a pool's workers started here: one more than this worker's, 1 outside any worker. */
+const childDepth = (): number => (workerSite()?.depth ?? 0) + 1
 
 /** @internal */
 export interface ThreadOptions {
@@ -51,13 +87,14 @@ export interface ThreadOptions {
 
 /** @internal */
 export const spawnThread =
-  (options: ThreadOptions): Spawn =>
+  (options: ThreadOptions): SpawnAt =>
+  (entry) =>
   () => {
     const { port1, port2 } = new WorkerThreads.MessageChannel()
     const bell = new Int32Array(new SharedArrayBuffer(4))
     const doorbell: Doorbell = { port: port2, bell }
     const worker = new WorkerThreads.Worker(entry, {
-      workerData: { ...(options.workerData as object), [doorbellKey]: doorbell },
+      workerData: { ...(options.workerData as object), [doorbellKey]: doorbell, [depthKey]: childDepth() },
       transferList: [port2],
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {})
@@ -122,13 +159,14 @@ export interface ProcessOptions {
 
 /** @internal */
 export const spawnProcess =
-  (options: ProcessOptions): Spawn =>
+  (options: ProcessOptions): SpawnAt =>
+  (entry) =>
   () => {
     const child = ChildProcess.fork(entry, [], {
       serialization: "advanced",
       stdio: ["inherit", "inherit", "inherit", "ipc"],
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
-      ...(options.env ? { env: options.env } : {}),
+      env: { ...(options.env ?? process.env), [depthKey]: String(childDepth()) },
       ...(options.cwd ? { cwd: options.cwd } : {})
     })
     let spawnError: unknown

@@ -29,6 +29,35 @@ export interface Doorbell {
 /** @internal */
 export const doorbellKey = "~effect-futures/doorbell"
 
+/**
+ * What a pool worker tells code that runs in it, through a global (a bundled program may hold
+ * several copies of this library): how deeply nested it is, and whether it is importing a task
+ * module or running a call. A pool refuses to start where starting it could spawn workers without
+ * end: while a worker imports a task module (a module whose import starts a pool would start one
+ * in every worker, each importing it again), outside a running call, or nested too deep.
+ */
+/** @internal */
+export interface WorkerSite {
+  /** 1 in a pool's worker, 2 in a worker of a pool started by a task in a worker, ... */
+  readonly depth: number
+  readonly importing: () => boolean
+  readonly running: () => boolean
+  /** Why a pool was refused here, for the worker to report if the refusal kills it. */
+  refused: unknown
+}
+
+/** Where a worker keeps its `WorkerSite` on `globalThis`. */
+/** @internal */
+export const workerSiteKey = "~effect-futures/workerSite"
+
+/** How a worker learns its depth: `workerData[depthKey]` in a thread, this environment variable in a process. */
+/** @internal */
+export const depthKey = "EFFECT_FUTURES_WORKER_DEPTH"
+
+/** This worker's site, or `undefined` outside a pool's worker. */
+/** @internal */
+export const workerSite = (): WorkerSite | undefined => (globalThis as any)[workerSiteKey] as WorkerSite | undefined
+
 /** One call of a task; with `chunk`, `args` is a list of argument lists and the result a list. */
 /** @internal */
 export interface Call {

@@ -17,13 +17,16 @@ import { progressKey } from "./progress.ts"
 import {
   type Call,
   type Doorbell,
+  depthKey,
   doorbellKey,
   encodeDefect,
   encodeExit,
   type FromWorker,
   type Reply,
   type ToWorker,
-  unclonable
+  unclonable,
+  type WorkerSite,
+  workerSiteKey
 } from "./protocol.ts"
 import { SpanRecorder } from "./remoteSpans.ts"
 import { exportProblem } from "./taskExports.ts"
@@ -137,6 +140,61 @@ type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
 
 const tasks = new Map<string, AnyTask | Promise<AnyTask>>()
 
+/** Task-module imports under way: code they run cannot start a pool (see `WorkerSite`). */
+let importing = 0
+/** The initializer runs: it may start a pool, as a call may. */
+let initializing = false
+
+const site: WorkerSite = {
+  depth:
+    Number(
+      WorkerThreads.isMainThread
+        ? process.env[depthKey]
+        : (WorkerThreads.workerData as Record<string, unknown> | null)?.[depthKey]
+    ) || 1,
+  importing: () => importing > 0,
+  running: () => current !== undefined || initializing,
+  refused: undefined
+}
+;(globalThis as any)[workerSiteKey] = site
+
+/** What a failed import should add when the module tried to start a pool here (usually the real mistake). */
+const refusedNote = (): string =>
+  site.refused === undefined
+    ? ""
+    : `; while it was imported, the module tried to start a worker pool, which was refused: ${
+        site.refused instanceof Error ? site.refused.message : String(site.refused)
+      }`
+
+/**
+ * What a failed import most likely means, and the fix: workers import task modules with Node itself,
+ * not through the transform of the test runner or bundler that loaded them in the parent.
+ */
+const importHint = (module: string, cause: unknown): string => {
+  if (/\.(test|spec)\.[cm]?[jt]sx?$/.test(module)) {
+    return (
+      ". The task is defined in a test file, which a worker cannot import as the test runner does: " +
+      "define tasks in a module of their own and import it from the test (see docs/tasks.md)"
+    )
+  }
+  const code = (cause as { code?: unknown } | null)?.code
+  if (
+    code === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX" ||
+    code === "ERR_UNKNOWN_FILE_EXTENSION" ||
+    code === "ERR_MODULE_NOT_FOUND" ||
+    cause instanceof SyntaxError
+  ) {
+    return (
+      ". Workers import task modules with Node itself, not through your test runner's or bundler's " +
+      "transform: a task module and what it imports must load under plain `node` (TypeScript with " +
+      "erasable syntax only: no enum, namespace or parameter property; relative imports with their " +
+      "real extension, ./helper.ts), or the program must run under a loader the workers inherit " +
+      "(tsx, node --import). See docs/tasks.md"
+    )
+  }
+  return ""
+}
+
 class TaskImportError extends Error {
   override readonly name = "TaskImportError"
 }
@@ -146,18 +204,21 @@ const resolveTask = (module: string, name: string): AnyTask | Promise<AnyTask> =
   const key = `${name}\u0000${module}`
   let found = tasks.get(key)
   if (found === undefined) {
+    importing++
     found = import(module).then(
       (exports: Record<string, unknown>) => {
+        importing--
         const problem = exportProblem(module, name, exports)
-        if (problem !== undefined) throw new TaskImportError(problem)
+        if (problem !== undefined) throw new TaskImportError(problem + refusedNote())
         const task = exports[name] as AnyTask
         tasks.set(key, task)
         return task
       },
       (cause: unknown) => {
+        importing--
         tasks.delete(key)
         const error = new TaskImportError(
-          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}`
+          `cannot import the module of task ${JSON.stringify(name)}: ${module}: ${cause}${importHint(module, cause)}${refusedNote()}`
         )
         error.cause = cause
         throw error
@@ -354,7 +415,13 @@ const drain = async (): Promise<void> => {
 const runInitializer = async (module: string, name: string, args: ReadonlyArray<unknown>): Promise<boolean> => {
   try {
     const task = await resolveTask(module, name)
-    const exit = await invoke(task, args, new AbortController().signal, { fiber: undefined })
+    let exit: Exit.Exit<unknown, unknown>
+    initializing = true
+    try {
+      exit = await invoke(task, args, new AbortController().signal, { fiber: undefined })
+    } finally {
+      initializing = false
+    }
     if (Exit.isFailure(exit)) {
       const wire = encodeExit(task, exit)
       throw wire._tag === "Die" ? wire.defect : new Error(`the initializer failed: ${JSON.stringify(wire)}`)
@@ -387,7 +454,9 @@ const dying = (how: string, defect: ReturnType<typeof encodeDefect> | undefined,
     // The replies go down with the worker.
   }
   try {
-    port.post({ _tag: "Dying", how, defect, code, id: current?.id }, [])
+    // A pool refused here (see `WorkerSite`) is most often why the worker dies: say so.
+    const why = defect ?? (site.refused === undefined ? undefined : encodeDefect(site.refused))
+    port.post({ _tag: "Dying", how, defect: why, code, id: current?.id }, [])
   } catch {
     // Nobody to tell.
   }

@@ -14,8 +14,9 @@ import { isTask, type Task } from "../Task.ts"
 import { mapWith, type Submitted } from "./executor.ts"
 import { ExecutorObserver } from "./observe.ts"
 import { badOption, checkPositiveInt, decodeTimeout, namingOptionErrors } from "./options.ts"
-import type { Spawn } from "./platform.ts"
+import { resolveEntry, type SpawnAt } from "./platform.ts"
 import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, settleSubmit, type TaskPolicy } from "./policy.ts"
+import { workerSite } from "./protocol.ts"
 import { checkExport } from "./taskExports.ts"
 import { WorkerPool } from "./workerPool.ts"
 
@@ -33,6 +34,7 @@ export interface CommonOptions extends Executor.PoolOptions {
   readonly minWorkers?: number | undefined
   readonly maxMemoryPerWorker?: number | undefined
   readonly name?: string | undefined
+  readonly workerEntry?: string | URL | undefined
 }
 
 /** The pool behind each worker executor's service, kept off the service object itself. */
@@ -64,6 +66,36 @@ const exportUnchecked = <A, E>(
         retry
       )
 
+/** How deep pools may nest: a worker at this depth cannot start a worker pool. */
+const maxDepth = 3
+
+/**
+ * Why a worker pool cannot start here, inside a pool's worker, if it cannot: a pool started while a
+ * worker imports a task module, or by code that runs there outside any call, would start again in
+ * each of its own workers, without end (the usual cause: a bundler put the program's main code in
+ * the module the workers import). A task may start a pool while it runs, a few levels deep.
+ */
+const refusedHere = (): Cause.IllegalArgumentError | undefined => {
+  const site = workerSite()
+  if (site === undefined) return undefined
+  const why = site.importing()
+    ? "while the worker imports a task module"
+    : !site.running()
+      ? "outside a running task"
+      : site.depth >= maxDepth
+        ? `nested ${site.depth} pools deep`
+        : undefined
+  if (why === undefined) return undefined
+  const error = new Cause.IllegalArgumentError(
+    `cannot start a worker pool inside a pool's worker ${why}: each of its workers would ` +
+      "import the same module and start one again. The module the workers import starts a pool: keep " +
+      "tasks in a module of their own, without top-level side effects; in a bundled program, bundle " +
+      "task modules as entry points of their own (see docs/bundling.md)"
+  )
+  site.refused ??= error
+  return error
+}
+
 const describe = (u: unknown): string =>
   typeof u === "function" ? "a function" : Effect.isEffect(u) ? "an Effect" : u === null ? "null" : `a ${typeof u}`
 
@@ -72,10 +104,14 @@ export const make = <Extra extends object = {}>(
   kind: "InterpreterPool" | "ProcessPool",
   options: CommonOptions,
   defaultMaxWorkers: number,
-  spawn: Spawn,
+  spawnAt: SpawnAt,
   extra?: (pool: WorkerPool) => Extra
 ): Effect.Effect<Executor.Service & Extra, Cause.IllegalArgumentError, Scope.Scope> =>
   Effect.gen(function* () {
+    const refused = refusedHere()
+    if (refused !== undefined) return yield* refused
+    const entry = resolveEntry(options.workerEntry)
+    if (typeof entry === "string") return yield* new Cause.IllegalArgumentError(entry)
     const maxWorkers = options.maxWorkers ?? defaultMaxWorkers
     if (typeof maxWorkers === "number" && maxWorkers <= 0) {
       return yield* badOption("maxWorkers", "greater than 0", maxWorkers)
@@ -123,7 +159,7 @@ export const make = <Extra extends object = {}>(
     const pool = new WorkerPool({
       kind,
       maxWorkers,
-      spawn,
+      spawn: spawnAt(entry),
       initializer:
         initializer === undefined
           ? undefined

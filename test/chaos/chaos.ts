@@ -6,7 +6,12 @@
  * as in Python, or replacing the worker, `onWorkerDeath: "replace"`),
  * `shutdown({ cancelFutures: true })` mid-flight, the scope closed by
  * interruption; the worker pools also get random `maxTasksPerChild`,
- * `idleTimeout` and `interruptGrace`. Then a ledger is checked: every future
+ * `idleTimeout` and `interruptGrace`. Some tasks are submitted with
+ * `submitWith`: a `signal` shared by many and aborted at some point, `retries`
+ * (which interrupts must still stop) or a `timeout`. Workers of the worker
+ * pools also send foreign messages on the pool's channel (`chatty`), and a
+ * large result goes just before a worker's `process.exit`, which must not be
+ * lost nor blamed. Then a ledger is checked: every future
  * ended exactly once (counted by done callbacks), none is left pending once
  * the scope has closed, the outcomes add up to what was submitted, every
  * outcome is one the faults allow (a result, the task's typed failure or
@@ -20,6 +25,7 @@
  * The test file runs a few seeds per pool; see `chaos.test.ts` for the
  * environment variables.
  */
+import { getEventListeners } from "node:events"
 import { readFileSync } from "node:fs"
 import { Cause, Effect, Exit, Fiber, Option, Scope } from "effect"
 import {
@@ -143,6 +149,9 @@ type Kind =
   | "throwDefect"
   | "pid"
   | "exitWorker"
+  /** Worker pools only: sends foreign messages to the parent. */
+  | "chatty"
+  | "big"
   /** Thread pool only: a bare Effect. */
   | "rawEffect"
   /** Thread pool only: a plain function. */
@@ -167,6 +176,12 @@ interface Entry {
   interrupted: boolean
   /** What each `Future.interrupt` on it returned: true when it ended cancelled. */
   interruptResults: Array<boolean>
+  /** Submitted with the run's shared `signal`. */
+  signalled: boolean
+  /** Submitted with `retries`. */
+  retried: boolean
+  /** Submitted with a `timeout`: it may end with `TimeoutError`. */
+  timed: boolean
 }
 
 type AnyExecutor = Executor.Service
@@ -219,8 +234,8 @@ const kindsFor = (pool: PoolName): ReadonlyArray<readonly [Kind, number]> => {
     ["effectFail", 4],
     ["throwDefect", 6]
   ]
-  if (pool === "ThreadPool") return [...common, ["rawEffect", 8], ["function", 8]]
-  return [...common, ["pid", 3]]
+  if (pool === "ThreadPool") return [...common, ["rawEffect", 8], ["function", 8], ["big", 1]]
+  return [...common, ["pid", 3], ["chatty", 3], ["big", 1]]
 }
 
 /** The task and arguments of a kind. */
@@ -244,6 +259,10 @@ const taskOf = (kind: Kind, x: number, ms: number): readonly [unknown, ReadonlyA
       return [chaos.pid, []]
     case "exitWorker":
       return [chaos.exitWorker, [x % 100, ms]]
+    case "chatty":
+      return [chaos.chatty, [x]]
+    case "big":
+      return [chaos.big, [x]]
     case "rawEffect":
       return [Effect.as(Effect.sleep(ms), rawEffectResult(x)), []]
     case "function":
@@ -275,7 +294,7 @@ const isLiveChild = (pid: number): boolean => {
 const canSeeProcesses = (): boolean => parentOf(process.pid) !== undefined
 
 /** How an exit is classed in the ledger. */
-type Outcome = "result" | "typed" | "defect" | "cancelled" | "broken" | "died" | "replaced" | "unexpected"
+type Outcome = "result" | "typed" | "defect" | "cancelled" | "broken" | "died" | "replaced" | "timeout" | "unexpected"
 
 const classify = (exit: Exit.Exit<unknown, unknown>): { readonly outcome: Outcome; readonly value: unknown } => {
   if (Exit.isSuccess(exit)) return { outcome: "result", value: exit.value }
@@ -287,6 +306,7 @@ const classify = (exit: Exit.Exit<unknown, unknown>): { readonly outcome: Outcom
     if (error instanceof ExecutionFailed && error.name === "WorkerReplaced")
       return { outcome: "replaced", value: error }
     if (error instanceof chaos.ChaosError) return { outcome: "typed", value: error }
+    if (Cause.isTimeoutError(error)) return { outcome: "timeout", value: error }
     return { outcome: "unexpected", value: error }
   }
   if (exit.cause.reasons.length > 0 && exit.cause.reasons.every(Cause.isDieReason)) {
@@ -328,6 +348,10 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
     const plan = (index: number, what: string) => schedule.set(index, [...(schedule.get(index) ?? []), what])
     for (let i = r.int(1, 3); i > 0; i--) plan(r.int(0, options.tasks - 1), "cancel")
     for (let i = r.int(1, 2); i > 0; i--) plan(r.int(0, options.tasks - 1), "interrupt")
+    plan(r.int(0, options.tasks - 1), "abort")
+    /** The signal some tasks share; the "abort" fault aborts it. */
+    const controller = new AbortController()
+    let aborted = false
     const terminalAt = r.int(Math.floor(options.tasks / 4), options.tasks - 1)
     if (terminal === "shutdown" || terminal === "exit" || sigkill) plan(terminalAt, terminal)
     let terminalIndex: number | undefined
@@ -336,6 +360,7 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
     const scope = yield* Scope.make()
     const executor = (yield* Scope.provide(scope)(make).pipe(Effect.orDie)) as AnyExecutor
     const submit = executor.submit as unknown as LooseSubmit
+    const submitWith = (options: Executor.SubmitOptions) => executor.submitWith(options) as unknown as LooseSubmit
 
     // Start every worker first, outside the ledger, as CPython's tests prime an executor: the faults
     // should meet running workers, not a pool still starting.
@@ -371,11 +396,28 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
           callbackExit: undefined,
           cancelWon: false,
           interrupted: false,
-          interruptResults: []
+          interruptResults: [],
+          signalled: false,
+          retried: false,
+          timed: false
         }
         entries.push(entry)
         const [task, args] = taskOf(kind, x, ms)
-        const out = yield* Effect.exit(submit(task, ...args))
+        // Some tasks go through submitWith: the shared signal, retries, a timeout, or a mix.
+        let options: Executor.SubmitOptions | undefined
+        if (kind !== "exitWorker" && kind !== "pid" && r.chance(0.2)) {
+          entry.signalled = r.chance(0.5)
+          entry.retried = r.chance(0.4)
+          entry.timed = r.chance(0.2)
+          options = {
+            ...(entry.signalled ? { signal: controller.signal } : {}),
+            ...(entry.retried ? { retries: r.int(1, 2) } : {}),
+            ...(entry.timed ? { timeout: r.int(200, 1000) } : {})
+          }
+        }
+        const out = yield* Effect.exit(
+          options === undefined ? submit(task, ...args) : submitWith(options)(task, ...args)
+        )
         if (Exit.isSuccess(out)) {
           entry.future = out.value
           yield* record(entry, out.value)
@@ -427,8 +469,16 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
             events.push(`${at()} #${index}: shutdown({ wait: ${wait}, cancelFutures: true })`)
             return
           }
+          case "abort": {
+            aborted = true
+            controller.abort()
+            events.push(`${at()} #${index}: the shared signal aborts`)
+            return
+          }
           case "exit": {
             terminalIndex = index
+            // A large result just before the exit: it must arrive, and the exit must not be blamed on it.
+            yield* submitOne("big", 0)
             yield* submitOne("exitWorker", r.int(0, 20))
             events.push(`${at()} #${index}: a task calls process.exit in its worker`)
             return
@@ -550,12 +600,19 @@ export const runChaos = (options: ChaosOptions): Effect.Effect<ChaosReport> =>
       const problem = checkOutcome(pool, e, outcome, value, {
         brokenFault,
         diedFault: deathFault && replace,
+        // Only a call that exits its worker dies of it; SIGKILL from outside may hit any call.
+        diedAnyCall: sigkill,
         cancelFutures,
         interruptScope: terminal === "interruptScope",
-        interrupts: entries.some((entry) => entry.interrupted)
+        aborted,
+        // A timeout interrupts like Future.interrupt, and may replace a worker too.
+        interrupts: entries.some((entry) => entry.interrupted || entry.timed)
       })
       if (problem !== undefined) violations.push(`${where}: ${problem}`)
     }
+    // No abort listener is left on the shared signal once its futures have ended.
+    const listeners = getEventListeners(controller.signal, "abort").length
+    if (listeners > 0) violations.push(`${listeners} abort listeners are left on the shared signal`)
     const total = Object.values(outcomes).reduce((a, b) => a + b, 0)
     if (total !== accepted.length) violations.push(`outcomes add up to ${total}, not the ${accepted.length} accepted`)
 
@@ -593,8 +650,12 @@ const checkOutcome = (
     readonly brokenFault: boolean
     /** A worker died and the pool replaces it: only the call it ran fails. */
     readonly diedFault: boolean
+    /** The death was a SIGKILL from outside: whatever call its worker ran may die of it. */
+    readonly diedAnyCall: boolean
     readonly cancelFutures: boolean
     readonly interruptScope: boolean
+    /** The shared signal was aborted. */
+    readonly aborted: boolean
     /** Some future was interrupted: a worker may have been replaced. */
     readonly interrupts: boolean
   }
@@ -605,12 +666,21 @@ const checkOutcome = (
   }
   switch (outcome) {
     case "cancelled":
-      return e.cancelWon || e.interrupted || faults.cancelFutures || faults.interruptScope
+      return e.cancelWon ||
+        e.interrupted ||
+        faults.cancelFutures ||
+        faults.interruptScope ||
+        (e.signalled && faults.aborted)
         ? undefined
         : "ended cancelled though nothing cancelled it"
+    case "timeout":
+      return e.timed ? undefined : `ended with a TimeoutError though it had no timeout: ${describeValue(value)}`
     case "died": {
       if (!faults.diedFault)
         return `ended with WorkerDied though no worker died in replace mode: ${describeValue(value)}`
+      if (!faults.diedAnyCall && e.kind !== "exitWorker") {
+        return `a ${e.kind} call ended with WorkerDied, though only the call that exited its worker died`
+      }
       return (value as WorkerDied).kind === pool ? undefined : `WorkerDied of kind ${(value as WorkerDied).kind}`
     }
     case "broken":
@@ -635,6 +705,15 @@ const checkOutcome = (
         : `the wrong defect: ${describeValue(value)}`
     }
     case "result": {
+      if (e.kind === "big") {
+        const bytes = value as Uint8Array
+        return bytes instanceof Uint8Array &&
+          bytes.length === chaos.bigSize(e.x) &&
+          bytes[0] === e.x % 251 &&
+          bytes[bytes.length - 1] === e.x % 251
+          ? undefined
+          : `a wrong big result: ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : describeValue(bytes)}`
+      }
       const want = expectedResult(pool, e)
       if (want === "any pid") {
         const own = value === process.pid
@@ -655,6 +734,7 @@ const expectedResult = (_pool: PoolName, e: Entry): unknown => {
     case "slow":
     case "abortable":
     case "effect":
+    case "chatty":
       return chaos.expected[e.kind](e.x)
     case "rawEffect":
       return rawEffectResult(e.x)

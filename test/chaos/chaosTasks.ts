@@ -4,6 +4,7 @@
  * task can cause (its worker exiting). Workers import this module by URL, so
  * it only defines tasks: no top-level side effects, no test runner.
  */
+import * as WorkerThreads from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Task from "../../src/Task.ts"
@@ -25,8 +26,12 @@ export const expected = {
   fast: (x: number): number => x * 2 + 1,
   slow: (x: number): number => x * 3 + 2,
   abortable: (x: number): number => x * 5 + 3,
-  effect: (x: number): number => x * 7 + 4
+  effect: (x: number): number => x * 7 + 4,
+  chatty: (x: number): number => x * 17 + 8
 } as const
+
+/** The size of `big`'s result for input `x`: 256 KiB to 1 MiB, more than a pipe holds at once. */
+export const bigSize = (x: number): number => (256 << 10) * (1 + (x % 4))
 
 /** Returns at once. */
 export const fast = Task.make(import.meta.url, "fast", (x: number): number => expected.fast(x))
@@ -73,6 +78,28 @@ export const effectFail = Task.make(
 export const throwDefect = Task.make(import.meta.url, "throwDefect", (x: number): never => {
   throw new ChaosDefect(`defect ${x}`)
 })
+
+/**
+ * Sends messages of its own to the parent, as libraries do that follow pm2's `process.send("ready")`
+ * convention: a worker thread through `parentPort`, a child process on the IPC channel the pool uses.
+ * The pool must ignore them.
+ */
+export const chatty = Task.make(import.meta.url, "chatty", (x: number): number => {
+  if (!WorkerThreads.isMainThread) WorkerThreads.parentPort?.postMessage("ready")
+  else if (process.send !== undefined) {
+    process.send("ready")
+    process.send({ hello: x })
+    process.send({ _tag: "Done", replies: "not a list" })
+  }
+  return expected.chatty(x)
+})
+
+/** A large result (see `bigSize`), every byte `x % 251`: in a child process, more than one pipe write. */
+export const big = Task.make(
+  import.meta.url,
+  "big",
+  (x: number): Uint8Array => new Uint8Array(bigSize(x)).fill(x % 251)
+)
 
 /** The worker's process id, for the faults that kill a worker from outside. */
 export const pid = Task.make(import.meta.url, "pid", (): number => process.pid)
