@@ -19,7 +19,9 @@ const taskExports = (exports: Record<string, unknown>): string => {
     if (!isTaskExport(value)) continue
     listed.push(value.name === key ? key : `${key} (made as ${JSON.stringify(value.name)})`)
   }
-  return listed.length === 0 ? "it exports no Task" : `its Task exports: ${listed.join(", ")}`
+  return listed.length === 0
+    ? "it exports no Task (in a bundled program: was the task module bundled into the program? See docs/bundling.md)"
+    : `its Task exports: ${listed.join(", ")}`
 }
 
 /**
