@@ -54,7 +54,7 @@ const port: Port = WorkerThreads.parentPort
       },
       close: () => {
         doorbell?.port.close()
-        WorkerThreads.parentPort!.close()
+        if (typeof WorkerThreads.parentPort!.close === "function") WorkerThreads.parentPort!.close()
       }
     }
   : {
