@@ -7,7 +7,7 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as WorkerThreads from "node:worker_threads"
-import { type Doorbell, doorbellKey, type FromWorker, type ToWorker } from "./protocol.ts"
+import { type Doorbell, doorbellKey, type FromWorker, isFromWorker, type ToWorker } from "./protocol.ts"
 
 type Transferable = WorkerThreads.Transferable
 
@@ -19,6 +19,7 @@ export interface WorkerHandle {
   readonly send: (message: ToWorker, transfer?: ReadonlyArray<Transferable>) => void
   /** Hard stop: `worker.terminate()` or SIGKILL (SIGTERM for `terminate`). */
   readonly kill: (signal?: NodeJS.Signals) => void
+  /** Only messages of the protocol: whatever else a task sends on the channel is dropped here. */
   readonly onMessage: (listener: (message: FromWorker) => void) => void
   /** Called once, with a description such as `exit code 1` or `signal SIGKILL`. */
   readonly onExit: (listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown) => void) => void
@@ -54,7 +55,10 @@ export const spawnThread =
       uncaught = error
     })
     let onMessage: ((message: FromWorker) => void) | undefined
-    port1.on("message", (message: FromWorker) => onMessage?.(message))
+    const hear = (message: unknown): void => {
+      if (isFromWorker(message)) onMessage?.(message)
+    }
+    port1.on("message", hear)
     // Not a reason to stay alive: the worker itself is.
     port1.unref()
     return {
@@ -72,7 +76,7 @@ export const spawnThread =
         void worker.once("exit", (code) => {
           // What the worker posted before it exited is heard before its exit, as with `parentPort`.
           for (let entry = WorkerThreads.receiveMessageOnPort(port1); entry !== undefined; ) {
-            onMessage?.(entry.message as FromWorker)
+            hear(entry.message)
             entry = WorkerThreads.receiveMessageOnPort(port1)
           }
           port1.close()
@@ -109,7 +113,10 @@ export const spawnProcess =
         if (child.connected) child.send(message)
       },
       kill: (signal = "SIGKILL") => void child.kill(signal),
-      onMessage: (listener) => void child.on("message", listener as (message: unknown) => void),
+      onMessage: (listener) =>
+        void child.on("message", (message: unknown) => {
+          if (isFromWorker(message)) listener(message)
+        }),
       onExit: (listener) => void child.once("exit", (code, signal) => listener(code, signal, spawnError))
     }
   }

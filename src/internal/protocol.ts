@@ -95,6 +95,92 @@ export type WireDefect =
     }
   | { readonly isError: false; readonly value: unknown }
 
+const isObject = (u: unknown): u is Record<string, any> => typeof u === "object" && u !== null
+
+const isDefect = (u: unknown): u is WireDefect =>
+  isObject(u) &&
+  (u.isError === false ||
+    (u.isError === true && typeof u.name === "string" && typeof u.message === "string" && isObject(u.fields)))
+
+const isWireExit = (u: unknown): u is WireExit => {
+  if (!isObject(u)) return false
+  switch (u._tag) {
+    case "Success":
+    case "Interrupt":
+      return true
+    case "Fail":
+      return u.via === "schema" || u.via === "error" || u.via === "value"
+    case "Die":
+      return isDefect(u.defect)
+    case "Unclonable":
+      return typeof u.valueType === "string" && typeof u.detail === "string"
+    default:
+      return false
+  }
+}
+
+const isReply = (u: unknown): u is Reply =>
+  isObject(u) && typeof u.id === "number" && isWireExit(u.exit) && (u.spans === undefined || Array.isArray(u.spans))
+
+/**
+ * Whether a message a worker's channel delivered is of the protocol: a task may send messages of
+ * its own there (`process.send("ready")`, as pm2 expects), and those must never reach the pool.
+ * Checks every field the pool reads, so the pool can trust what passes.
+ */
+/** @internal */
+export const isFromWorker = (u: unknown): u is FromWorker => {
+  if (!isObject(u)) return false
+  switch (u._tag) {
+    case "Done": {
+      const replies = u.replies
+      if (!Array.isArray(replies) || (u.memory !== undefined && typeof u.memory !== "number")) return false
+      for (let i = 0; i < replies.length; i++) if (!isReply(replies[i])) return false
+      return true
+    }
+    case "Progress":
+      return typeof u.id === "number"
+    case "InitFailed":
+      return isDefect(u.defect)
+    case "Dying":
+      return (
+        typeof u.how === "string" &&
+        typeof u.code === "number" &&
+        (u.defect === undefined || isDefect(u.defect)) &&
+        (u.id === undefined || typeof u.id === "number")
+      )
+    default:
+      return false
+  }
+}
+
+const isCall = (u: unknown): u is Call =>
+  isObject(u) &&
+  typeof u.id === "number" &&
+  typeof u.module === "string" &&
+  typeof u.name === "string" &&
+  Array.isArray(u.args) &&
+  typeof u.chunk === "boolean" &&
+  (!u.chunk || u.args.every(Array.isArray))
+
+/** Whether a message a worker heard is the pool's: anything else is ignored, never run. */
+/** @internal */
+export const isToWorker = (u: unknown): u is ToWorker => {
+  if (!isObject(u)) return false
+  switch (u._tag) {
+    case "Run":
+      return Array.isArray(u.calls) && u.calls.every(isCall)
+    case "Abort":
+      return typeof u.id === "number"
+    case "Init":
+      return typeof u.module === "string" && typeof u.name === "string" && Array.isArray(u.args)
+    case "Stop":
+    case "ReportMemory":
+      return true
+    default:
+      return false
+  }
+}
+
 const ownFields = (error: Error): Record<string, unknown> => {
   const fields: Record<string, unknown> = {}
   for (const key of Object.keys(error)) {

@@ -21,6 +21,7 @@ import {
   encodeDefect,
   encodeExit,
   type FromWorker,
+  isToWorker,
   type Reply,
   type ToWorker,
   unclonable
@@ -385,6 +386,8 @@ process.on("uncaughtException", (error) => {
 })
 
 port.listen((message) => {
+  // Only the pool's messages: anything else on the channel (a task's own, say) is not a call.
+  if (!isToWorker(message)) return
   switch (message._tag) {
     case "Init":
       ready = runInitializer(message.module, message.name, message.args)
