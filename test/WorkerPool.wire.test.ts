@@ -5,8 +5,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, type Scope } from "effect"
-import { type Executor, Future, InterpreterPoolExecutor, ProcessPoolExecutor } from "../src/index.ts"
-import { awaitExit, within, withPoolUnder } from "./fixtures/deadlock.ts"
+import {
+  type Executor,
+  Future,
+  InterpreterPoolExecutor,
+  ProcessPoolExecutor,
+  SerializationError
+} from "../src/index.ts"
+import { awaitExit, expectFailure, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as wire from "./fixtures/wire.ts"
 
@@ -37,6 +43,17 @@ const expectHealthy = (executor: Executor.Service) =>
     expect(yield* within(Future.result(future), callDeadline, "a call on a healthy pool")).toBe(42)
   })
 
+const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+
+/** Runs enough tiny calls that the pool knows a call's cost, and sends the next ones in batches. */
+const warmUp = (executor: Executor.Service) =>
+  Effect.gen(function* () {
+    for (let round = 0; round < 4; round++) {
+      const futures = yield* Effect.forEach(range(16), (i) => executor.submit(faults.identity, i))
+      yield* Effect.forEach(futures, (future) => within(Future.result(future), startDeadline, "warming up the pool"))
+    }
+  })
+
 for (const pool of pools) {
   describe(pool.name, () => {
     it.live("messages of foreign shapes from a task are ignored: its call succeeds, the pool carries on", () =>
@@ -61,6 +78,35 @@ for (const pool of pools) {
           yield* expectHealthy(executor)
         })
       )
+    )
+
+    it.live(
+      "a result that cannot be cloned fails only its own call; the transferred results beside it arrive whole",
+      () =>
+        withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+          Effect.gen(function* () {
+            yield* warmUp(executor)
+            const bad = 5
+            const size = 1024
+            // Submitted at once to a warm worker: they go in one batch, and their replies come back in one.
+            const futures = yield* Effect.forEach(range(16), (i) =>
+              executor.submit(wire.transferUnlessBad, i, bad, size)
+            )
+            const exits = yield* Effect.forEach(futures, (future) =>
+              awaitExit(future, callDeadline, "calls returning transferred buffers")
+            )
+            exits.forEach((exit, i) => {
+              if (i === bad) {
+                const error = expectFailure(exit, SerializationError, "SerializationError")
+                expect(error.direction).toBe("result")
+                expect(error.message).toMatch(/function/)
+              } else {
+                expect(exit, `call ${i}`).toStrictEqual(Exit.succeed(new Uint8Array(size).fill(i)))
+              }
+            })
+            yield* expectHealthy(executor)
+          })
+        )
     )
   })
 }

@@ -228,7 +228,9 @@ const queue: Array<Call> = []
 const flushAfterMillis = 1
 let batchStarted = 0
 let replies: Array<Reply> = []
+/** The buffers the batch moves: every reply's own, which `transfersOf` keeps apart for a post of one reply. */
 let transfers: Array<Transferable> = []
+const transfersOf = new WeakMap<Reply, ReadonlyArray<Transferable>>()
 let draining = false
 let current: { id: number; controller: AbortController; fiber: { interruptUnsafe: () => void } | undefined } | undefined
 /** Whether replies carry memory use (the pool's `maxMemoryPerWorker`), and when it was last measured. */
@@ -262,9 +264,10 @@ const flush = (): void => {
       transfer
     )
   } catch {
+    // Each reply with its own buffers only: moving the others' too would detach them before their turn.
     for (const reply of batch) {
       try {
-        port.post({ _tag: "Done", replies: [reply] }, transfer)
+        port.post({ _tag: "Done", replies: [reply] }, transfersOf.get(reply) ?? [])
       } catch (cause) {
         const value = reply.exit._tag === "Success" ? reply.exit.value : reply.exit
         const error = unclonable("result", value, "result", cause)
@@ -317,14 +320,16 @@ const drain = async (): Promise<void> => {
     current = undefined
     // A task that stops on its AbortSignal by failing (as `fetch` rejects) was interrupted.
     if (controller.signal.aborted && Exit.isFailure(exit)) exit = Exit.interrupt()
+    const moved = transfers.length
     if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
     if (replies.length === 0) batchStarted = performance.now()
     const spans = recorder?.wire()
-    replies.push(
+    const reply: Reply =
       spans === undefined
         ? { id: call.id, exit: encodeExit(task, exit) }
         : { id: call.id, exit: encodeExit(task, exit), spans }
-    )
+    if (transfers.length > moved) transfersOf.set(reply, transfers.slice(moved))
+    replies.push(reply)
   }
   flush()
   draining = false
