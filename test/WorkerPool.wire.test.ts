@@ -4,7 +4,7 @@
  * deadlock fails its test, naming what hung, instead of hanging the run.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, type Scope } from "effect"
+import { Cause, Effect, Exit, type Scope } from "effect"
 import {
   type Executor,
   Future,
@@ -12,7 +12,7 @@ import {
   ProcessPoolExecutor,
   SerializationError
 } from "../src/index.ts"
-import { awaitExit, expectFailure, within, withPoolUnder } from "./fixtures/deadlock.ts"
+import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as wire from "./fixtures/wire.ts"
 
@@ -53,6 +53,15 @@ const warmUp = (executor: Executor.Service) =>
       yield* Effect.forEach(futures, (future) => within(Future.result(future), startDeadline, "warming up the pool"))
     }
   })
+
+/** The defect a failed exit died with. */
+const defectOf = (exit: Exit.Exit<unknown, unknown>): any => {
+  expect(
+    Exit.hasDies(exit),
+    `expected a defect, got ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "a success"}`
+  ).toBe(true)
+  return Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+}
 
 for (const pool of pools) {
   describe(pool.name, () => {
@@ -107,6 +116,78 @@ for (const pool of pools) {
             yield* expectHealthy(executor)
           })
         )
+    )
+
+    it.live(
+      "an error with fields that cannot cross arrives as the defect it was, with the fields and causes that can",
+      () =>
+        withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+          Effect.gen(function* () {
+            const future = yield* executor.submit(wire.throwHttpError, "upstream down")
+            const defect = defectOf(yield* awaitExit(future, startDeadline, "a call throwing an HttpError"))
+            expect(defect).toBeInstanceOf(Error)
+            expect(defect).toMatchObject({
+              name: "HttpError",
+              message: "upstream down",
+              status: 503,
+              response: { status: 503, headers: { "retry-after": "1" }, config: { url: "http://example.invalid" } }
+            })
+            expect(defect.stack).toContain("wire.ts")
+            // What cannot cross is left out; what is beside it arrives.
+            expect(Object.hasOwn(defect, "callback")).toBe(false)
+            expect(Object.hasOwn(defect.response.config, "signal")).toBe(false)
+            expect(defect.response.config.transform).toStrictEqual([undefined])
+            const socket = defect.cause
+            expect(socket).toBeInstanceOf(Error)
+            expect(socket).toMatchObject({ name: "Error", message: "socket hang up", code: "ECONNRESET" })
+            expect(socket.stack).toContain("wire.ts")
+            expect(Object.hasOwn(socket, "onClose")).toBe(false)
+            expect(socket.cause).toStrictEqual({ code: "ECONNRESET" })
+            yield* expectHealthy(executor)
+          })
+        )
+    )
+
+    it.live(
+      "a typed failure that is an Error with fields that cannot cross stays that typed failure, without them",
+      () =>
+        withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+          Effect.gen(function* () {
+            const future = yield* executor.submit(wire.failFlaky, 3)
+            const exit = yield* awaitExit(future, startDeadline, "a call failing with Flaky")
+            expect(Exit.hasDies(exit)).toBe(false)
+            const error = failureOf(exit) as any
+            expect(error).toMatchObject({ _tag: "Flaky", message: "try again", attempt: 3 })
+            expect(Object.hasOwn(error, "retry")).toBe(false)
+            expect(error.cause).toBeInstanceOf(Error)
+            expect(error.cause).toMatchObject({ name: "HttpError", message: "busy", status: 429 })
+            expect(Object.hasOwn(error.cause, "callback")).toBe(false)
+            const caught = yield* Future.result(future).pipe(
+              Effect.catchTag("Flaky", (e) => Effect.succeed(e.attempt)),
+              (effect) => within(effect, callDeadline, "the typed failure")
+            )
+            expect(caught).toBe(3)
+            yield* expectHealthy(executor)
+          })
+        )
+    )
+
+    it.live("a failure outside the task's error Schema is a defect with its own name, message and stack", () =>
+      withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          const future = yield* executor.submit(wire.failOutsideSchema, "not declared")
+          const defect = defectOf(yield* awaitExit(future, startDeadline, "a call failing outside its Schema"))
+          expect(defect).toBeInstanceOf(Error)
+          expect(defect).toMatchObject({
+            name: "Undeclared",
+            message: "not declared",
+            detail: "not in the task's error Schema"
+          })
+          expect(defect.stack).toContain("wire.ts")
+          expect(defect.stack).not.toContain("Schema")
+          yield* expectHealthy(executor)
+        })
+      )
     )
   })
 }
