@@ -3,18 +3,23 @@
  * on either side. Real threads and processes; every wait has a deadline, so a
  * deadlock fails its test, naming what hung, instead of hanging the run.
  */
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, type Scope } from "effect"
 import {
+  BrokenExecutor,
   type Executor,
   Future,
   InterpreterPoolExecutor,
   ProcessPoolExecutor,
-  SerializationError
+  SerializationError,
+  WorkerDied
 } from "../src/index.ts"
 import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
+import { isAlive } from "./fixtures/processes.ts"
 import * as wire from "./fixtures/wire.ts"
+import { tempFile } from "./suites/workerPool.ts"
 
 /** Starting workers on a loaded machine. */
 const startDeadline = "15 seconds"
@@ -26,7 +31,10 @@ const shutdownDeadline = "5 seconds"
 interface PoolCase {
   readonly name: string
   readonly worker: "thread" | "process"
-  readonly make: (options: { readonly maxWorkers: number }) => Effect.Effect<Executor.Service, unknown, Scope.Scope>
+  readonly make: (options: {
+    readonly maxWorkers: number
+    readonly onWorkerDeath?: "break" | "replace"
+  }) => Effect.Effect<Executor.Service, unknown, Scope.Scope>
 }
 
 const pools: ReadonlyArray<PoolCase> = [
@@ -189,5 +197,74 @@ for (const pool of pools) {
         })
       )
     )
+
+    it.live(
+      "replies sent just before a worker exits arrive first: only the exiting call fails, and it ran once (replace)",
+      () =>
+        Effect.gen(function* () {
+          const { file, lines } = yield* tempFile("effect-futures-wire-")
+          const rounds = 6
+          yield* withPool(pool.make({ maxWorkers: 1, onWorkerDeath: "replace" }), (executor) =>
+            Effect.gen(function* () {
+              for (let round = 0; round < rounds; round++) {
+                // A warm worker takes the calls in one batch or one after another, by how many are queued.
+                yield* warmUp(executor)
+                const big = yield* executor.submit(wire.bigResult, 4)
+                // It exits in its own call, or a moment after it started (after the worker sent what it had).
+                const exiting = yield* executor.submit(wire.recordThenExit, file, `round ${round}`, 3, round % 2)
+                const behind = yield* Effect.forEach(range(round), (i) => executor.submit(faults.identity, i))
+                const bigExit = yield* awaitExit(big, startDeadline, "the 4 MB result")
+                expect(
+                  Exit.isSuccess(bigExit),
+                  `round ${round}: the 4 MB result: ${Exit.isFailure(bigExit) ? Cause.pretty(bigExit.cause) : ""}`
+                ).toBe(true)
+                const bytes = (bigExit as Exit.Success<Uint8Array>).value
+                expect(bytes.length).toBe(4 * 1024 * 1024)
+                expect(bytes.every((byte) => byte === 97)).toBe(true)
+                const died = expectFailure(
+                  yield* awaitExit(exiting, startDeadline, "the exiting call"),
+                  WorkerDied,
+                  "WorkerDied"
+                )
+                expect(died.exitCode).toBe(3)
+                for (const [i, future] of behind.entries()) {
+                  expect(yield* awaitExit(future, startDeadline, "a call behind the exiting one")).toStrictEqual(
+                    Exit.succeed(i)
+                  )
+                }
+              }
+            })
+          )
+          expect(lines()).toStrictEqual(range(rounds).map((round) => `round ${round}`))
+        }),
+      60_000
+    )
   })
 }
+
+describe("ProcessPoolExecutor only", () => {
+  it.live("a worker's exit counts even while something else holds its IPC channel open", () =>
+    Effect.gen(function* () {
+      const { file } = yield* tempFile("effect-futures-wire-")
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          const pid = Number(readFileSync(file, "utf8"))
+          if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGKILL")
+        }).pipe(Effect.ignore)
+      )
+      yield* withPool(ProcessPoolExecutor.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          yield* expectHealthy(executor)
+          const future = yield* executor.submit(wire.exitLeavingChannelOpen, file, 3)
+          // Reported when the channel closes, or a couple of seconds after the exit at the latest.
+          const broken = expectFailure(
+            yield* awaitExit(future, "6 seconds", "the exit of a worker whose channel stays open"),
+            BrokenExecutor,
+            "BrokenExecutor"
+          )
+          expect(broken.reason).toMatch(/exited with code 3/)
+        })
+      )
+    })
+  )
+})

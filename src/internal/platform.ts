@@ -117,6 +117,25 @@ export const spawnProcess =
         void child.on("message", (message: unknown) => {
           if (isFromWorker(message)) listener(message)
         }),
-      onExit: (listener) => void child.once("exit", (code, signal) => listener(code, signal, spawnError))
+      onExit: (listener) => {
+        let reported = false
+        let late: ReturnType<typeof setTimeout> | undefined
+        const report = (code: number | null, signal: NodeJS.Signals | null): void => {
+          if (reported) return
+          reported = true
+          if (late !== undefined) clearTimeout(late)
+          listener(code, signal, spawnError)
+        }
+        // `exit` can come before the last messages the child wrote are read from the pipe (its
+        // replies, its `Dying`); `close` comes once the IPC channel has disconnected, after them.
+        child.once("close", report)
+        // Should something else hold the child's end of the channel open, the exit still counts.
+        child.once("exit", (code, signal) => {
+          late = setTimeout(() => report(code, signal), closeAfterExitMillis)
+        })
+      }
     }
   }
+
+/** How long after a child's exit its IPC channel may take to close before the exit is reported anyway. */
+const closeAfterExitMillis = 2_000

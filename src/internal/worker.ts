@@ -33,6 +33,10 @@ interface Port {
   readonly post: (message: FromWorker, transfer: ReadonlyArray<Transferable>) => void
   readonly listen: (listener: (message: ToWorker) => void) => void
   readonly close: () => void
+  /** When what was posted is not all written yet (a child's pipe takes a large message in many writes): its end. */
+  readonly unwritten: () => Promise<void> | undefined
+  /** While on, a post is written before it returns (when nothing is still queued before it). */
+  readonly writeThrough: (on: boolean) => void
 }
 
 /** A thread's own port for calls, with its doorbell; a child process has none. */
@@ -52,17 +56,66 @@ const port: Port = WorkerThreads.parentPort
       close: () => {
         doorbell?.port.close()
         WorkerThreads.parentPort!.close()
-      }
+      },
+      // A message posted to a port is whole at once, and delivered even if the thread then exits.
+      unwritten: () => undefined,
+      writeThrough: () => {}
     }
   : {
-      post: (message) => void process.send!(message),
+      post: (message) => {
+        // A message that cannot be serialized throws here, and is never written: not counted.
+        process.send!(message, onWritten)
+        posted++
+      },
       listen: (listener) => {
         process.on("message", listener as (message: unknown) => void)
         // The parent is gone (even killed): a child never outlives it.
         process.on("disconnect", () => process.exit(0))
       },
-      close: () => process.disconnect()
+      close: () => process.disconnect(),
+      unwritten: () =>
+        written === posted ? undefined : new Promise((resolve) => void writtenWaiters.push(resolve as () => void)),
+      // A blocking pipe: a write finishes before `send` returns, so `process.exit` cannot cut it short.
+      writeThrough: (on) => void ipcPipe()?.setBlocking(on)
     }
+
+/**
+ * A child's messages posted and written: `process.send` queues what the pipe does not take at once
+ * and writes it from the event loop, and `process.exit` drops what is still queued.
+ */
+let posted = 0
+let written = 0
+let writtenWaiters: Array<() => void> = []
+const onWritten = (): void => {
+  // An error (the parent gone) ends the write too.
+  if (++written !== posted || writtenWaiters.length === 0) return
+  const waiters = writtenWaiters
+  writtenWaiters = []
+  for (const resolve of waiters) resolve()
+}
+
+interface Pipe {
+  readonly setBlocking: (blocking: boolean) => unknown
+}
+
+let pipe: Pipe | undefined
+
+/**
+ * The pipe under a child's IPC channel, which Node does not expose: found among the active handles
+ * by its fd (it is active once the channel has a `message` listener). `undefined` elsewhere (Deno,
+ * Bun): there a post may still be cut short by an exit right after it.
+ */
+const ipcPipe = (): Pipe | undefined => {
+  if (pipe !== undefined) return pipe
+  try {
+    const fd = (process.channel as { readonly fd?: number } | undefined)?.fd
+    const handles: ReadonlyArray<any> = (process as any)._getActiveHandles?.() ?? []
+    pipe = handles.find((handle) => handle?.fd === fd && typeof handle.setBlocking === "function")
+  } catch {
+    // Not Node's handles: no pipe to make blocking.
+  }
+  return pipe
+}
 
 /** Reads the messages waiting on the thread's port, without the event loop; `true` if there were any. */
 const receiveWaiting = (calls: Doorbell): boolean => {
@@ -283,6 +336,17 @@ const flush = (): void => {
   }
 }
 
+/** `flush`, written before it returns: for a call that has started, and may exit the process. */
+const flushWritten = (): void => {
+  if (replies.length === 0) return
+  port.writeThrough(true)
+  try {
+    flush()
+  } finally {
+    port.writeThrough(false)
+  }
+}
+
 const drain = async (): Promise<void> => {
   draining = true
   while (queue.length > 0) {
@@ -302,11 +366,15 @@ const drain = async (): Promise<void> => {
         replies.push({ id: call.id, exit: { _tag: "Die", defect: encodeDefect(error) } })
         continue
       }
-      if (controller.signal.aborted) {
-        current = undefined
-        replies.push({ id: call.id, exit: { _tag: "Interrupt" } })
-        continue
-      }
+    }
+    // The call may end the process (`process.exit`), which drops what is not written yet: the
+    // replies posted before it are written first.
+    const unwritten = port.unwritten()
+    if (unwritten !== undefined) await unwritten
+    if (controller.signal.aborted) {
+      current = undefined
+      replies.push({ id: call.id, exit: { _tag: "Interrupt" } })
+      continue
     }
     // A traced call: the spans its Effect makes are recorded and go back with the reply.
     const recorder = call.trace === undefined ? undefined : new SpanRecorder(call.trace)
@@ -314,7 +382,8 @@ const drain = async (): Promise<void> => {
       ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder)
       : invoke(task, call.args, controller.signal, current, recorder)
     if (exit instanceof Promise) {
-      flush()
+      // The call has started and may exit soon: these replies are written before it goes on.
+      flushWritten()
       exit = await exit
     }
     current = undefined
@@ -367,6 +436,8 @@ let ready: Promise<boolean> = Promise.resolve(true)
 // pool knows which calls ran; the call running now is named.
 const reallyExit = process.exit.bind(process)
 const dying = (how: string, defect: ReturnType<typeof encodeDefect> | undefined, code: number): void => {
+  // What is posted now is written before the exit.
+  port.writeThrough(true)
   try {
     flush()
   } catch {
