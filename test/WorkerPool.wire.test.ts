@@ -4,6 +4,7 @@
  * deadlock fails its test, naming what hung, instead of hanging the run.
  */
 import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, type Scope } from "effect"
 import {
@@ -267,4 +268,32 @@ describe("ProcessPoolExecutor only", () => {
       )
     })
   )
+
+  for (const onWorkerDeath of ["break", "replace"] as const) {
+    it.live(
+      `a worker that cannot be spawned breaks the pool at once, naming why (onWorkerDeath: ${onWorkerDeath})`,
+      () =>
+        Effect.gen(function* () {
+          const { file } = yield* tempFile("effect-futures-wire-")
+          // A cwd that does not exist: the spawn fails asynchronously, with an 'error' event (ENOENT).
+          const cwd = join(file, "missing")
+          yield* withPool(ProcessPoolExecutor.make({ maxWorkers: 2, cwd, onWorkerDeath }), (executor) =>
+            Effect.gen(function* () {
+              const futures = yield* Effect.forEach(range(3), (i) => executor.submit(faults.identity, i))
+              for (const future of futures) {
+                const broken = expectFailure(
+                  yield* awaitExit(future, "3 seconds", "a call on a pool whose workers cannot start"),
+                  BrokenExecutor,
+                  "BrokenExecutor"
+                )
+                expect(broken.reason).toMatch(/could not be started/)
+                expect(broken.reason).toContain(cwd)
+              }
+              const later = yield* Effect.flip(executor.submit(faults.identity, 1))
+              expect(later).toBeInstanceOf(BrokenExecutor)
+            })
+          )
+        })
+    )
+  }
 })

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as ChildProcess from "node:child_process"
+import * as FS from "node:fs"
 import * as WorkerThreads from "node:worker_threads"
 import { type Doorbell, doorbellKey, type FromWorker, isFromWorker, type ToWorker } from "./protocol.ts"
 
@@ -21,8 +22,13 @@ export interface WorkerHandle {
   readonly kill: (signal?: NodeJS.Signals) => void
   /** Only messages of the protocol: whatever else a task sends on the channel is dropped here. */
   readonly onMessage: (listener: (message: FromWorker) => void) => void
-  /** Called once, with a description such as `exit code 1` or `signal SIGKILL`. */
-  readonly onExit: (listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown) => void) => void
+  /**
+   * Called once, when the worker has ended: its exit code or signal, the error it died of if known,
+   * and whether it ever started (`false`: it could not be spawned, and `error` says why).
+   */
+  readonly onExit: (
+    listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown, started: boolean) => void
+  ) => void
 }
 
 /** @internal */
@@ -80,7 +86,7 @@ export const spawnThread =
             entry = WorkerThreads.receiveMessageOnPort(port1)
           }
           port1.close()
-          listener(code, null, uncaught)
+          listener(code, null, uncaught, true)
         })
     }
   }
@@ -103,39 +109,65 @@ export const spawnProcess =
       ...(options.env ? { env: options.env } : {}),
       ...(options.cwd ? { cwd: options.cwd } : {})
     })
+    // Node emits `spawn` once the child runs; an `error` before it is a failed spawn (ENOENT,
+    // EMFILE, EAGAIN), after which Node promises no `exit`, and messages to the child are dropped.
+    let started = false
     let spawnError: unknown
+    let ended: readonly [code: number | null, signal: NodeJS.Signals | null] | undefined
+    let exitListener: Parameters<WorkerHandle["onExit"]>[0] | undefined
+    let late: ReturnType<typeof setTimeout> | undefined
+    /** The child's end, once, whichever of `error`, `close` and `exit` tells of it. */
+    const end = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (ended !== undefined) return
+      ended = [code, signal]
+      if (late !== undefined) clearTimeout(late)
+      exitListener?.(code, signal, spawnError, started)
+    }
+    child.once("spawn", () => {
+      started = true
+    })
+    // Later errors (a send to a child that is exiting, a kill that failed) are not its end.
     child.on("error", (error) => {
-      spawnError = error
+      if (started) return
+      spawnError = spawnFailure(error, options)
+      end(null, null)
+    })
+    // `exit` can come before the last messages the child wrote are read from the pipe (its
+    // replies, its `Dying`); `close` comes once the IPC channel has disconnected, after them.
+    child.once("close", end)
+    // Should something else hold the child's end of the channel open, the exit still counts.
+    child.once("exit", (code, signal) => {
+      late = setTimeout(() => end(code, signal), closeAfterExitMillis)
     })
     return {
       id: child.pid ?? -1,
       send: (message) => {
         if (child.connected) child.send(message)
       },
-      kill: (signal = "SIGKILL") => void child.kill(signal),
+      kill: (signal = "SIGKILL") => {
+        // A child whose spawn failed has no pid but may still hold its handle, and killing that
+        // signals pid 0: this process's whole group.
+        if (child.pid !== undefined) child.kill(signal)
+      },
       onMessage: (listener) =>
         void child.on("message", (message: unknown) => {
           if (isFromWorker(message)) listener(message)
         }),
       onExit: (listener) => {
-        let reported = false
-        let late: ReturnType<typeof setTimeout> | undefined
-        const report = (code: number | null, signal: NodeJS.Signals | null): void => {
-          if (reported) return
-          reported = true
-          if (late !== undefined) clearTimeout(late)
-          listener(code, signal, spawnError)
-        }
-        // `exit` can come before the last messages the child wrote are read from the pipe (its
-        // replies, its `Dying`); `close` comes once the IPC channel has disconnected, after them.
-        child.once("close", report)
-        // Should something else hold the child's end of the channel open, the exit still counts.
-        child.once("exit", (code, signal) => {
-          late = setTimeout(() => report(code, signal), closeAfterExitMillis)
-        })
+        exitListener = listener
+        if (ended !== undefined) listener(ended[0], ended[1], spawnError, started)
       }
     }
   }
+
+/** A failed spawn's error, saying so when it is the `cwd` option that does not exist (Node names the executable). */
+const spawnFailure = (error: unknown, options: ProcessOptions): unknown => {
+  const cwd = options.cwd
+  if ((error as NodeJS.ErrnoException)?.code !== "ENOENT" || cwd === undefined || FS.existsSync(cwd)) return error
+  return new Error(`the cwd option ${JSON.stringify(cwd)} is not a directory that exists: ${String(error)}`, {
+    cause: error
+  })
+}
 
 /** How long after a child's exit its IPC channel may take to close before the exit is reported anyway. */
 const closeAfterExitMillis = 2_000

@@ -512,7 +512,11 @@ export class WorkerPool {
     }
     this.workers.add(worker)
     handle.onMessage((message) => this.onMessage(worker, message))
-    handle.onExit((code, signal, error) => this.onExit(worker, code, signal, error))
+    handle.onExit((code, signal, error, started) => {
+      // As a spawn that throws: the pool cannot start workers, whatever `onWorkerDeath` says.
+      if (!started) this.breakPool(`a worker ${this.word} could not be started: ${String(error)}`, error)
+      this.onExit(worker, code, signal, error)
+    })
     if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
     const init = this.config.initializer
     if (init !== undefined) {
