@@ -3,8 +3,10 @@
  * on either side. Real threads and processes; every wait has a deadline, so a
  * deadlock fails its test, naming what hung, instead of hanging the run.
  */
+import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, type Scope } from "effect"
 import {
@@ -18,7 +20,7 @@ import {
 } from "../src/index.ts"
 import { awaitExit, expectFailure, failureOf, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
-import { isAlive } from "./fixtures/processes.ts"
+import { isAlive, survivors } from "./fixtures/processes.ts"
 import * as wire from "./fixtures/wire.ts"
 import { tempFile } from "./suites/workerPool.ts"
 
@@ -294,6 +296,78 @@ describe("ProcessPoolExecutor only", () => {
             })
           )
         })
+    )
+  }
+})
+
+/** The orphan tests' program: a pool whose workers stay busy, killed with SIGKILL. */
+const orphanProgram = fileURLToPath(new URL("./fixtures/orphanProgram.ts", import.meta.url))
+
+/** What `orphanProgram.ts` prints once its two workers are busy. */
+interface OrphanReport {
+  readonly pids: ReadonlyArray<number>
+  readonly running: ReadonlyArray<boolean>
+}
+
+/**
+ * Spawns `orphanProgram.ts` with its stdout and stderr piped here (its workers inherit them) and
+ * reads its report; whatever is left of it is killed when the test ends.
+ */
+const startOrphanProgram = (kind: "process" | "interpreter", busy: "spin" | "print") =>
+  Effect.gen(function* () {
+    const child = spawn(process.execPath, [orphanProgram, kind, busy], { stdio: ["ignore", "pipe", "pipe"] })
+    const pids: Array<number> = []
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const pid of [child.pid ?? -1, ...pids]) if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGKILL")
+      })
+    )
+    let stderr = ""
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+    })
+    const stderrEnded = new Promise<void>((resolve) => child.stderr.once("close", () => resolve()))
+    const line = yield* within(
+      Effect.callback<string, Error>((resume) => {
+        let stdout = ""
+        child.stdout.on("data", (chunk) => {
+          stdout += chunk
+          // Workers that print share this stdout: the report is the line that starts with its key.
+          const start = stdout.indexOf('{"pids"')
+          const end = start < 0 ? -1 : stdout.indexOf("\n", start)
+          if (end >= 0) resume(Effect.succeed(stdout.slice(start, end)))
+          else if (start < 0) stdout = stdout.slice(-16)
+        })
+        child.once("exit", (code, signal) =>
+          resume(Effect.fail(new Error(`the program exited (${code ?? signal}) before its report: ${stderr}`)))
+        )
+      }),
+      startDeadline,
+      "the orphan program starting its workers"
+    )
+    const report = JSON.parse(line) as OrphanReport
+    pids.push(...report.pids)
+    return { child, report, stderr: () => stderr, stderrEnded }
+  })
+
+/** The child's exit, once it has exited. */
+const exited = (child: ChildProcess) =>
+  Effect.callback<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) resume(Effect.void)
+    else child.once("exit", () => resume(Effect.void))
+  })
+
+describe("a parent that dies without closing its pool", () => {
+  for (const kind of ["process", "interpreter"] as const) {
+    it.live(`the ${kind} workers of a program killed with SIGKILL while they spin are gone within 2 s`, () =>
+      Effect.gen(function* () {
+        const { child, report } = yield* startOrphanProgram(kind, "spin")
+        expect(report.running).toStrictEqual([true, true])
+        expect(report.pids.filter(isAlive)).toStrictEqual(report.pids)
+        child.kill("SIGKILL")
+        yield* within(exited(child), shutdownDeadline, "the program's exit after SIGKILL")
+        expect(yield* survivors(report.pids, 2_000)).toStrictEqual([])
+      })
     )
   }
 })
