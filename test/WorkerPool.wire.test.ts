@@ -370,4 +370,25 @@ describe("a parent that dies without closing its pool", () => {
       })
     )
   }
+
+  it.live("the workers of a program killed with SIGKILL while they print exit quietly: no EPIPE on stderr", () =>
+    Effect.gen(function* () {
+      const { child, report, stderr, stderrEnded } = yield* startOrphanProgram("process", "print")
+      expect(report.running).toStrictEqual([true, true])
+      // The program and the reader of its stdout go together (as a pipeline killed at once): the
+      // workers' writes to that stdout fail with EPIPE.
+      child.stdout.destroy()
+      child.kill("SIGKILL")
+      yield* within(exited(child), shutdownDeadline, "the program's exit after SIGKILL")
+      expect(yield* survivors(report.pids, 2_000)).toStrictEqual([])
+      // Once every worker is gone, their stderr is closed and holds all they wrote.
+      yield* within(
+        Effect.promise(() => stderrEnded),
+        shutdownDeadline,
+        "the workers' stderr closing"
+      )
+      expect(stderr()).not.toContain("EPIPE")
+      expect(stderr()).toBe("")
+    })
+  )
 })

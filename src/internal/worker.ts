@@ -155,7 +155,13 @@ const watchParent = (): void => {
   }
 }
 
-if (WorkerThreads.isMainThread && process.send !== undefined) watchParent()
+if (WorkerThreads.isMainThread && process.send !== undefined) {
+  watchParent()
+  // A child writes to the stdout and stderr it inherited. Once their reader is gone (the parent and
+  // its pipeline, killed), a write fails with EPIPE: nobody could read the report, and as an uncaught
+  // error it would kill the worker, printing it. Such errors are not reported; the writes are lost.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {})
+}
 
 /** Reads the messages waiting on the thread's port, without the event loop; `true` if there were any. */
 const receiveWaiting = (calls: Doorbell): boolean => {
