@@ -55,7 +55,9 @@ const port: Port = WorkerThreads.parentPort
       },
       close: () => {
         doorbell?.port.close()
-        WorkerThreads.parentPort!.close()
+        // Deno's `parentPort` has no `close`: the thread then ends with its event loop.
+        const parent = WorkerThreads.parentPort as { close?: unknown } | null
+        if (typeof parent?.close === "function") parent.close()
       },
       // A message posted to a port is whole at once, and delivered even if the thread then exits.
       unwritten: () => undefined,
