@@ -352,7 +352,7 @@ for (const pool of pools) {
             "a chunk whose failure cannot be cloned"
           )
           expect(seen).toEqual([1, 2])
-          expectUnclonable(exit, "result", /callback: function/)
+          expectUnclonable(exit, "result", /function/)
           yield* expectHealthy(executor)
         })
       )

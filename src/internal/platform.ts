@@ -8,7 +8,15 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as WorkerThreads from "node:worker_threads"
-import { type Doorbell, depthKey, doorbellKey, type FromWorker, type ToWorker, workerSite } from "./protocol.ts"
+import {
+  type Doorbell,
+  depthKey,
+  doorbellKey,
+  type FromWorker,
+  isFromWorker,
+  type ToWorker,
+  workerSite
+} from "./protocol.ts"
 
 type Transferable = WorkerThreads.Transferable
 
@@ -23,11 +31,14 @@ export interface WorkerHandle {
    * `abandonAfterMillis` later is abandoned: its exit is reported then, with `abandoned`.
    */
   readonly kill: (signal?: NodeJS.Signals) => void
+  /** Only messages of the protocol: whatever else a task sends on the channel is dropped here. */
   readonly onMessage: (listener: (message: FromWorker) => void) => void
-  /** Called once, when the worker has exited or was abandoned (still running, but no longer waited for). */
-  readonly onExit: (
-    listener: (code: number | null, signal: NodeJS.Signals | null, error: unknown, abandoned: boolean) => void
-  ) => void
+  /**
+   * Called once, when the worker has ended: its exit code or signal, the error it died of if known,
+   * whether it ever started (`false`: it could not be spawned, and `error` says why), and whether
+   * it was abandoned (a killed thread still running, no longer waited for).
+   */
+  readonly onExit: (listener: ExitListener) => void
 }
 
 /**
@@ -37,6 +48,15 @@ export interface WorkerHandle {
  */
 /** @internal */
 export const abandonAfterMillis = 1_000
+
+/** @internal */
+export type ExitListener = (
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  error: unknown,
+  started: boolean,
+  abandoned: boolean
+) => void
 
 /** @internal */
 export type Spawn = () => WorkerHandle
@@ -104,21 +124,24 @@ export const spawnThread =
       uncaught = error
     })
     let onMessage: ((message: FromWorker) => void) | undefined
-    port1.on("message", (message: FromWorker) => onMessage?.(message))
+    const hear = (message: unknown): void => {
+      if (isFromWorker(message)) onMessage?.(message)
+    }
+    port1.on("message", hear)
     // Not a reason to stay alive: the worker itself is.
     port1.unref()
-    let onExit: ((code: number | null, signal: null, error: unknown, abandoned: boolean) => void) | undefined
+    let onExit: ExitListener | undefined
     let ended = false
     const end = (code: number | null, abandoned: boolean): void => {
       if (ended) return
       ended = true
       // What the worker posted before it exited is heard before its exit, as with `parentPort`.
       for (let entry = WorkerThreads.receiveMessageOnPort(port1); entry !== undefined; ) {
-        onMessage?.(entry.message as FromWorker)
+        hear(entry.message)
         entry = WorkerThreads.receiveMessageOnPort(port1)
       }
       port1.close()
-      onExit?.(code, null, uncaught, abandoned)
+      onExit?.(code, null, uncaught, true, abandoned)
     }
     worker.once("exit", (code) => end(code, false))
     let killed = false
@@ -169,17 +192,65 @@ export const spawnProcess =
       env: { ...(options.env ?? process.env), [depthKey]: String(childDepth()) },
       ...(options.cwd ? { cwd: options.cwd } : {})
     })
+    // Node emits `spawn` once the child runs; an `error` before it is a failed spawn (ENOENT,
+    // EMFILE, EAGAIN), after which Node promises no `exit`, and messages to the child are dropped.
+    let started = false
     let spawnError: unknown
+    let ended: readonly [code: number | null, signal: NodeJS.Signals | null] | undefined
+    let exitListener: ExitListener | undefined
+    let late: ReturnType<typeof setTimeout> | undefined
+    /** The child's end, once, whichever of `error`, `close` and `exit` tells of it. */
+    const end = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (ended !== undefined) return
+      ended = [code, signal]
+      if (late !== undefined) clearTimeout(late)
+      exitListener?.(code, signal, spawnError, started, false)
+    }
+    child.once("spawn", () => {
+      started = true
+    })
+    // Later errors (a send to a child that is exiting, a kill that failed) are not its end.
     child.on("error", (error) => {
-      spawnError = error
+      if (started) return
+      spawnError = spawnFailure(error, options)
+      end(null, null)
+    })
+    // `exit` can come before the last messages the child wrote are read from the pipe (its
+    // replies, its `Dying`); `close` comes once the IPC channel has disconnected, after them.
+    child.once("close", end)
+    // Should something else hold the child's end of the channel open, the exit still counts.
+    child.once("exit", (code, signal) => {
+      late = setTimeout(() => end(code, signal), closeAfterExitMillis)
     })
     return {
       id: child.pid ?? -1,
       send: (message) => {
         if (child.connected) child.send(message)
       },
-      kill: (signal = "SIGKILL") => void child.kill(signal),
-      onMessage: (listener) => void child.on("message", listener as (message: unknown) => void),
-      onExit: (listener) => void child.once("exit", (code, signal) => listener(code, signal, spawnError, false))
+      kill: (signal = "SIGKILL") => {
+        // A child whose spawn failed has no pid but may still hold its handle, and killing that
+        // signals pid 0: this process's whole group.
+        if (child.pid !== undefined) child.kill(signal)
+      },
+      onMessage: (listener) =>
+        void child.on("message", (message: unknown) => {
+          if (isFromWorker(message)) listener(message)
+        }),
+      onExit: (listener) => {
+        exitListener = listener
+        if (ended !== undefined) listener(ended[0], ended[1], spawnError, started, false)
+      }
     }
   }
+
+/** A failed spawn's error, saying so when it is the `cwd` option that does not exist (Node names the executable). */
+const spawnFailure = (error: unknown, options: ProcessOptions): unknown => {
+  const cwd = options.cwd
+  if ((error as NodeJS.ErrnoException)?.code !== "ENOENT" || cwd === undefined || Fs.existsSync(cwd)) return error
+  return new Error(`the cwd option ${JSON.stringify(cwd)} is not a directory that exists: ${String(error)}`, {
+    cause: error
+  })
+}
+
+/** How long after a child's exit its IPC channel may take to close before the exit is reported anyway. */
+const closeAfterExitMillis = 2_000

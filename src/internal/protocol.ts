@@ -6,7 +6,8 @@
  *
  * @internal
  */
-import type { MessagePort } from "node:worker_threads"
+import * as V8 from "node:v8"
+import * as WorkerThreads from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
@@ -21,7 +22,7 @@ import type { WireParent, WireSpan } from "./remoteSpans.ts"
  */
 /** @internal */
 export interface Doorbell {
-  readonly port: MessagePort
+  readonly port: WorkerThreads.MessagePort
   readonly bell: Int32Array
 }
 
@@ -119,6 +120,11 @@ export type WireExit =
   | { readonly _tag: "Interrupt" }
   | { readonly _tag: "Unclonable"; readonly valueType: string; readonly detail: string }
 
+/**
+ * An error or a thrown value in a form that always crosses: an Error as its name, message, stack,
+ * the own fields that can be cloned and its `cause` (itself a `WireDefect`); another value without
+ * the parts that cannot be cloned.
+ */
 /** @internal */
 export type WireDefect =
   | {
@@ -127,30 +133,247 @@ export type WireDefect =
       readonly message: string
       readonly stack: string | undefined
       readonly fields: Record<string, unknown>
+      readonly cause?: WireDefect
     }
   | { readonly isError: false; readonly value: unknown }
 
+const isObject = (u: unknown): u is Record<string, any> => typeof u === "object" && u !== null
+
+const isDefect = (u: unknown): u is WireDefect =>
+  isObject(u) &&
+  (u.isError === false ||
+    (u.isError === true &&
+      typeof u.name === "string" &&
+      typeof u.message === "string" &&
+      isObject(u.fields) &&
+      (u.cause === undefined || isDefect(u.cause))))
+
+const isWireExit = (u: unknown): u is WireExit => {
+  if (!isObject(u)) return false
+  switch (u._tag) {
+    case "Success":
+    case "Interrupt":
+      return true
+    case "Fail":
+      return u.via === "schema" || u.via === "error" || u.via === "value"
+    case "Die":
+      return isDefect(u.defect)
+    case "Unclonable":
+      return typeof u.valueType === "string" && typeof u.detail === "string"
+    default:
+      return false
+  }
+}
+
+const isReply = (u: unknown): u is Reply =>
+  isObject(u) && typeof u.id === "number" && isWireExit(u.exit) && (u.spans === undefined || Array.isArray(u.spans))
+
+/**
+ * Whether a message a worker's channel delivered is of the protocol: a task may send messages of
+ * its own there (`process.send("ready")`, as pm2 expects), and those must never reach the pool.
+ * Checks every field the pool reads, so the pool can trust what passes.
+ */
+/** @internal */
+export const isFromWorker = (u: unknown): u is FromWorker => {
+  if (!isObject(u)) return false
+  switch (u._tag) {
+    case "Done": {
+      const replies = u.replies
+      if (!Array.isArray(replies) || (u.memory !== undefined && typeof u.memory !== "number")) return false
+      for (let i = 0; i < replies.length; i++) if (!isReply(replies[i])) return false
+      return true
+    }
+    case "Progress":
+      return typeof u.id === "number"
+    case "InitFailed":
+      return isDefect(u.defect)
+    case "Dying":
+      return (
+        typeof u.how === "string" &&
+        typeof u.code === "number" &&
+        (u.defect === undefined || isDefect(u.defect)) &&
+        (u.id === undefined || typeof u.id === "number")
+      )
+    default:
+      return false
+  }
+}
+
+const isCall = (u: unknown): u is Call =>
+  isObject(u) &&
+  typeof u.id === "number" &&
+  typeof u.module === "string" &&
+  typeof u.name === "string" &&
+  Array.isArray(u.args) &&
+  typeof u.chunk === "boolean" &&
+  (!u.chunk || u.args.every(Array.isArray))
+
+/** Whether a message a worker heard is the pool's: anything else is ignored, never run. */
+/** @internal */
+export const isToWorker = (u: unknown): u is ToWorker => {
+  if (!isObject(u)) return false
+  switch (u._tag) {
+    case "Run":
+      return Array.isArray(u.calls) && u.calls.every(isCall)
+    case "Abort":
+      return typeof u.id === "number"
+    case "Init":
+      return typeof u.module === "string" && typeof u.name === "string" && Array.isArray(u.args)
+    case "Stop":
+    case "ReportMemory":
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * Whether `u` crosses this worker's channel: a child process's IPC uses V8's serializer, a thread's
+ * port structured clone, and they refuse slightly different things (a `SharedArrayBuffer` crosses
+ * only to a thread).
+ */
+const crosses = (u: unknown): boolean => {
+  try {
+    if (WorkerThreads.isMainThread && process.send !== undefined) V8.serialize(u)
+    else structuredClone(u)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Marks a part of a value left out because it cannot cross. */
+const omitted: unique symbol = Symbol("omitted")
+
+/** How deep `crossable` looks for the parts of a value that can cross. */
+const maxDepth = 16
+
+/** `object[key]`, or `omitted` where reading it throws (a getter, a Proxy's trap). */
+const read = (object: object, key: string): unknown => {
+  try {
+    return (object as Record<string, unknown>)[key]
+  } catch {
+    return omitted
+  }
+}
+
+/**
+ * `u` when it crosses whole; else a copy without the parts that cannot (functions, symbols,
+ * sockets: anything clone refuses), looking into plain objects, arrays, Maps and Sets only, as
+ * a class instance that cannot cross (a socket, a request) is no data; `omitted` when nothing
+ * of it can cross. Errors are rare enough that cloning to check costs nothing that matters.
+ */
+const crossable = (u: unknown, depth: number, path: Set<unknown>): unknown => {
+  if (typeof u === "function" || typeof u === "symbol") return omitted
+  if (!isObject(u) || crosses(u)) return u
+  if (depth >= maxDepth || path.has(u)) return omitted
+  path.add(u)
+  try {
+    const part = (v: unknown) => crossable(v, depth + 1, path)
+    if (Array.isArray(u)) {
+      return u.map((v) => {
+        const copy = part(v)
+        return copy === omitted ? undefined : copy
+      })
+    }
+    if (u instanceof Map) {
+      const out = new Map()
+      for (const [k, v] of u) {
+        const key = part(k)
+        const value = part(v)
+        if (key !== omitted && value !== omitted) out.set(key, value)
+      }
+      return out
+    }
+    if (u instanceof Set) {
+      const out = new Set()
+      for (const v of u) {
+        const value = part(v)
+        if (value !== omitted) out.add(value)
+      }
+      return out
+    }
+    const proto = Object.getPrototypeOf(u)
+    if (proto !== Object.prototype && proto !== null) return omitted
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(u)) {
+      const value = read(u, key)
+      const copy = value === omitted ? omitted : part(value)
+      if (copy !== omitted) out[key] = copy
+    }
+    return out
+  } finally {
+    path.delete(u)
+  }
+}
+
+/** The error's own enumerable fields (`_tag`, `code`, ...) that can cross. */
 const ownFields = (error: Error): Record<string, unknown> => {
   const fields: Record<string, unknown> = {}
   for (const key of Object.keys(error)) {
-    if (key !== "stack" && key !== "message") fields[key] = (error as any)[key]
+    if (key === "stack" || key === "message" || key === "cause") continue
+    const value = read(error, key)
+    if (value !== omitted) fields[key] = value
   }
-  return fields
+  return crossable(fields, 0, new Set()) as Record<string, unknown>
 }
 
-/** @internal */
-export const encodeDefect = (u: unknown): WireDefect =>
-  u instanceof Error
-    ? { isError: true, name: u.name, message: u.message, stack: u.stack, fields: ownFields(u) }
-    : { isError: false, value: u }
+/** How a value that cannot cross at all reads in the parent. */
+const describe = (u: unknown): string =>
+  typeof u === "function"
+    ? `[function ${u.name || "(anonymous)"}, which cannot be sent from a worker]`
+    : `[${typeof u === "symbol" ? String(u) : typeName(u)}, which cannot be sent from a worker]`
 
-/** Rebuilds a worker's error: same name, message and fields, with the worker's stack. */
+/** How many causes of causes travel with an error. */
+const maxCauses = 8
+
+/**
+ * The wire form of an error or thrown value, which always crosses: what cannot be cloned in it (a
+ * callback an HTTP client attached, a socket) is left out, so the error still arrives as itself.
+ */
+/** @internal */
+export const encodeDefect = (u: unknown): WireDefect => encodeWithCauses(u, new Set())
+
+const encodeWithCauses = (u: unknown, seen: Set<unknown>): WireDefect => {
+  if (!(u instanceof Error)) {
+    const value = crossable(u, 0, new Set())
+    return { isError: false, value: value === omitted ? describe(u) : value }
+  }
+  seen.add(u)
+  const name = read(u, "name")
+  const message = read(u, "message")
+  const stack = read(u, "stack")
+  const defect = {
+    isError: true as const,
+    name: typeof name === "string" ? name : "Error",
+    message:
+      typeof message === "string" ? message : message === undefined || message === omitted ? "" : String(message),
+    stack: typeof stack === "string" ? stack : undefined,
+    fields: ownFields(u)
+  }
+  if (!Object.hasOwn(u, "cause")) return defect
+  const cause = read(u, "cause")
+  // A cycle, or a chain longer than anyone reads, ends here.
+  if (cause === omitted || seen.has(cause) || seen.size > maxCauses) return defect
+  return { ...defect, cause: encodeWithCauses(cause, seen) }
+}
+
+/** Rebuilds a worker's error: same name, message, fields and causes, with the worker's stack. */
 /** @internal */
 export const decodeDefect = (d: WireDefect): unknown => {
   if (!d.isError) return d.value
   const error = new Error(d.message)
   Object.defineProperty(error, "name", { value: d.name, writable: true, configurable: true })
-  Object.assign(error, d.fields)
+  for (const key of Object.keys(d.fields)) {
+    // An own `__proto__` field must stay a field, not become the error's prototype.
+    if (key === "__proto__")
+      Object.defineProperty(error, key, { value: d.fields[key], enumerable: true, writable: true })
+    else (error as any)[key] = d.fields[key]
+  }
+  // As `new Error(message, { cause })` makes it.
+  if (d.cause !== undefined) {
+    Object.defineProperty(error, "cause", { value: decodeDefect(d.cause), writable: true, configurable: true })
+  }
   if (d.stack !== undefined) error.stack = d.stack
   return error
 }
@@ -177,8 +400,9 @@ export const encodeExit = (task: Task<any, any, any> | undefined, exit: Exit.Exi
     if (task?.error !== undefined) {
       try {
         return { _tag: "Fail", error: Schema.encodeSync(jsonCodec(task.error))(error), via: "schema" }
-      } catch (cause) {
-        return { _tag: "Die", defect: encodeDefect(cause) }
+      } catch {
+        // Not one of the task's declared failures: the parent sees it as the defect it is.
+        return { _tag: "Die", defect: encodeDefect(error) }
       }
     }
     return error instanceof Error

@@ -22,6 +22,7 @@ import {
   encodeDefect,
   encodeExit,
   type FromWorker,
+  isToWorker,
   type Reply,
   type ToWorker,
   unclonable,
@@ -36,6 +37,10 @@ interface Port {
   readonly post: (message: FromWorker, transfer: ReadonlyArray<Transferable>) => void
   readonly listen: (listener: (message: ToWorker) => void) => void
   readonly close: () => void
+  /** When what was posted is not all written yet (a child's pipe takes a large message in many writes): its end. */
+  readonly unwritten: () => Promise<void> | undefined
+  /** While on, a post is written before it returns (when nothing is still queued before it). */
+  readonly writeThrough: (on: boolean) => void
 }
 
 /** A thread's own port for calls, with its doorbell; a child process has none. */
@@ -54,18 +59,115 @@ const port: Port = WorkerThreads.parentPort
       },
       close: () => {
         doorbell?.port.close()
-        if (typeof WorkerThreads.parentPort!.close === "function") WorkerThreads.parentPort!.close()
-      }
+        // Deno's `parentPort` has no `close`: the thread then ends with its event loop.
+        const parent = WorkerThreads.parentPort as { close?: unknown } | null
+        if (typeof parent?.close === "function") parent.close()
+      },
+      // A message posted to a port is whole at once, and delivered even if the thread then exits.
+      unwritten: () => undefined,
+      writeThrough: () => {}
     }
   : {
-      post: (message) => void process.send!(message),
+      post: (message) => {
+        // A message that cannot be serialized throws here, and is never written: not counted.
+        process.send!(message, onWritten)
+        posted++
+      },
       listen: (listener) => {
         process.on("message", listener as (message: unknown) => void)
         // The parent is gone (even killed): a child never outlives it.
         process.on("disconnect", () => process.exit(0))
       },
-      close: () => process.disconnect()
+      close: () => process.disconnect(),
+      unwritten: () =>
+        written === posted ? undefined : new Promise((resolve) => void writtenWaiters.push(resolve as () => void)),
+      // A blocking pipe: a write finishes before `send` returns, so `process.exit` cannot cut it short.
+      writeThrough: (on) => void ipcPipe()?.setBlocking(on)
     }
+
+/**
+ * A child's messages posted and written: `process.send` queues what the pipe does not take at once
+ * and writes it from the event loop, and `process.exit` drops what is still queued.
+ */
+let posted = 0
+let written = 0
+let writtenWaiters: Array<() => void> = []
+const onWritten = (): void => {
+  // An error (the parent gone) ends the write too.
+  if (++written !== posted || writtenWaiters.length === 0) return
+  const waiters = writtenWaiters
+  writtenWaiters = []
+  for (const resolve of waiters) resolve()
+}
+
+interface Pipe {
+  readonly setBlocking: (blocking: boolean) => unknown
+}
+
+let pipe: Pipe | undefined
+
+/**
+ * The pipe under a child's IPC channel, which Node does not expose: found among the active handles
+ * by its fd (it is active once the channel has a `message` listener). `undefined` elsewhere (Deno,
+ * Bun): there a post may still be cut short by an exit right after it.
+ */
+const ipcPipe = (): Pipe | undefined => {
+  if (pipe !== undefined) return pipe
+  try {
+    const fd = (process.channel as { readonly fd?: number } | undefined)?.fd
+    const handles: ReadonlyArray<any> = (process as any)._getActiveHandles?.() ?? []
+    pipe = handles.find((handle) => handle?.fd === fd && typeof handle.setBlocking === "function")
+  } catch {
+    // Not Node's handles: no pipe to make blocking.
+  }
+  return pipe
+}
+
+/**
+ * What a child's watcher thread runs: a check, every `parentCheckMillis`, that the parent is still
+ * this process's parent (a dead parent's children go to another: init or a subreaper), then
+ * SIGKILL of the whole process. Plain script, no imports, so the thread starts fast.
+ */
+const parentWatch = `
+const { workerData } = require("node:worker_threads")
+setInterval(() => {
+  if (process.ppid !== workerData.parent) process.kill(process.pid, "SIGKILL")
+}, workerData.every)
+`
+
+/** How often a child checks that its parent lives: with the kill, well within SPEC's 1 s. */
+const parentCheckMillis = 200
+
+/**
+ * In a child process: its parent can die without a word (SIGKILL) while a task keeps the event loop
+ * busy, so the `disconnect` that ends the child is never heard. A thread of its own, which no task
+ * can block, watches the parent instead. Threads die with their process: a thread worker needs none.
+ * The thread costs a child about 70 ms of CPU, off its main thread, and 17 MiB at start.
+ */
+const watchParent = (): void => {
+  try {
+    const watcher = new WorkerThreads.Worker(parentWatch, {
+      eval: true,
+      workerData: { parent: process.ppid, every: parentCheckMillis },
+      // The child's own options (`--max-old-space-size`, ...) are not the watcher's, and some are refused in a thread.
+      execArgv: []
+    })
+    // Not a reason for the child to stay alive.
+    watcher.unref()
+    // A watcher that cannot run leaves the `disconnect` to end the child, as before.
+    watcher.on("error", () => {})
+  } catch {
+    // As above.
+  }
+}
+
+if (WorkerThreads.isMainThread && process.send !== undefined) {
+  watchParent()
+  // A child writes to the stdout and stderr it inherited. Once their reader is gone (the parent and
+  // its pipeline, killed), a write fails with EPIPE: nobody could read the report, and as an uncaught
+  // error it would kill the worker, printing it. Such errors are not reported; the writes are lost.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {})
+}
 
 /** Reads the messages waiting on the thread's port, without the event loop; `true` if there were any. */
 const receiveWaiting = (calls: Doorbell): boolean => {
@@ -283,7 +385,9 @@ const queue: Array<Call> = []
 const flushAfterMillis = 1
 let batchStarted = 0
 let replies: Array<Reply> = []
+/** The buffers the batch moves: every reply's own, which `transfersOf` keeps apart for a post of one reply. */
 let transfers: Array<Transferable> = []
+const transfersOf = new WeakMap<Reply, ReadonlyArray<Transferable>>()
 let draining = false
 let current: { id: number; controller: AbortController; fiber: { interruptUnsafe: () => void } | undefined } | undefined
 /** Whether replies carry memory use (the pool's `maxMemoryPerWorker`), and when it was last measured. */
@@ -326,9 +430,10 @@ const flush = (): void => {
       transfer
     )
   } catch {
+    // Each reply with its own buffers only: moving the others' too would detach them before their turn.
     for (const reply of batch) {
       try {
-        port.post({ _tag: "Done", replies: [reply] }, transfer)
+        port.post({ _tag: "Done", replies: [reply] }, transfersOf.get(reply) ?? [])
       } catch (cause) {
         // Name what could not be cloned: the result, the results of a failed chunk's calls before
         // its failure, or the failure itself. Those results still go when only the failure is at fault.
@@ -347,6 +452,17 @@ const flush = (): void => {
         )
       }
     }
+  }
+}
+
+/** `flush`, written before it returns: for a call that has started, and may exit the process. */
+const flushWritten = (): void => {
+  if (replies.length === 0) return
+  port.writeThrough(true)
+  try {
+    flush()
+  } finally {
+    port.writeThrough(false)
   }
 }
 
@@ -370,11 +486,15 @@ const drain = async (): Promise<void> => {
         replies.push({ id: call.id, exit: { _tag: "Die", defect: encodeDefect(error) } })
         continue
       }
-      if (controller.signal.aborted) {
-        current = undefined
-        replies.push({ id: call.id, exit: { _tag: "Interrupt" } })
-        continue
-      }
+    }
+    // The call may end the process (`process.exit`), which drops what is not written yet: the
+    // replies posted before it are written first.
+    const unwritten = port.unwritten()
+    if (unwritten !== undefined) await unwritten
+    if (controller.signal.aborted) {
+      current = undefined
+      replies.push({ id: call.id, exit: { _tag: "Interrupt" } })
+      continue
     }
     // A traced call: the spans its Effect makes are recorded and go back with the reply.
     const recorder = call.trace === undefined ? undefined : new SpanRecorder(call.trace)
@@ -384,18 +504,20 @@ const drain = async (): Promise<void> => {
         ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder, done)
         : invoke(task, call.args, controller.signal, current, recorder)
     if (exit instanceof Promise) {
-      flush()
+      // The call has started and may exit soon: these replies are written before it goes on.
+      flushWritten()
       exit = await exit
     }
     current = undefined
     // A task that stops on its AbortSignal by failing (as `fetch` rejects) was interrupted.
     if (controller.signal.aborted && Exit.isFailure(exit)) exit = Exit.interrupt()
+    const moved = transfers.length
     if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfers))
     if (replies.length === 0) batchStarted = performance.now()
     const spans = recorder?.wire()
     // A chunk that failed part way: the results before the failure go back too, for `map` to give.
     const partial = done !== undefined && done.length > 0 && Exit.isFailure(exit) ? done : undefined
-    replies.push(
+    const reply: Reply =
       spans === undefined && partial === undefined
         ? { id: call.id, exit: encodeExit(task, exit) }
         : {
@@ -404,7 +526,8 @@ const drain = async (): Promise<void> => {
             ...(partial === undefined ? {} : { done: partial }),
             ...(spans === undefined ? {} : { spans })
           }
-    )
+    if (transfers.length > moved) transfersOf.set(reply, transfers.slice(moved))
+    replies.push(reply)
   }
   flush()
   draining = false
@@ -448,6 +571,8 @@ let ready: Promise<boolean> = Promise.resolve(true)
 // pool knows which calls ran; the call running now is named.
 const reallyExit = process.exit.bind(process)
 const dying = (how: string, defect: ReturnType<typeof encodeDefect> | undefined, code: number): void => {
+  // What is posted now is written before the exit.
+  port.writeThrough(true)
   try {
     flush()
   } catch {
@@ -474,6 +599,8 @@ process.on("uncaughtException", (error) => {
 })
 
 port.listen((message) => {
+  // Only the pool's messages: anything else on the channel (a task's own, say) is not a call.
+  if (!isToWorker(message)) return
   switch (message._tag) {
     case "Init":
       ready = runInitializer(message.module, message.name, message.args)

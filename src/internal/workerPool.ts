@@ -544,7 +544,11 @@ export class WorkerPool {
     }
     this.workers.add(worker)
     handle.onMessage((message) => this.onMessage(worker, message))
-    handle.onExit((code, signal, error, abandoned) => this.onExit(worker, code, signal, error, abandoned))
+    handle.onExit((code, signal, error, started, abandoned) => {
+      // As a spawn that throws: the pool cannot start workers, whatever `onWorkerDeath` says.
+      if (!started) this.breakPool(`a worker ${this.word} could not be started: ${String(error)}`, error)
+      this.onExit(worker, code, signal, error, abandoned)
+    })
     if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
     const init = this.config.initializer
     if (init !== undefined) {
