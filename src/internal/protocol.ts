@@ -166,7 +166,33 @@ const isWireExit = (u: unknown): u is WireExit => {
 }
 
 const isReply = (u: unknown): u is Reply =>
-  isObject(u) && typeof u.id === "number" && isWireExit(u.exit) && (u.spans === undefined || Array.isArray(u.spans))
+  isObject(u) &&
+  typeof u.id === "number" &&
+  isWireExit(u.exit) &&
+  (u.spans === undefined || Array.isArray(u.spans)) &&
+  (u.done === undefined || Array.isArray(u.done))
+
+/** A check per message tag: a tag added to the protocol without its check does not compile. */
+type Checks<M extends { readonly _tag: string }> = {
+  readonly [K in M["_tag"]]: (u: Record<string, unknown>) => boolean
+}
+
+const fromWorkerChecks: Checks<FromWorker> = {
+  Done: (u) => {
+    const replies = u.replies
+    if (!Array.isArray(replies) || (u.memory !== undefined && typeof u.memory !== "number")) return false
+    for (let i = 0; i < replies.length; i++) if (!isReply(replies[i])) return false
+    return true
+  },
+  Progress: (u) => typeof u.id === "number",
+  Started: (u) => typeof u.id === "number",
+  InitFailed: (u) => isDefect(u.defect),
+  Dying: (u) =>
+    typeof u.how === "string" &&
+    typeof u.code === "number" &&
+    (u.defect === undefined || isDefect(u.defect)) &&
+    (u.id === undefined || typeof u.id === "number")
+}
 
 /**
  * Whether a message a worker's channel delivered is of the protocol: a task may send messages of
@@ -174,30 +200,8 @@ const isReply = (u: unknown): u is Reply =>
  * Checks every field the pool reads, so the pool can trust what passes.
  */
 /** @internal */
-export const isFromWorker = (u: unknown): u is FromWorker => {
-  if (!isObject(u)) return false
-  switch (u._tag) {
-    case "Done": {
-      const replies = u.replies
-      if (!Array.isArray(replies) || (u.memory !== undefined && typeof u.memory !== "number")) return false
-      for (let i = 0; i < replies.length; i++) if (!isReply(replies[i])) return false
-      return true
-    }
-    case "Progress":
-      return typeof u.id === "number"
-    case "InitFailed":
-      return isDefect(u.defect)
-    case "Dying":
-      return (
-        typeof u.how === "string" &&
-        typeof u.code === "number" &&
-        (u.defect === undefined || isDefect(u.defect)) &&
-        (u.id === undefined || typeof u.id === "number")
-      )
-    default:
-      return false
-  }
-}
+export const isFromWorker = (u: unknown): u is FromWorker =>
+  isObject(u) && Object.hasOwn(fromWorkerChecks, u._tag as string) && fromWorkerChecks[u._tag as FromWorker["_tag"]](u)
 
 const isCall = (u: unknown): u is Call =>
   isObject(u) &&
@@ -208,24 +212,18 @@ const isCall = (u: unknown): u is Call =>
   typeof u.chunk === "boolean" &&
   (!u.chunk || u.args.every(Array.isArray))
 
+const toWorkerChecks: Checks<ToWorker> = {
+  Run: (u) => Array.isArray(u.calls) && u.calls.every(isCall),
+  Abort: (u) => typeof u.id === "number",
+  Init: (u) => typeof u.module === "string" && typeof u.name === "string" && Array.isArray(u.args),
+  Stop: () => true,
+  ReportMemory: () => true
+}
+
 /** Whether a message a worker heard is the pool's: anything else is ignored, never run. */
 /** @internal */
-export const isToWorker = (u: unknown): u is ToWorker => {
-  if (!isObject(u)) return false
-  switch (u._tag) {
-    case "Run":
-      return Array.isArray(u.calls) && u.calls.every(isCall)
-    case "Abort":
-      return typeof u.id === "number"
-    case "Init":
-      return typeof u.module === "string" && typeof u.name === "string" && Array.isArray(u.args)
-    case "Stop":
-    case "ReportMemory":
-      return true
-    default:
-      return false
-  }
-}
+export const isToWorker = (u: unknown): u is ToWorker =>
+  isObject(u) && Object.hasOwn(toWorkerChecks, u._tag as string) && toWorkerChecks[u._tag as ToWorker["_tag"]](u)
 
 /**
  * Whether `u` crosses this worker's channel: a child process's IPC uses V8's serializer, a thread's
