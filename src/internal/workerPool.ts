@@ -799,17 +799,33 @@ export class WorkerPool {
     if (this.broken !== undefined) return
     this.clearIdleTimer()
     this.broken = new BrokenExecutor({ kind: this.config.kind, reason, ...(cause === undefined ? {} : { cause }) })
-    const exit = Exit.fail(this.broken)
+    this.abandon(Exit.fail(this.broken), { everyWorker: true, queued: true })
+    this.config.room?.wakeAll()
+  }
+
+  /**
+   * The one way to give up on what the pool holds: every call sent to a worker, taken back to run
+   * again or waiting between attempts (with `queued`, every call not yet sent too) ends with `exit`,
+   * and the workers that held calls (with `everyWorker`, all of them) are killed with `signal`,
+   * then SIGKILLed after `terminateGrace` should that signal be ignored. A broken pool,
+   * `terminateWorkers()`/`killWorkers()` and an interrupted scope's close all end this way.
+   */
+  private abandon(
+    exit: Exit.Exit<unknown, unknown>,
+    options: { readonly everyWorker?: boolean; readonly queued?: boolean; readonly signal?: NodeJS.Signals }
+  ): void {
+    const signal = options.signal ?? "SIGKILL"
     for (const worker of this.workers) {
+      if (worker.items.size === 0 && options.everyWorker !== true) continue
       for (const item of worker.items.values()) this.complete(item, exit)
       worker.items.clear()
       worker.stopping = true
-      worker.handle.kill()
+      worker.handle.kill(signal)
+      if (signal !== "SIGKILL") this.killLater(worker)
     }
     for (const item of this.requeued.drain()) this.complete(item, exit)
-    for (const item of this.queue.drain()) this.complete(item, exit)
+    if (options.queued === true) for (const item of this.queue.drain()) this.complete(item, exit)
     this.endRetries(exit)
-    this.config.room?.wakeAll()
     this.checkTerminated()
   }
 
@@ -903,21 +919,9 @@ export class WorkerPool {
     return Effect.andThen(
       this.shutdown({ wait: false, cancelFutures: true }),
       Effect.suspend(() => {
-        const exit = Exit.fail(
-          new BrokenExecutor({ kind: this.config.kind, reason: `the workers were stopped by ${name}()` })
-        )
-        for (const worker of this.workers) {
-          for (const item of worker.items.values()) this.complete(item, exit)
-          worker.items.clear()
-          worker.stopping = true
-          worker.handle.kill(signal)
-          // A signal other than SIGKILL may be ignored: SIGKILL after `terminateGrace`.
-          if (signal !== "SIGKILL") this.killLater(worker)
-        }
+        const broken = new BrokenExecutor({ kind: this.config.kind, reason: `the workers were stopped by ${name}()` })
         // Calls taken back to run again are running: they fail as the running ones do.
-        for (const item of this.requeued.drain()) this.complete(item, exit)
-        this.endRetries(exit)
-        this.checkTerminated()
+        this.abandon(Exit.fail(broken), { everyWorker: true, signal })
         return Deferred.await(this.terminated)
       })
     )
@@ -956,17 +960,8 @@ export class WorkerPool {
         return Effect.all(running, { concurrency: "unbounded", discard: true }).pipe(
           Effect.timeoutOption(this.config.interruptGraceMillis),
           Effect.andThen(
-            Effect.sync(() => {
-              for (const worker of this.workers) {
-                if (worker.items.size === 0) continue
-                for (const item of worker.items.values()) this.complete(item, Exit.interrupt())
-                worker.items.clear()
-                worker.stopping = true
-                worker.handle.kill()
-              }
-              for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
-              this.checkTerminated()
-            })
+            // What has not ended by then is given up, and the workers still holding calls are killed.
+            Effect.sync(() => this.abandon(Exit.interrupt(), {}))
           ),
           Effect.andThen(Deferred.await(this.terminated))
         )
