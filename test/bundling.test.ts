@@ -5,7 +5,6 @@
  * instead of making every worker start a pool of its own; and a pool started
  * in a worker is refused at import and past a few levels of nesting.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,6 +12,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { type Executor, Future, InterpreterPoolExecutor, ProcessPoolExecutor } from "../src/index.ts"
+import { type Run, runCommand } from "./fixtures/commands.ts"
 import { within } from "./fixtures/deadlock.ts"
 import * as nesting from "./fixtures/nesting.ts"
 
@@ -20,29 +20,9 @@ const build = fileURLToPath(new URL("../examples/bundled/build.ts", import.meta.
 const out = mkdtempSync(join(tmpdir(), "effect-futures-bundle-"))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** Runs `node ...args`, killed if it has not exited within `deadlineMs`. */
 const node = (args: ReadonlyArray<string>, deadlineMs: number): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk) => (stdout += chunk))
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`node ${args.join(" ")} did not exit within ${deadlineMs} ms\n${stdout}\n${stderr}`))
-    }, deadlineMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  runCommand(process.execPath, args, { deadlineMs })
 
 /** The processes still running whose command line names `path`. */
 const processesUsing = (path: string): Array<number> =>

@@ -5,40 +5,27 @@
  * parent fail with messages that say why), and under tsx or `node --import tsx`
  * the workers inherit the loader, so a task module with an enum runs.
  */
-import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
+import { runCommand } from "./fixtures/commands.ts"
 
 const project = fileURLToPath(new URL("./project/", import.meta.url))
 const bin = (path: string) => fileURLToPath(new URL(`../node_modules/${path}`, import.meta.url))
 
-interface Run {
-  readonly code: number | null
-  readonly output: string
-}
-
 /** Runs `node ...args` in the fixture project, killed if it has not exited within `deadlineMs`. */
-const node = (args: ReadonlyArray<string>, deadlineMs: number): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    // Without this run's own vitest variables, and without colours, as a user's terminal would run it.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST")))
-    const child = spawn(process.execPath, args, {
-      cwd: project,
-      env: { ...env, NO_COLOR: "1", FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    child.stdout.on("data", (chunk) => (output += chunk))
-    child.stderr.on("data", (chunk) => (output += chunk))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`node ${args.join(" ")} did not exit within ${deadlineMs} ms\n${output}`))
-    }, deadlineMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
+const node = async (
+  args: ReadonlyArray<string>,
+  deadlineMs: number
+): Promise<{ code: number | null; output: string }> => {
+  // Without this run's own vitest variables, and without colours, as a user's terminal would run it.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST")))
+  const run = await runCommand(process.execPath, args, {
+    cwd: project,
+    env: { ...env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    deadlineMs
   })
+  return { code: run.code, output: run.stdout + run.stderr }
+}
 
 describe("a user's project", () => {
   it("runs both worker pools from its own vitest config, and explains the mistakes", async () => {

@@ -7,13 +7,13 @@
  * by `tsc --noEmit` and run by Node. Every command runs in its own process
  * with a deadline. The consumer's install needs the npm registry.
  */
-import { spawn } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { builtinModules } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Run, runCommand } from "./fixtures/commands.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = (name: string) => join(root, "node_modules", ".bin", name)
@@ -29,42 +29,12 @@ const CONSUMER_EFFECT = "4.0.6"
 const SETUP_DEADLINE_MS = 240_000
 const DEADLINE_MS = 90_000
 
-interface Run {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 // npm's own variables (set when the suite runs under `npm test`) would steer the nested npm to this repository.
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("npm_")))
 
 /** Runs `command` in `cwd`; kills it and rejects if it has not exited by the deadline. */
 const run = (command: string, args: ReadonlyArray<string>, cwd: string, deadline = DEADLINE_MS): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...env, DENO_NO_UPDATE_CHECK: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`${command} ${args.join(" ")} still running after ${deadline} ms\n${stdout}\n${stderr}`))
-    }, deadline)
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk
-    })
-    child.once("error", reject)
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
+  runCommand(command, args, { cwd, env: { ...env, DENO_NO_UPDATE_CHECK: "1" }, deadlineMs: deadline })
 
 /** Runs `command` and checks it exited 0; returns its output. */
 const runOk = async (command: string, args: ReadonlyArray<string>, cwd: string, deadline?: number): Promise<Run> => {
