@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
-import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
@@ -147,12 +147,6 @@ export type State = core.State
 export interface TimeoutOptions {
   readonly timeout?: Duration.Input | undefined
 }
-
-Object.defineProperty(core.FutureImpl.prototype, "pipe", {
-  value(this: unknown) {
-    return pipeArguments(this, arguments)
-  }
-})
 
 const impl = <A, E>(f: Future<A, E>): core.FutureImpl<A, E> => f as unknown as core.FutureImpl<A, E>
 

@@ -9,6 +9,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { pipeArguments } from "effect/Pipeable"
 import { SingleShotGen } from "effect/Utils"
 import { CancelledError, InvalidStateError } from "../Errors.ts"
 
@@ -79,6 +80,11 @@ export class FutureImpl<A, E> {
   onEnd: ((future: FutureImpl<any, any>) => void) | undefined = undefined;
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
     return new SingleShotGen(awaitResult(this)) as any
+  }
+
+  /** `future.pipe(f, g)`, as every Effect data type has: defined here, so no module patches the class. */
+  pipe(): unknown {
+    return pipeArguments(this, arguments)
   }
 
   toJSON(): unknown {
