@@ -1,6 +1,6 @@
 /**
  * The benchmark runner: `npm run bench` runs every workload, `npm run bench -- W2`
- * only the named ones. Each workload lives in its own file (`w1.ts` … `w6.ts`)
+ * only the named ones. Each workload lives in its own file (`w0.ts` … `w6.ts`)
  * and exports a `Workload`; add it to `workloads` below.
  *
  * Method, the same for every workload:
@@ -32,6 +32,7 @@ import { readFileSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
 import { median, type Unit, Units } from "./common.ts"
+import { W0 } from "./w0.ts"
 import { W1 } from "./w1.ts"
 import { W1m } from "./w1m.ts"
 import { W2 } from "./w2.ts"
@@ -149,7 +150,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W1, W1m, W2, W3, W4, W5, W6]
+const workloads: ReadonlyArray<Workload> = [W0, W1, W1m, W2, W3, W4, W5, W6]
 
 // ---------------------------------------------------------------------------
 // Measuring
