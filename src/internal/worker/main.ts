@@ -1,26 +1,26 @@
 /**
- * The entry of every pool worker, thread or child process: it wires the roles
- * in `./worker/` together and runs calls one at a time, in the order they
- * came. Its path is the package's `effect-futures/worker` export and the
- * platform's default entry. The worker side imports only the protocol, and
- * the few modules it shares with the parent by design: `./progress.ts` (the
- * global slot `Task.progress` reports through), `./remoteSpans.ts` (the
- * spans a traced call records) and `./transfer.ts` (moved buffers).
+ * The main role of every pool worker, thread or child process, started by
+ * `../worker.ts`: it wires the other roles in this folder together and runs
+ * calls one at a time, in the order they came. The worker side imports only
+ * the protocol, and the few modules it shares with the parent by design:
+ * `../progress.ts` (the global slot `Task.progress` reports through),
+ * `../remoteSpans.ts` (the spans a traced call records) and `../transfer.ts`
+ * (moved buffers).
  *
  * @internal
  */
 
 import type { Transferable } from "node:worker_threads"
 import * as Exit from "effect/Exit"
-import { progressKey } from "./progress.ts"
-import { type Call, encodeDefect, encodeExit, isToWorker, type Reply } from "./protocol.ts"
-import { SpanRecorder } from "./remoteSpans.ts"
-import { unwrap } from "./transfer.ts"
-import { guardChild, reportDeath } from "./worker/death.ts"
-import { Parking } from "./worker/park.ts"
-import { doorbell, port } from "./worker/port.ts"
-import { Replies } from "./worker/replies.ts"
-import { invoke, type Running, runChunk, Tasks } from "./worker/tasks.ts"
+import { progressKey } from "../progress.ts"
+import { type Call, encodeDefect, encodeExit, isToWorker, type Reply } from "../protocol.ts"
+import { SpanRecorder } from "../remoteSpans.ts"
+import { unwrap } from "../transfer.ts"
+import { guardChild, reportDeath } from "./death.ts"
+import { Parking } from "./park.ts"
+import { doorbell, port } from "./port.ts"
+import { Replies } from "./replies.ts"
+import { invoke, type Running, runChunk, Tasks } from "./tasks.ts"
 
 /** The call running now, with what interrupts it. */
 interface Current extends Running {
