@@ -88,7 +88,8 @@ export class ExecutorShutdownError extends Schema.TaggedError<ExecutorShutdownEr
  * Which kind of executor an error comes from.
  *
  * Beyond Python, which tells the pools apart by class instead
- * (`BrokenThreadPool`, `BrokenInterpreterPool`, `BrokenProcessPool`).
+ * (`BrokenThreadPool`, `BrokenInterpreterPool`, `BrokenProcessPool`);
+ * `"Cluster"` is a `ClusterExecutor`.
  *
  * @example
  * ```ts
@@ -102,7 +103,7 @@ export class ExecutorShutdownError extends Schema.TaggedError<ExecutorShutdownEr
  * @category models
  * @since 0.1.0
  */
-export const ExecutorKind = Schema.Literals(["ThreadPool", "InterpreterPool", "ProcessPool"])
+export const ExecutorKind = Schema.Literals(["ThreadPool", "InterpreterPool", "ProcessPool", "Cluster"])
 
 /**
  * Which kind of executor an error comes from.
@@ -208,6 +209,41 @@ export class SerializationError extends Schema.TaggedError<SerializationError>()
     return `cannot send the task's ${this.direction} (${this.valueType}) across the worker boundary: ${this.detail}`
   }
 }
+
+/**
+ * A cluster was asked to run something its runners do not run: a Task that no
+ * runner registered, or a function or Effect, which cannot cross machines. A
+ * remote caller never chooses what a runner imports: only the Tasks a runner
+ * was started with run there. Only that future fails.
+ *
+ * Beyond Python, whose pools run any picklable function.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { ClusterExecutor, Executor, Future } from "effect-futures"
+ * import { resize } from "./tasks.ts" // a Task the runners were not started with
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(resize, 640)
+ *   return yield* Future.result(future).pipe(
+ *     Effect.catchTag("UnknownTask", (e) => Effect.succeed(`not on this cluster: ${e.name} of ${e.module}`))
+ *   )
+ * }).pipe(
+ *   Effect.provide(ClusterExecutor.layer().pipe(Layer.provide(ClusterExecutor.layerSqlite({ filename: "cluster.db" }))))
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class UnknownTask extends Schema.TaggedError<UnknownTask>()("UnknownTask", {
+  /** The module URL the caller named (empty for a function or an Effect). */
+  module: Schema.String,
+  /** The export name the caller named. */
+  name: Schema.String,
+  message: Schema.String
+}) {}
 
 /**
  * A submit found the executor's queue full (`maxQueue`) and the executor

@@ -146,9 +146,11 @@ export const make = (options: SqliteOptions) =>
       },
       executeRaw: (sql, params) => run(() => prepare(sql), params, "raw"),
       executeValues: (sql, params) => run(() => prepare(sql), params, "values"),
-      executeValuesUnprepared: (sql, params) => run(() => db.prepare(sql), params, "values"),
+      // "Unprepared" asks not to keep the statement; the storages' are few and run on every
+      // call, so they are kept as the others are (SQLite runs one statement per text either way).
+      executeValuesUnprepared: (sql, params) => run(() => prepare(sql), params, "values"),
       executeUnprepared: (sql, params, transformRows) => {
-        const rows = run(() => db.prepare(sql), params, "rows")
+        const rows = run(() => prepare(sql), params, "rows")
         return transformRows ? Effect.map(rows, transformRows) : rows
       },
       executeStream: () => Stream.die(new Cause.UnknownError(undefined, "SQLite client: streaming is not supported"))

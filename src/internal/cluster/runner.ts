@@ -1,0 +1,206 @@
+/**
+ * The runner side of a cluster: it listens on a socket, registers in the
+ * shared storage, takes its share of the shards, and runs the calls sent to
+ * them on its local pool. Only the Tasks it was started with run; a call
+ * naming any other fails with `UnknownTask`, so no remote caller chooses what
+ * this process imports.
+ *
+ * Calls run on the local pool (by default worker threads), never on this
+ * process's main thread, which must stay free to refresh its shard locks and
+ * answer its sockets.
+ *
+ * @internal
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import * as RunnerHealth from "effect/cluster/RunnerHealth"
+import * as Runners from "effect/cluster/Runners"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SocketRunner from "effect/cluster/SocketRunner"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { SocketServer } from "effect/socket/SocketServer"
+import type * as SqlClient from "effect/sql/SqlClient"
+import { UnknownTask } from "../../Errors.ts"
+import * as Executor from "../../Executor.ts"
+import * as Future from "../../Future.ts"
+import * as InterpreterPoolExecutor from "../../InterpreterPoolExecutor.ts"
+import { isTask, type Task } from "../../Task.ts"
+import { decodeArgs, encodeExit, encodeKnown, type WireArgs, type WireExit } from "./codec.ts"
+import { type SharedOptions, shardingConfig, storage, TaskEntity, transport } from "./entity.ts"
+
+/** Options of a runner. */
+/** @internal */
+export interface RunnerOptions extends SharedOptions {
+  /** The Tasks this runner runs: its allowlist, looked up by module URL and export name. */
+  readonly tasks: ReadonlyArray<Task<any, any, any>>
+  /** The interface to listen on (default `"localhost"`). */
+  readonly host?: string | undefined
+  /** The port to listen on; `0` (default) picks a free one, which the runner registers. */
+  readonly port?: number | undefined
+  /** The host name other machines reach this runner by (default: `host`). */
+  readonly advertiseHost?: string | undefined
+  /**
+   * The executor the calls run on (default: an `InterpreterPoolExecutor` with
+   * `onWorkerDeath: "replace"`, so a crashing task fails its own call with
+   * `WorkerDied` and the runner stays up).
+   */
+  readonly pool?: Layer.Layer<Executor.Executor, unknown> | undefined
+  /**
+   * How long a runner that is told to stop (SIGTERM, its scope closing) or
+   * hands a shard to a new runner waits for the calls it is running (default:
+   * no limit, so shards moving never interrupt a call). A call still running
+   * past it is interrupted and runs again on the shard's next owner.
+   */
+  readonly drainTimeout?: Duration.Input | undefined
+}
+
+/** The allowlist: exact module and name first; across machines, where paths differ, a name that is unique. */
+const makeRegistry = (tasks: ReadonlyArray<Task<any, any, any>>) => {
+  const byKey = new Map<string, Task<any, any, any>>()
+  const byName = new Map<string, Array<Task<any, any, any>>>()
+  for (const task of tasks) {
+    if (!isTask(task)) {
+      throw new TypeError(`ClusterExecutor.layerRunner: tasks must be Tasks (Task.make), got ${typeof task}`)
+    }
+    byKey.set(`${task.module}\u0000${task.name}`, task)
+    const named = byName.get(task.name) ?? []
+    named.push(task)
+    byName.set(task.name, named)
+  }
+  return (module: string, name: string): Task<any, any, any> | UnknownTask => {
+    const exact = byKey.get(`${module}\u0000${name}`)
+    if (exact !== undefined) return exact
+    const named = byName.get(name)
+    if (named !== undefined && named.length === 1) return named[0]
+    return new UnknownTask({
+      module,
+      name,
+      message:
+        named === undefined
+          ? `the runners do not run the Task ${name} of ${module}: start them with it in their tasks`
+          : `the runners have ${named.length} Tasks named ${name} and none of ${module}: give them distinct names`
+    })
+  }
+}
+
+/** One call on the local pool; interrupting it reaches the task there. */
+const runOne = (pool: Executor.Service, task: Task<any, any, any>, wire: WireArgs): Effect.Effect<WireExit> => {
+  const args = decodeArgs(task, wire)
+  if (!Array.isArray(args)) return Effect.succeed(encodeExit(task, Exit.fail(args)))
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.matchCauseEffect(pool.submit(task, ...args), {
+      onFailure: (cause) => Effect.succeed(encodeExit(task, Exit.failCause(cause))),
+      onSuccess: (future) =>
+        restore(Future.await(future)).pipe(
+          Effect.onInterrupt(() => Future.interrupt(future)),
+          Effect.map((exit) => encodeExit(task, exit))
+        )
+    })
+  )
+}
+
+/**
+ * A `map` chunk on the local pool's own `map`, so its calls travel to the
+ * local workers in chunks too; the reply stops at the first failure, as the
+ * caller's stream does.
+ */
+const runChunk = (
+  pool: Executor.Service,
+  task: Task<any, any, any>,
+  calls: ReadonlyArray<WireArgs>
+): Effect.Effect<ReadonlyArray<WireExit>> => {
+  const argsList: Array<ReadonlyArray<unknown>> = []
+  for (const wire of calls) {
+    const args = decodeArgs(task, wire)
+    if (!Array.isArray(args)) return Effect.succeed([encodeExit(task, Exit.fail(args))])
+    argsList.push(args)
+  }
+  const width = argsList.reduce((n, args) => Math.max(n, args.length), 0)
+  const iterables = Array.from({ length: width }, (_, i) => argsList.map((args) => args[i]))
+  const chunksize = Math.max(1, Math.ceil(argsList.length / 8))
+  const exits: Array<WireExit> = []
+  return (pool.map as (task: unknown, ...rest: Array<unknown>) => Stream.Stream<unknown, unknown>)(task, ...iterables, {
+    chunksize
+  }).pipe(
+    Stream.runForEachArray((values) =>
+      Effect.sync(() => {
+        for (const value of values) exits.push(encodeExit(task, Exit.succeed(value)))
+      })
+    ),
+    Effect.catchCause((cause) => Effect.sync(() => exits.push(encodeExit(task, Exit.failCause(cause))))),
+    Effect.map(() => exits)
+  )
+}
+
+/** The entity's handler, registered with the sharding of this runner. */
+const entityLayer = (options: RunnerOptions) => {
+  const lookup = makeRegistry(options.tasks)
+  return TaskEntity.toLayer(
+    Effect.map(Executor.Executor, (pool) =>
+      TaskEntity.of({
+        Run: ({ payload }) => {
+          const task = lookup(payload.module, payload.name)
+          if (task instanceof UnknownTask) {
+            return Effect.succeed(payload.calls.map(() => encodeKnown(task) as unknown as Schema.Json))
+          }
+          const calls = payload.calls as unknown as ReadonlyArray<WireArgs>
+          return payload.chunk
+            ? (runChunk(pool, task, calls) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>)
+            : Effect.map(runOne(pool, task, calls[0]), (exit) => [exit as unknown as Schema.Json])
+        }
+      })
+    ),
+    // The local pool bounds how many calls run at once; the entity only hands them over.
+    { concurrency: "unbounded", mailboxCapacity: "unbounded" }
+  )
+}
+
+/** The runner's sharding settings, with the address it actually listens on. */
+const configFromServer = (options: RunnerOptions) =>
+  Layer.effect(ShardingConfig.ShardingConfig)(
+    Effect.gen(function* () {
+      const server = yield* SocketServer
+      const address = server.address
+      if (!("port" in address)) return yield* Effect.die("ClusterExecutor runner: the socket is not a TCP socket")
+      const host = options.advertiseHost ?? options.host ?? "localhost"
+      const drain =
+        options.drainTimeout === undefined ? Duration.infinity : Duration.fromInputUnsafe(options.drainTimeout)
+      return yield* Effect.map(ShardingConfig.ShardingConfig, (c) => c).pipe(
+        Effect.map((config) => ({
+          ...config,
+          runnerAddress: Option.some(RunnerAddress.make(host, address.port)),
+          runnerListenAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", address.port))
+        })),
+        Effect.provide(shardingConfig(options, { entityTerminationTimeout: drain }))
+      )
+    })
+  )
+
+/**
+ * A runner as a layer: listening, registered and running calls while the
+ * layer lives; closing it drains its calls and hands its shards off.
+ */
+/** @internal */
+export const layer = (options: RunnerOptions): Layer.Layer<never, unknown, SqlClient.SqlClient> => {
+  const server = NodeSocketServer.layer({ host: options.host ?? "localhost", port: options.port ?? 0 })
+  const config = configFromServer(options).pipe(Layer.provideMerge(server))
+  const health = RunnerHealth.layerPing.pipe(
+    Layer.provide(Runners.layerRpc),
+    Layer.provide(NodeClusterSocket.layerClientProtocol)
+  )
+  const sharding = SocketRunner.layer.pipe(
+    Layer.provide(health),
+    Layer.provideMerge(storage),
+    Layer.provide(transport),
+    Layer.provide(config)
+  )
+  const pool = options.pool ?? InterpreterPoolExecutor.layer({ onWorkerDeath: "replace" })
+  return entityLayer(options).pipe(Layer.provide(sharding), Layer.provide(pool))
+}
