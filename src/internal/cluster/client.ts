@@ -630,10 +630,12 @@ const mapStream = (
       return Effect.onError(guarded, () => Effect.suspend(() => core.runCallbacks(f, core.cancelUnsafe(f))))
     }
     return Stream.fromIterable(units(iterables, chunksize)).pipe(
-      Stream.mapEffect((unit) => Effect.flatMap(submitUnit(task, unit, chunk), exitsOf), {
+      // Each unit's outcome as an Exit, so a later unit failing first cannot cut off the results
+      // before it: the stream fails at the failed unit's place, as Python's map raises there.
+      Stream.mapEffect((unit) => Effect.exit(Effect.flatMap(submitUnit(task, unit, chunk), exitsOf)), {
         concurrency: options.buffersize ?? "unbounded"
       }),
-      Stream.flatMap(valuesUpToFailure)
+      Stream.flatMap((exit) => (Exit.isSuccess(exit) ? valuesUpToFailure(exit.value) : Stream.failCause(exit.cause)))
     )
   })
 

@@ -11,8 +11,12 @@
  *
  * @internal
  */
+
+import type * as Net from "node:net"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
+import * as Context from "effect/Context"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
 import * as Runners from "effect/cluster/Runners"
@@ -21,9 +25,11 @@ import * as SocketRunner from "effect/cluster/SocketRunner"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { SocketServer } from "effect/socket/SocketServer"
 import type * as SqlClient from "effect/sql/SqlClient"
@@ -184,12 +190,51 @@ const configFromServer = (options: RunnerOptions) =>
   )
 
 /**
+ * Closes the runner's connections, and every new one at once, when the layer
+ * starts to close: before its RPC server stops. Stopping would answer each
+ * caller's call with an interruption; a caller whose connection drops instead
+ * reads its reply from storage, where the runner leaves it once the call has
+ * finished (a drained runner's calls never run twice).
+ */
+class Sever extends Context.Service<Sever, Effect.Effect<void>>()("effect-futures/ClusterExecutor/Sever") {}
+
+const severableServer = (options: RunnerOptions) =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const server = yield* NodeSocketServer.make({ host: options.host ?? "localhost", port: options.port ?? 0 })
+      const open = new Set<Net.Socket>()
+      let severed = false
+      const run = ((handler: (socket: unknown) => Effect.Effect<unknown, unknown, unknown>) =>
+        server.run((socket) =>
+          Effect.flatMap(NodeSocket.NetSocket, (conn) => {
+            if (severed) return Effect.sync(() => conn.destroy())
+            open.add(conn)
+            conn.once("close", () => open.delete(conn))
+            return handler(socket)
+          })
+        )) as SocketServer["Service"]["run"]
+      const sever = Effect.sync(() => {
+        severed = true
+        for (const conn of open) conn.destroy()
+      })
+      return Context.make(SocketServer, SocketServer.of({ address: server.address, run })).pipe(
+        Context.add(Sever, sever)
+      )
+    })
+  )
+
+/**
  * A runner as a layer: listening, registered and running calls while the
  * layer lives; closing it drains its calls and hands its shards off.
+ *
+ * The runner lives in a scope of its own, closed by a fiber of its own: the
+ * engine's drain waits in interruptible regions, which a scope closed by an
+ * interrupted fiber (`NodeRuntime.runMain` on SIGTERM) would cut short,
+ * interrupting the very calls it should let finish.
  */
 /** @internal */
 export const layer = (options: RunnerOptions): Layer.Layer<never, unknown, SqlClient.SqlClient> => {
-  const server = NodeSocketServer.layer({ host: options.host ?? "localhost", port: options.port ?? 0 })
+  const server = severableServer(options)
   const config = configFromServer(options).pipe(Layer.provideMerge(server))
   const health = RunnerHealth.layerPing.pipe(
     Layer.provide(Runners.layerRpc),
@@ -199,8 +244,19 @@ export const layer = (options: RunnerOptions): Layer.Layer<never, unknown, SqlCl
     Layer.provide(health),
     Layer.provideMerge(storage),
     Layer.provide(transport),
-    Layer.provide(config)
+    Layer.provideMerge(config)
   )
+  // Built after the sharding, so closed before it: the connections go first.
+  const severOnClose = Layer.effectDiscard(Effect.flatMap(Sever, (sever) => Effect.addFinalizer(() => sever)))
   const pool = options.pool ?? InterpreterPoolExecutor.layer({ onWorkerDeath: "replace" })
-  return entityLayer(options).pipe(Layer.provide(sharding), Layer.provide(pool))
+  const runner = Layer.mergeAll(entityLayer(options), severOnClose).pipe(Layer.provide(sharding), Layer.provide(pool))
+  return Layer.effectDiscard(
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      yield* Effect.addFinalizer((exit) =>
+        Effect.flatMap(Effect.forkDetach(Scope.close(scope, exit)), (closing) => Effect.asVoid(Fiber.await(closing)))
+      )
+      yield* Layer.buildWithScope(runner, scope)
+    })
+  )
 }
