@@ -580,9 +580,10 @@ function* units(iterables: ReadonlyArray<Iterable<unknown>>, size: number): Gene
 
 /**
  * Python's `Executor.map` over the cluster: one message per `chunksize` calls,
- * results in input order; with `buffersize`, at most that many messages ahead
- * of the consumer. The timeout counts from when the stream starts; closing the
- * stream cancels the calls not yet sent and interrupts those out.
+ * results in input order. Without `buffersize` every message is sent when the
+ * stream starts; with it, `buffersize` messages are sent at the first pull and
+ * one more for each taken, so an endless iterable works. The timeout counts
+ * from when the stream starts; closing the stream cancels the calls not sent.
  */
 const mapStream = (
   task: unknown,
@@ -609,49 +610,86 @@ const mapStream = (
     }
     if (!isTask(task)) return Stream.fail(notRunnable(task))
     const chunk = chunksize > 1
-    const deadline = timeout === undefined ? undefined : Date.now() + Duration.toMillis(timeout)
-    /** One unit's calls' Exits: a chunk's from its reply, a single call's from its future. */
+    const ahead = options.buffersize ?? Number.POSITIVE_INFINITY
+    const iterator = units(iterables, chunksize)
+    let exhausted = false
+    /** Sent and not yet taken, oldest first (the stream owns them: their failures end it). */
+    const sent: Array<core.FutureImpl<any, any>> = []
+    /** A unit's failure, raised at the next pull once the values before it are out. */
+    let failure: Cause.Cause<unknown> | undefined
+    let deadline: number | undefined
+
+    const close = (): void => {
+      if (!exhausted) {
+        exhausted = true
+        iterator.return(undefined)
+      }
+    }
+    /** Sends units until `ahead` are out or the input ends; a refused submit ends the input. */
+    const fill: Effect.Effect<void, Executor.SubmitError> = Effect.suspend(() => {
+      if (exhausted || sent.length >= ahead) return Effect.void
+      const next = iterator.next()
+      if (next.done) {
+        exhausted = true
+        return Effect.void
+      }
+      return submitUnit(task, next.value, chunk).pipe(
+        Effect.tapError(() => Effect.sync(close)),
+        Effect.flatMap((f) => {
+          f.observed = true
+          sent.push(f)
+          return fill
+        })
+      )
+    })
+    /** The oldest unit's calls' Exits, within what is left of the timeout. */
     const exitsOf = (
       f: core.FutureImpl<any, any>
     ): Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>, unknown> => {
-      // The stream owns its futures: their failures end the stream.
-      f.observed = true
       const waiting = chunk
         ? (core.awaitResult(f) as Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>, unknown>)
-        : Effect.map(core.awaitResult(f), (value) => [Exit.succeed(value)])
-      const guarded =
-        deadline === undefined
-          ? waiting
-          : Effect.timeoutOrElse(waiting, {
-              duration: Math.max(0, deadline - Date.now()),
-              orElse: () => Effect.fail(new Cause.TimeoutError("map: the next result was not ready in time"))
-            })
-      // Closing the stream early cancels what has not been sent, as the pools' map does.
-      return Effect.onError(guarded, () => Effect.suspend(() => core.runCallbacks(f, core.cancelUnsafe(f))))
+        : Effect.map(Effect.exit(core.awaitResult(f)), (exit) => [exit])
+      return deadline === undefined
+        ? waiting
+        : Effect.timeoutOrElse(waiting, {
+            duration: Math.max(0, deadline - Date.now()),
+            orElse: () => Effect.fail(new Cause.TimeoutError("map: the next result was not ready in time"))
+          })
     }
-    return Stream.fromIterable(units(iterables, chunksize)).pipe(
-      // Each unit's outcome as an Exit, so a later unit failing first cannot cut off the results
-      // before it: the stream fails at the failed unit's place, as Python's map raises there.
-      Stream.mapEffect((unit) => Effect.exit(Effect.flatMap(submitUnit(task, unit, chunk), exitsOf)), {
-        concurrency: options.buffersize ?? "unbounded"
-      }),
-      Stream.flatMap((exit) => (Exit.isSuccess(exit) ? valuesUpToFailure(exit.value) : Stream.failCause(exit.cause)))
-    )
+    const pull: Effect.Effect<ReadonlyArray<unknown>, unknown> = Effect.suspend(() => {
+      if (failure !== undefined) return Effect.failCause(failure)
+      return Effect.andThen(
+        fill,
+        Effect.suspend(() => {
+          const head = sent[0]
+          if (head === undefined) return Cause.done()
+          return Effect.flatMap(exitsOf(head), (exits) => {
+            sent.shift()
+            const values: Array<unknown> = []
+            for (const exit of exits) {
+              if (Exit.isFailure(exit)) {
+                failure = exit.cause
+                break
+              }
+              values.push(exit.value)
+            }
+            return values.length > 0 ? Effect.succeed(values) : Effect.failCause(failure!)
+          })
+        })
+      )
+    })
+    const start = Effect.sync(() => {
+      deadline = timeout === undefined ? undefined : Date.now() + Duration.toMillis(timeout)
+      return pull as Effect.Effect<readonly [unknown, ...Array<unknown>], unknown>
+    })
+    // Closing the stream, early or at a failure, cancels what has not been sent, as the pools' map does.
+    const finish = Effect.suspend(() => {
+      close()
+      const pending = sent.splice(0)
+      return Effect.forEach(pending, (f) => core.runCallbacks(f, core.cancelUnsafe(f)), { discard: true })
+    })
+    return Stream.fromPull(start).pipe(Stream.ensuring(finish))
   })
-
-/** A unit's values up to its first failed call, then that failure. */
-const valuesUpToFailure = (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>): Stream.Stream<unknown, unknown> => {
-  const values: Array<unknown> = []
-  for (const exit of exits) {
-    if (Exit.isFailure(exit)) {
-      return values.length === 0
-        ? Stream.failCause(exit.cause)
-        : Stream.concat(Stream.fromIterable(values), Stream.failCause(exit.cause))
-    }
-    values.push(exit.value)
-  }
-  return Stream.fromIterable(values)
-}
 
 /**
  * The client as a layer over the `SqlClient` in context: a client-only

@@ -44,8 +44,12 @@ export const Run = Rpc.make("Run", {
   success: Schema.Array(Schema.Json)
 }).annotate(ClusterSchema.Persisted, true)
 
+/**
+ * The client's RPC spans are off: a finished span keeps the call's Exit (so
+ * its result) in fibers that live as long as the client, and costs every call.
+ */
 /** @internal */
-export const TaskEntity = Entity.make(entityType, [Run])
+export const TaskEntity = Entity.make(entityType, [Run]).annotate(ClusterSchema.ClientTracingEnabled, false)
 
 /** What both sides of one cluster must agree on. */
 /** @internal */
