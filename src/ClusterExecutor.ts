@@ -135,6 +135,12 @@ export const layer = (
  *
  * Beyond Python.
  *
+ * **Details**
+ *
+ * The `SqlClient` must outlive the scope: provide its layer around the
+ * `Effect.scoped` (as below), not around `make` alone, which would close the
+ * storage as soon as `make` returns.
+ *
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"

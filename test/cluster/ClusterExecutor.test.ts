@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Layer, type Scope, Stream } from "effect"
 import {
   ClusterExecutor,
   Executor,
@@ -27,10 +27,12 @@ import {
   checkPositive,
   echo,
   failWith,
+  flaky,
   keysAndBytes,
   nextDay,
   nothing,
   notOnRunners,
+  record,
   today,
   waitForAbort,
   whereAmI
@@ -56,6 +58,19 @@ const ClusterLive = Layer.effect(
 const SharedLive = Layer.unwrap(Effect.map(Cluster, ({ filename }) => clientLayer(filename))).pipe(
   Layer.provideMerge(ClusterLive)
 )
+
+/**
+ * `body` on a client of its own (`make`), on the shared cluster's storage: the
+ * client's scope closes (its calls drained) before its storage does.
+ */
+const withOwnClient = <A, E>(
+  filename: string,
+  options: ClusterExecutor.Options,
+  body: (executor: Executor.Service) => Effect.Effect<A, E, Scope.Scope>
+) =>
+  Effect.scoped(Effect.flatMap(ClusterExecutor.make(options), body)).pipe(
+    Effect.provide(ClusterExecutor.layerSqlite({ filename }))
+  )
 
 const resultWithin = <A, E>(future: Future.Future<A, E>, what: string) =>
   within(Future.result(future), "30 seconds", what)
@@ -249,30 +264,79 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
     Effect.gen(function* () {
       const { dir, filename } = yield* Cluster
       const file = join(dir, "abort-pending.txt")
-      const executor = yield* ClusterExecutor.make({ maxInFlight: 1 }).pipe(
-        Effect.provide(ClusterExecutor.layerSqlite({ filename }))
+      yield* withOwnClient(filename, { maxInFlight: 1 }, (executor) =>
+        Effect.gen(function* () {
+          const first = yield* executor.submit(waitForAbort, file)
+          const second = yield* executor.submit(add, 1, 1)
+          expect(yield* Future.running(first)).toBe(true)
+          expect(yield* Future.state(second)).toBe("PENDING")
+          expect(yield* Future.cancel(second)).toBe(true)
+          yield* eventually(() => (lines(file).includes("started") ? true : undefined), "30 seconds", "the first call")
+          expect(yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")).toBe(true)
+          expect(yield* Future.state(second)).toBe("CANCELLED_AND_NOTIFIED")
+        })
       )
-      const first = yield* executor.submit(waitForAbort, file)
-      const second = yield* executor.submit(add, 1, 1)
-      expect(yield* Future.running(first)).toBe(true)
-      expect(yield* Future.state(second)).toBe("PENDING")
-      expect(yield* Future.cancel(second)).toBe(true)
-      yield* eventually(() => (lines(file).includes("started") ? true : undefined), "30 seconds", "the first call")
-      expect(yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")).toBe(true)
-      expect(yield* Future.state(second)).toBe("CANCELLED_AND_NOTIFIED")
+    })
+  )
+
+  it.effect("submitWith: a timeout interrupts the task on its runner and fails with TimeoutError", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* Cluster
+      const file = join(dir, "timeout.txt")
+      const future = yield* Executor.submitWith({ timeout: "2 seconds" })(waitForAbort, file)
+      const exit = yield* awaitExit(future, "30 seconds", "a call with a timeout")
+      expect(Cause.isTimeoutError(failureOf(exit))).toBe(true)
+      yield* eventually(() => (lines(file).includes("aborted") ? true : undefined), "10 seconds", "the abort arriving")
+    })
+  )
+
+  it.effect("submitWith: retries run a failed call again, on the cluster, until it succeeds", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* Cluster
+      const file = join(dir, "flaky.txt")
+      const future = yield* Executor.submitWith({ retries: 3 })(flaky, file, 3)
+      expect(yield* resultWithin(future, "a flaky call")).toBe(3)
+      expect(lines(file)).toHaveLength(3)
+    })
+  )
+
+  it.effect("submitWith: a higher priority is sent first among the calls waiting for room", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const holder = join(dir, "hold-priority.txt")
+      const order = join(dir, "priority.txt")
+      yield* withOwnClient(filename, { maxInFlight: 1 }, (executor) =>
+        Effect.gen(function* () {
+          const first = yield* executor.submit(waitForAbort, holder)
+          const low = yield* executor.submitWith({ priority: 0 })(record, order, 1, 0)
+          const high = yield* executor.submitWith({ priority: 5 })(record, order, 2, 0)
+          yield* eventually(
+            () => (lines(holder).includes("started") ? true : undefined),
+            "30 seconds",
+            "the first call"
+          )
+          yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")
+          yield* resultWithin(low, "the low-priority call")
+          yield* resultWithin(high, "the high-priority call")
+          expect(lines(order).map((line) => line.split(" ")[1])).toEqual(["2", "1"])
+        })
+      )
     })
   )
 
   it.effect("shutdown waits for the calls out, then submit fails with ExecutorShutdownError", () =>
     Effect.gen(function* () {
       const { filename } = yield* Cluster
-      const executor = yield* ClusterExecutor.make().pipe(Effect.provide(ClusterExecutor.layerSqlite({ filename })))
-      const futures = yield* Effect.forEach([1, 2, 3], (n) => executor.submit(add, n, 10))
-      yield* within(executor.shutdown(), "30 seconds", "shutdown")
-      for (const future of futures) expect(yield* Future.done(future)).toBe(true)
-      expect(yield* Effect.forEach(futures, (f) => Future.result(f))).toEqual([11, 12, 13])
-      const error = yield* Effect.flip(executor.submit(add, 1, 1))
-      expect(error).toBeInstanceOf(ExecutorShutdownError)
+      yield* withOwnClient(filename, {}, (executor) =>
+        Effect.gen(function* () {
+          const futures = yield* Effect.forEach([1, 2, 3], (n) => executor.submit(add, n, 10))
+          yield* within(executor.shutdown(), "30 seconds", "shutdown")
+          for (const future of futures) expect(yield* Future.done(future)).toBe(true)
+          expect(yield* Effect.forEach(futures, (f) => Future.result(f))).toEqual([11, 12, 13])
+          const error = yield* Effect.flip(executor.submit(add, 1, 1))
+          expect(error).toBeInstanceOf(ExecutorShutdownError)
+        })
+      )
     })
   )
 })
