@@ -6,6 +6,7 @@
  * killed at the end and checked gone.
  */
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Executor, Future } from "../../src/index.ts"
@@ -31,6 +32,16 @@ const starts = (file: string) =>
     const [pid, value, at] = line.split(" ").map(Number)
     return { pid, value, at }
   })
+
+/** The engine's entity-id hash (effect/cluster's internal `hashString`, not exported): which shard an entity id is on. */
+const hashString = (str: string): number => {
+  let h = 5381
+  for (let i = str.length; i > 0; ) h = (h * 33) ^ str.charCodeAt(--i)
+  return (h & 0xbfffffff) | ((h >>> 1) & 0x40000000)
+}
+
+/** The port a runner listens on, from its "Listening on: host:port" log line. */
+const portOf = (runner: RunnerProcess): string => /Listening on: [^\s]+:(\d+)/.exec(runner.output())?.[1] ?? "?"
 
 /** Two runners and a client on one fresh cluster file, for one test. */
 const withCluster = <A, E>(
@@ -148,6 +159,54 @@ describe("ClusterExecutor faults", () => {
           )
         })
       ),
+    90_000
+  )
+
+  it.live(
+    "does not interrupt a running call when a runner joins and the call's shard moves to it",
+    () =>
+      Effect.gen(function* () {
+        const { dir, filename } = yield* clusterFolder
+        const first = yield* spawnRunner({ filename, shardLockExpiration, maxWorkers: 6 })
+        yield* settled(filename, 1)
+        const file = join(dir, "starts.txt")
+        const calls = 6
+        yield* Effect.gen(function* () {
+          const futures = yield* Effect.forEach(
+            Array.from({ length: calls }, (_, i) => i),
+            (i) => Executor.submit(record, file, i, 6000)
+          )
+          yield* eventually(
+            () => (starts(file).length === calls ? true : undefined),
+            "30 seconds",
+            "every call starting on the first runner"
+          )
+          // A second runner joins: half the shards move to it, each once its calls have ended.
+          const joiner = yield* spawnRunner({ filename, shardLockExpiration, maxWorkers: 6 })
+          const results = yield* within(
+            Effect.forEach(futures, (f) => Future.result(f)),
+            "40 seconds",
+            "the calls completing across the rebalance"
+          )
+          // Every call ran once, on the first runner, and was not interrupted.
+          expect(results.map((r) => r.pid)).toEqual(Array.from({ length: calls }, () => first.pid))
+          expect(starts(file)).toHaveLength(calls)
+          yield* settled(filename, 2)
+          // At least one call's shard did move (each does with probability 1/2): the rebalance happened under it.
+          const db = new DatabaseSync(filename, { readOnly: true })
+          const moved = Array.from(
+            { length: calls },
+            (_, id) => `default:${Math.abs(hashString(String(id)) % 300) + 1}`
+          )
+            .map(
+              (shard) =>
+                db.prepare("SELECT address FROM cluster_locks WHERE shard_id = ?").get(shard) as { address: string }
+            )
+            .filter((row) => row.address.endsWith(`:${portOf(joiner)}`))
+          db.close()
+          expect(moved.length).toBeGreaterThan(0)
+        }).pipe(Effect.provide(Layer.fresh(clientLayer(filename, { shardLockExpiration }))))
+      }),
     90_000
   )
 })

@@ -350,13 +350,24 @@ export const encodeExit = (task: Task<any, any, any>, exit: Exit.Exit<unknown, u
   return { _tag: "Interrupt" }
 }
 
+/** A deep copy of a JSON value. */
+const copyJson = (json: Json | undefined): Json | undefined => {
+  if (json === null || typeof json !== "object") return json
+  if (Array.isArray(json)) return json.map(copyJson) as Json
+  const out: Record<string, Json> = {}
+  for (const key of Object.keys(json)) out[key] = copyJson((json as Record<string, Json>)[key]) as Json
+  return out
+}
+
 /** The caller decodes how a call ended with its own copy of the task. */
 /** @internal */
 export const decodeExit = (task: Task<any, any, any>, wire: WireExit): Exit.Exit<unknown, unknown> => {
   switch (wire._tag) {
     case "Success": {
       const schema = schemasOf(task).success
-      if (schema === undefined) return Exit.succeed(wire.value)
+      // The caller gets a copy of its own: the engine keeps a reply it read from storage
+      // referenced until its next read, which would keep the caller's result alive.
+      if (schema === undefined) return Exit.succeed(copyJson(wire.value))
       try {
         return Exit.succeed(decodeWith(schema, wire.value))
       } catch (cause) {
@@ -372,7 +383,7 @@ export const decodeExit = (task: Task<any, any, any>, wire: WireExit): Exit.Exit
     case "Fail": {
       switch (wire.via) {
         case "value":
-          return Exit.fail(wire.error)
+          return Exit.fail(copyJson(wire.error))
         case "error":
           return Exit.fail(decodeErrorObject(wire.error as unknown as WireError))
         case "known":
