@@ -20,7 +20,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import * as Executor from "./Executor.ts"
 import * as client from "./internal/cluster/client.ts"
-import { SchemasKey } from "./internal/cluster/codec.ts"
+import { type OnRunnerDeath, RunnerDeathKey, SchemasKey } from "./internal/cluster/codec.ts"
 import * as runner from "./internal/cluster/runner.ts"
 import * as sqlite from "./internal/cluster/sqlite.ts"
 import type { Task } from "./Task.ts"
@@ -267,3 +267,38 @@ export const withSchemas = <Args extends ReadonlyArray<unknown>, A, E>(
   task: Task<Args, A, E>,
   schemas: Schemas<Args, A>
 ): Task<Args, A, E> => ({ ...task, [SchemasKey]: schemas }) as Task<Args, A, E>
+
+/**
+ * Chooses what a call of this Task does if its runner dies before it answers:
+ * `"rerun"` runs it again on the shard's next owner (at-least-once, the
+ * executor's default), `"fail"` fails its future with `WorkerDied`
+ * (`kind: "Cluster"`) instead, for work that must not run twice. Export the
+ * returned Task and register that one on the runners. It overrides the
+ * executor's `onRunnerDeath` option.
+ *
+ * Beyond Python.
+ *
+ * **Details**
+ *
+ * With `"fail"` a runner records each call's id in the storage as it starts
+ * it; a runner that finds the id already there (an earlier runner started the
+ * call and died) fails the call instead of running it. A call that could not
+ * be recorded does not run.
+ *
+ * @example
+ * ```ts
+ * import { ClusterExecutor, Task } from "effect-futures"
+ *
+ * export const charge = ClusterExecutor.onRunnerDeath(
+ *   Task.make(import.meta.url, "charge", (account: string, cents: number) => ({ account, cents })),
+ *   "fail"
+ * )
+ * ```
+ *
+ * @category faults
+ * @since 0.1.0
+ */
+export const onRunnerDeath = <Args extends ReadonlyArray<unknown>, A, E>(
+  task: Task<Args, A, E>,
+  choice: "rerun" | "fail"
+): Task<Args, A, E> => ({ ...task, [RunnerDeathKey]: choice satisfies OnRunnerDeath }) as Task<Args, A, E>

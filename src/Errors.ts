@@ -309,7 +309,9 @@ export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()
  * with `onWorkerDeath: "replace"`: only this call fails, the calls queued
  * behind it in that worker run on another, and a fresh worker takes its place.
  * With the default `onWorkerDeath: "break"` a death breaks the pool instead
- * (`BrokenExecutor`), as in Python.
+ * (`BrokenExecutor`), as in Python. On a `ClusterExecutor` (`kind: "Cluster"`),
+ * the runner running a call that must not run twice (`onRunnerDeath: "fail"`)
+ * stopped before it answered.
  *
  * Beyond Python, which has no such error.
  *
@@ -331,8 +333,8 @@ export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()
  * @since 0.1.0
  */
 export class WorkerDied extends Schema.TaggedError<WorkerDied>()("WorkerDied", {
-  kind: Schema.Literals(["InterpreterPool", "ProcessPool"]),
-  /** The thread id or process id of the worker that died. */
+  kind: Schema.Literals(["InterpreterPool", "ProcessPool", "Cluster"]),
+  /** The thread id or process id of the worker that died (a cluster: the runner's process id). */
   workerId: Schema.Number,
   /** Its exit code, or `null` when a signal ended it. */
   exitCode: Schema.NullOr(Schema.Number),

@@ -8,9 +8,9 @@
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { Executor, Future } from "../../src/index.ts"
-import { within } from "../fixtures/deadlock.ts"
+import { Effect, Exit, Layer } from "effect"
+import { ClusterExecutor, Executor, Future, WorkerDied } from "../../src/index.ts"
+import { expectFailure, within } from "../fixtures/deadlock.ts"
 import {
   clientLayer,
   clusterFolder,
@@ -116,6 +116,46 @@ describe("ClusterExecutor faults", () => {
           console.log(
             `SIGKILL failover: ${onVictim.length} of ${calls} calls re-ran on the survivor, the first ${firstRerun} ms after the kill; all done after ${failover} ms (lock expiry ${shardLockExpiration}, calls of 6 s)`
           )
+        })
+      ),
+    90_000
+  )
+
+  it.live(
+    "fails the calls of a killed runner with WorkerDied instead of running them again, for a Task that must not run twice",
+    () =>
+      withCluster(({ dir, runners }) =>
+        Effect.gen(function* () {
+          const file = join(dir, "starts.txt")
+          const calls = 6
+          const once = ClusterExecutor.onRunnerDeath(record, "fail")
+          const futures = yield* Effect.forEach(
+            Array.from({ length: calls }, (_, i) => i),
+            (i) => Executor.submit(once, file, i, 6000)
+          )
+          const first = yield* eventually(
+            () => (new Set(starts(file).map((s) => s.value)).size === calls ? starts(file) : undefined),
+            "30 seconds",
+            "every call starting"
+          )
+          const victim = runners.find((r) => r.pid === first[0].pid)!
+          victim.child.kill("SIGKILL")
+          const exits = yield* within(
+            Effect.forEach(futures, (f) => Future.await(f)),
+            "45 seconds",
+            "every call ending after the kill"
+          )
+          for (const { pid, value } of first) {
+            if (pid === victim.pid) {
+              const died = expectFailure(exits[value], WorkerDied, "WorkerDied")
+              expect(died.kind).toBe("Cluster")
+              expect(died.workerId).toBe(victim.pid)
+            } else {
+              expect(Exit.isSuccess(exits[value])).toBe(true)
+            }
+          }
+          // Nothing started twice.
+          expect(starts(file), JSON.stringify(starts(file))).toHaveLength(calls)
         })
       ),
     90_000

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 /**
  * The client side of a cluster: an `Executor` whose calls are messages to the
  * cluster's `effect-futures/Task` entity. A call waits in this process
@@ -42,7 +43,7 @@ import * as Executor from "../../Executor.ts"
 import type * as Future from "../../Future.ts"
 import { isTask, type Task } from "../../Task.ts"
 import * as core from "../futureState.ts"
-import { decodeExit, encodeArgs, type WireArgs, type WireExit } from "./codec.ts"
+import { decodeExit, encodeArgs, type OnRunnerDeath, onRunnerDeathOf, type WireArgs, type WireExit } from "./codec.ts"
 import { type SharedOptions, shardingConfig, storage, TaskEntity, transport } from "./entity.ts"
 
 /** Options of the client. */
@@ -54,6 +55,12 @@ export interface ClientOptions extends Executor.PoolOptions, SharedOptions {
   readonly maxInFlight?: number | undefined
   /** How many entity ids the calls rotate over: more spread calls more evenly over the runners (default 64). */
   readonly entities?: number | undefined
+  /**
+   * What a call whose runner dies (SIGKILL, a crash, a lost machine) does: `"rerun"` (default) runs it again
+   * on the shard's next owner (at-least-once); `"fail"` fails it with `WorkerDied` (`kind: "Cluster"`), for
+   * work that must not run twice. A Task's own choice (`ClusterExecutor.onRunnerDeath`) comes first.
+   */
+  readonly onRunnerDeath?: OnRunnerDeath | undefined
   /** The executor's name in logs and errors; default `ClusterExecutor-<k>`. */
   readonly name?: string | undefined
 }
@@ -186,6 +193,10 @@ export const make = (options: ClientOptions = {}) =>
     ]) {
       if (bad) return yield* Effect.fail(bad)
     }
+    const onRunnerDeath = options.onRunnerDeath ?? "rerun"
+    if (onRunnerDeath !== "rerun" && onRunnerDeath !== "fail") {
+      return yield* Effect.fail(badOption("ClusterExecutor: onRunnerDeath", '"rerun" or "fail"', onRunnerDeath))
+    }
     const whenFull = options.whenFull ?? "suspend"
     if (whenFull !== "suspend" && whenFull !== "reject") {
       return yield* Effect.fail(badOption("ClusterExecutor: whenFull", '"suspend" or "reject"', whenFull))
@@ -284,7 +295,9 @@ export const make = (options: ClientOptions = {}) =>
               module: call.task.module,
               name: call.task.name,
               chunk: call.chunk,
-              calls: call.calls as unknown as ReadonlyArray<Schema.Json>
+              calls: call.calls as unknown as ReadonlyArray<Schema.Json>,
+              // A fresh id per attempt: a retry (submitWith's retries) is a new call.
+              once: (onRunnerDeathOf(call.task) ?? onRunnerDeath) === "fail" ? randomUUID() : null
             })
             .pipe(
               Effect.catch((error) => Effect.fail(brokenBy(error))),

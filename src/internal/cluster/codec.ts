@@ -36,6 +36,19 @@ export interface TaskSchemas {
   readonly success?: Schema.Codec<any, any> | undefined
 }
 
+/** Where a Task made with `ClusterExecutor.onRunnerDeath` keeps its choice. */
+/** @internal */
+export const RunnerDeathKey = "~effect-futures/ClusterExecutor/onRunnerDeath" as const
+
+/** What a call whose runner dies does: run again elsewhere, or fail with `WorkerDied`. */
+/** @internal */
+export type OnRunnerDeath = "rerun" | "fail"
+
+/** The task's own choice, if it made one. */
+/** @internal */
+export const onRunnerDeathOf = (task: Task<any, any, any>): OnRunnerDeath | undefined =>
+  (task as unknown as Record<string, unknown>)[RunnerDeathKey] as OnRunnerDeath | undefined
+
 /** @internal */
 export const schemasOf = (task: Task<any, any, any>): TaskSchemas =>
   ((task as unknown as Record<string, unknown>)[SchemasKey] as TaskSchemas | undefined) ?? {}

@@ -39,7 +39,9 @@ export const Run = Rpc.make("Run", {
     module: Schema.String,
     name: Schema.String,
     chunk: Schema.Boolean,
-    calls: Schema.Array(Schema.Json)
+    calls: Schema.Array(Schema.Json),
+    /** Set for a call that must not run twice (`onRunnerDeath: "fail"`): its id, recorded when it starts. */
+    once: Schema.NullOr(Schema.String)
   },
   success: Schema.Array(Schema.Json)
 }).annotate(ClusterSchema.Persisted, true)

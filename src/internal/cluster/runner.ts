@@ -16,6 +16,7 @@ import type * as Net from "node:net"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
@@ -32,8 +33,8 @@ import type * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { SocketServer } from "effect/socket/SocketServer"
-import type * as SqlClient from "effect/sql/SqlClient"
-import { UnknownTask } from "../../Errors.ts"
+import * as SqlClient from "effect/sql/SqlClient"
+import { UnknownTask, WorkerDied } from "../../Errors.ts"
 import * as Executor from "../../Executor.ts"
 import * as Future from "../../Future.ts"
 import * as InterpreterPoolExecutor from "../../InterpreterPoolExecutor.ts"
@@ -145,28 +146,86 @@ const runChunk = (
   )
 }
 
+/** Where runners record the calls that must not run twice (`onRunnerDeath: "fail"`) as they start them. */
+const callsTable = "effect_futures_cluster_calls"
+
+/**
+ * The record of calls that must not run twice: a call's id is written as it
+ * starts; finding it there already means an earlier runner started it and died
+ * (its shard came here), so the call fails with `WorkerDied` instead of
+ * running again. Records older than a day are dropped when a runner starts.
+ */
+const makeOnceGuard = Effect.gen(function* () {
+  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const config = yield* ShardingConfig.ShardingConfig
+  const self = Option.match(config.runnerAddress, { onNone: () => "?", onSome: (a) => `${a.host}:${a.port}` })
+  const table = sql(callsTable)
+  yield* sql`CREATE TABLE IF NOT EXISTS ${table} (call_id TEXT PRIMARY KEY, runner TEXT NOT NULL, pid INTEGER NOT NULL, started_at BIGINT NOT NULL)`
+  yield* sql`DELETE FROM ${table} WHERE started_at < ${Date.now() - 86_400_000}`
+  /** `undefined` when this is the call's first start; else the error it fails with. */
+  return (callId: string): Effect.Effect<WorkerDied | undefined, unknown> =>
+    Effect.gen(function* () {
+      const inserted =
+        yield* sql`INSERT INTO ${table} (call_id, runner, pid, started_at) VALUES (${callId}, ${self}, ${process.pid}, ${Date.now()}) ON CONFLICT (call_id) DO NOTHING RETURNING call_id`
+      if (inserted.length > 0) return undefined
+      const rows = yield* sql<{
+        runner: string
+        pid: number
+      }>`SELECT runner, pid FROM ${table} WHERE call_id = ${callId}`
+      const earlier = rows[0]
+      return new WorkerDied({
+        kind: "Cluster",
+        workerId: Number(earlier?.pid ?? 0),
+        exitCode: null,
+        signal: null,
+        message: `the runner ${earlier?.runner ?? "?"} (process ${earlier?.pid ?? "?"}) started this call and stopped before it answered; it is not run again (onRunnerDeath: "fail")`
+      })
+    })
+})
+
 /** The entity's handler, registered with the sharding of this runner. */
 const entityLayer = (options: RunnerOptions) => {
   const lookup = makeRegistry(options.tasks)
-  return TaskEntity.toLayer(
-    Effect.map(Executor.Executor, (pool) =>
-      TaskEntity.of({
+  // The guard's table is made once per runner; the handlers below are built per entity.
+  return Layer.unwrap(Effect.map(Effect.orDie(makeOnceGuard), (claim) => handlersLayer(lookup, claim)))
+}
+
+const handlersLayer = (
+  lookup: ReturnType<typeof makeRegistry>,
+  claim: (callId: string) => Effect.Effect<WorkerDied | undefined, unknown>
+) =>
+  TaskEntity.toLayer(
+    Effect.gen(function* () {
+      const pool = yield* Executor.Executor
+      const run = (task: Task<any, any, any>, calls: ReadonlyArray<WireArgs>, chunk: boolean) =>
+        chunk
+          ? (runChunk(pool, task, calls) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>)
+          : Effect.map(runOne(pool, task, calls[0]), (exit) => [exit as unknown as Schema.Json])
+      return TaskEntity.of({
         Run: ({ payload }) => {
           const task = lookup(payload.module, payload.name)
           if (task instanceof UnknownTask) {
             return Effect.succeed(payload.calls.map(() => encodeKnown(task) as unknown as Schema.Json))
           }
           const calls = payload.calls as unknown as ReadonlyArray<WireArgs>
-          return payload.chunk
-            ? (runChunk(pool, task, calls) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>)
-            : Effect.map(runOne(pool, task, calls[0]), (exit) => [exit as unknown as Schema.Json])
+          if (payload.once === null) return run(task, calls, payload.chunk)
+          // Without a record of its start, a call that must not run twice does not run at all.
+          return Effect.matchCauseEffect(claim(payload.once), {
+            onFailure: (cause) =>
+              Effect.succeed(
+                calls.map(() => encodeExit(task, Exit.die(Cause.squash(cause))) as unknown as Schema.Json)
+              ),
+            onSuccess: (died) =>
+              died === undefined
+                ? run(task, calls, payload.chunk)
+                : Effect.succeed(calls.map(() => encodeKnown(died) as unknown as Schema.Json))
+          })
         }
       })
-    ),
+    }),
     // The local pool bounds how many calls run at once; the entity only hands them over.
     { concurrency: "unbounded", mailboxCapacity: "unbounded" }
   )
-}
 
 /** The runner's sharding settings, with the address it actually listens on. */
 const configFromServer = (options: RunnerOptions) =>
