@@ -88,7 +88,8 @@ export class ExecutorShutdownError extends Schema.TaggedError<ExecutorShutdownEr
  * Which kind of executor an error comes from.
  *
  * Beyond Python, which tells the pools apart by class instead
- * (`BrokenThreadPool`, `BrokenInterpreterPool`, `BrokenProcessPool`).
+ * (`BrokenThreadPool`, `BrokenInterpreterPool`, `BrokenProcessPool`);
+ * `"Cluster"` is a `ClusterExecutor`.
  *
  * @example
  * ```ts
@@ -102,7 +103,7 @@ export class ExecutorShutdownError extends Schema.TaggedError<ExecutorShutdownEr
  * @category models
  * @since 0.1.0
  */
-export const ExecutorKind = Schema.Literals(["ThreadPool", "InterpreterPool", "ProcessPool"])
+export const ExecutorKind = Schema.Literals(["ThreadPool", "InterpreterPool", "ProcessPool", "Cluster"])
 
 /**
  * Which kind of executor an error comes from.
@@ -210,6 +211,41 @@ export class SerializationError extends Schema.TaggedError<SerializationError>()
 }
 
 /**
+ * A cluster was asked to run something its runners do not run: a Task that no
+ * runner registered, or a function or Effect, which cannot cross machines. A
+ * remote caller never chooses what a runner imports: only the Tasks a runner
+ * was started with run there. Only that future fails.
+ *
+ * Beyond Python, whose pools run any picklable function.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { ClusterExecutor, Executor, Future } from "effect-futures"
+ * import { resize } from "./tasks.ts" // a Task the runners were not started with
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(resize, 640)
+ *   return yield* Future.result(future).pipe(
+ *     Effect.catchTag("UnknownTask", (e) => Effect.succeed(`not on this cluster: ${e.name} of ${e.module}`))
+ *   )
+ * }).pipe(
+ *   Effect.provide(ClusterExecutor.layer().pipe(Layer.provide(ClusterExecutor.layerSqlite({ filename: "cluster.db" }))))
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class UnknownTask extends Schema.TaggedError<UnknownTask>()("UnknownTask", {
+  /** The module URL the caller named (empty for a function or an Effect). */
+  module: Schema.String,
+  /** The export name the caller named. */
+  name: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
  * A submit found the executor's queue full (`maxQueue`) and the executor
  * refuses rather than waits (`whenFull: "reject"`). Nothing was queued; try
  * again later.
@@ -274,7 +310,9 @@ export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()
  * with `onWorkerDeath: "replace"`: only this call fails, the calls queued
  * behind it in that worker run on another, and a fresh worker takes its place.
  * With the default `onWorkerDeath: "break"` a death breaks the pool instead
- * (`BrokenExecutor`), as in Python.
+ * (`BrokenExecutor`), as in Python. On a `ClusterExecutor` (`kind: "Cluster"`),
+ * the runner running a call that must not run twice (`onRunnerDeath: "fail"`)
+ * stopped before it answered.
  *
  * Beyond Python, which has no such error.
  *
@@ -296,8 +334,8 @@ export class UnobservedFailures extends Schema.TaggedError<UnobservedFailures>()
  * @since 0.1.0
  */
 export class WorkerDied extends Schema.TaggedError<WorkerDied>()("WorkerDied", {
-  kind: Schema.Literals(["InterpreterPool", "ProcessPool"]),
-  /** The thread id or process id of the worker that died. */
+  kind: Schema.Literals(["InterpreterPool", "ProcessPool", "Cluster"]),
+  /** The thread id or process id of the worker that died (a cluster: the runner's process id). */
   workerId: Schema.Number,
   /** Its exit code, or `null` when a signal ended it. */
   exitCode: Schema.NullOr(Schema.Number),

@@ -92,6 +92,21 @@ describe("examples", { timeout: DEADLINE_MS + 15_000 }, () => {
     )
   })
 
+  it("cluster: the primes from two runner processes on one SQLite file, which then stop", async () => {
+    const out = await runOk("cluster")
+    expect(out).toMatch(/^started 2 runners on .*cluster\.db\n/)
+    const lines = out.split("\n").filter((line) => line.includes(" is prime: "))
+    expect(lines.map((line) => line.replace(/ \(runner [12]\)$/, ""))).toEqual([
+      "112272535095293 is prime: True",
+      "112582705942171 is prime: True",
+      "112272535095293 is prime: True",
+      "115280095190773 is prime: True",
+      "115797848077099 is prime: True",
+      "1099726899285419 is prime: False"
+    ])
+    expect(out).toContain("runners stopped, storage removed\n")
+  })
+
   it("typed-errors: a worker's OutOfStock is caught by its tag as a real instance", async () => {
     const out = await runOk("typed-errors")
     expect(out).toMatch(/reserved 5 apples in process \d+/)

@@ -487,7 +487,7 @@ describe("errors", () => {
     expectTypeOf<UnobservedFailures["_tag"]>().toEqualTypeOf<"UnobservedFailures">()
     expectTypeOf<WorkerDied["_tag"]>().toEqualTypeOf<"WorkerDied">()
 
-    expectTypeOf<ExecutorKind>().toEqualTypeOf<"ThreadPool" | "InterpreterPool" | "ProcessPool">()
+    expectTypeOf<ExecutorKind>().toEqualTypeOf<"ThreadPool" | "InterpreterPool" | "ProcessPool" | "Cluster">()
     expectTypeOf<BrokenExecutor["kind"]>().toEqualTypeOf<ExecutorKind>()
     expectTypeOf<BrokenExecutor["reason"]>().toEqualTypeOf<string>()
     expectTypeOf<BrokenExecutor["cause"]>().toEqualTypeOf<unknown>()
@@ -497,7 +497,7 @@ describe("errors", () => {
     expectTypeOf<QueueFull["kind"]>().toEqualTypeOf<ExecutorKind>()
     expectTypeOf<QueueFull["maxQueue"]>().toEqualTypeOf<number>()
     expectTypeOf<UnobservedFailures["count"]>().toEqualTypeOf<number>()
-    expectTypeOf<WorkerDied["kind"]>().toEqualTypeOf<"InterpreterPool" | "ProcessPool">()
+    expectTypeOf<WorkerDied["kind"]>().toEqualTypeOf<"InterpreterPool" | "ProcessPool" | "Cluster">()
     expectTypeOf<WorkerDied["exitCode"]>().toEqualTypeOf<number | null>()
     expectTypeOf<WorkerDied["signal"]>().toEqualTypeOf<string | null>()
     expectTypeOf<ExecutionFailed["remoteStack"]>().toEqualTypeOf<string | undefined>()

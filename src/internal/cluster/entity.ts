@@ -1,0 +1,103 @@
+/**
+ * The cluster entity both sides share: one RPC, `Run`, carrying a Task's
+ * module and name and its calls' arguments, all as JSON (see `codec.ts`), and
+ * the cluster wiring (storage, transport, sharding settings) a runner and a
+ * client assemble alike.
+ *
+ * `Run` is persisted: the call is written to the message storage before it is
+ * sent, so a call whose runner dies is read again by the shard's next owner
+ * (at-least-once), a runner told to stop finishes its calls and stores their
+ * replies, and a caller whose runner went away reads the reply from storage.
+ *
+ * @internal
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
+import * as Entity from "effect/cluster/Entity"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
+import type * as Duration from "effect/Duration"
+import * as Layer from "effect/Layer"
+import * as Rpc from "effect/rpc/Rpc"
+import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import * as Schema from "effect/Schema"
+
+/** The entity type under which runners register; one cluster storage can serve one such executor. */
+/** @internal */
+export const entityType = "effect-futures/Task"
+
+/**
+ * One message: a Task and the arguments of one call (`chunk: false`) or of a
+ * `map` chunk's calls (`chunk: true`). The reply lists one `WireExit` per call,
+ * up to the first failure.
+ */
+/** @internal */
+export const Run = Rpc.make("Run", {
+  payload: {
+    module: Schema.String,
+    name: Schema.String,
+    chunk: Schema.Boolean,
+    calls: Schema.Array(Schema.Json),
+    /** Set for a call that must not run twice (`onRunnerDeath: "fail"`): its id, recorded when it starts. */
+    once: Schema.NullOr(Schema.String)
+  },
+  success: Schema.Array(Schema.Json)
+}).annotate(ClusterSchema.Persisted, true)
+
+/**
+ * The client's RPC spans are off: a finished span keeps the call's Exit (so
+ * its result) in fibers that live as long as the client, and costs every call.
+ */
+/** @internal */
+export const TaskEntity = Entity.make(entityType, [Run]).annotate(ClusterSchema.ClientTracingEnabled, false)
+
+/** What both sides of one cluster must agree on. */
+/** @internal */
+export interface SharedOptions {
+  /**
+   * How long a shard lock and a runner's registration last without a refresh:
+   * a runner that dies without a word loses its shards (and its calls run
+   * elsewhere) this long after its last refresh. The same on every runner and
+   * client of one cluster (default 10 seconds).
+   */
+  readonly shardLockExpiration?: Duration.Input | undefined
+  /** Settings of `effect/cluster`'s `ShardingConfig` passed through as they are (advanced). */
+  readonly sharding?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
+}
+
+/** @internal */
+export const defaultShardLockExpiration: Duration.Input = "10 seconds"
+
+/** The sharding settings of one side: ours, then the caller's own. */
+/** @internal */
+export const shardingConfig = (
+  options: SharedOptions,
+  side: Partial<ShardingConfig.ShardingConfig["Service"]>
+): Layer.Layer<ShardingConfig.ShardingConfig> =>
+  ShardingConfig.layer({
+    shardLockExpiration: options.shardLockExpiration ?? defaultShardLockExpiration,
+    // A caller waiting for a reply from storage (its runner went away) looks this often.
+    entityReplyPollInterval: "200 millis",
+    // How soon a client sees a runner join or leave, and a runner rebalances.
+    refreshAssignmentsInterval: "1 second",
+    // How soon a runner reads messages left in storage (a dead runner's calls, once it has their shard).
+    entityMessagePollInterval: "1 second",
+    sendRetryInterval: "50 millis",
+    ...side,
+    ...options.sharding
+  })
+
+/** The storages (runners, shard locks, messages) over the `SqlClient` in context. */
+/** @internal */
+export const storage = Layer.mergeAll(SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest))).pipe(
+  Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layer)),
+  Layer.orDie
+)
+
+/** The transport: sockets between processes, messages as MessagePack. */
+/** @internal */
+export const transport = Layer.mergeAll(NodeClusterSocket.layerClientProtocol).pipe(
+  Layer.provideMerge(RpcSerialization.layerSchemaBinary())
+)

@@ -1,0 +1,358 @@
+/**
+ * ClusterExecutor against real runner processes on localhost: two runners on
+ * ephemeral ports sharing a SQLite file in a temp folder, and the test process
+ * as the client. Every wait has a deadline; every runner is killed at the end
+ * and checked gone.
+ */
+import { existsSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Cause, Context, Effect, Exit, Layer, type Scope, Stream } from "effect"
+import {
+  ClusterExecutor,
+  Executor,
+  ExecutorShutdownError,
+  Future,
+  SerializationError,
+  Task,
+  UnknownTask
+} from "../../src/index.ts"
+import { awaitExit, expectFailure, failureOf, within } from "../fixtures/deadlock.ts"
+import { clientLayer, clusterFolder, eventually, lines, type RunnerProcess, spawnRunner } from "./fixtures/harness.ts"
+import {
+  add,
+  boom,
+  ClusterTestError,
+  checkPositive,
+  echo,
+  failWith,
+  flaky,
+  keysAndBytes,
+  nextDay,
+  nothing,
+  notOnRunners,
+  record,
+  today,
+  waitForAbort,
+  whereAmI
+} from "./fixtures/tasks.ts"
+
+/** The shared cluster: its folder and two runners. */
+class Cluster extends Context.Service<
+  Cluster,
+  { readonly dir: string; readonly filename: string; readonly runners: ReadonlyArray<RunnerProcess> }
+>()("test/Cluster") {}
+
+const ClusterLive = Layer.effect(
+  Cluster,
+  Effect.gen(function* () {
+    const { dir, filename } = yield* clusterFolder
+    const runners = yield* Effect.all([spawnRunner({ filename }), spawnRunner({ filename })], {
+      concurrency: "unbounded"
+    })
+    return { dir, filename, runners }
+  })
+)
+
+const SharedLive = Layer.unwrap(Effect.map(Cluster, ({ filename }) => clientLayer(filename))).pipe(
+  Layer.provideMerge(ClusterLive)
+)
+
+/**
+ * `body` on a client of its own (`make`), on the shared cluster's storage: the
+ * client's scope closes (its calls drained) before its storage does.
+ */
+const withOwnClient = <A, E>(
+  filename: string,
+  options: ClusterExecutor.Options,
+  body: (executor: Executor.Service) => Effect.Effect<A, E, Scope.Scope>
+) =>
+  Effect.scoped(Effect.flatMap(ClusterExecutor.make(options), body)).pipe(
+    Effect.provide(ClusterExecutor.layerSqlite({ filename }))
+  )
+
+const resultWithin = <A, E>(future: Future.Future<A, E>, what: string) =>
+  within(Future.result(future), "30 seconds", what)
+
+// The real clock (no TestClock): runners are real processes.
+layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecutor on two runner processes", (it) => {
+  it.effect("runs a registered Task on a runner process and the future gives its result", () =>
+    Effect.gen(function* () {
+      const { runners } = yield* Cluster
+      expect(yield* resultWithin(yield* Executor.submit(add, 1, 2), "add")).toBe(3)
+      const where = yield* resultWithin(yield* Executor.submit(whereAmI, 7), "whereAmI")
+      expect(where.value).toBe(7)
+      expect(runners.map((r) => r.pid)).toContain(where.pid)
+      expect(where.pid).not.toBe(process.pid)
+    })
+  )
+
+  it.effect("spreads calls over both runners", () =>
+    Effect.gen(function* () {
+      const { runners } = yield* Cluster
+      const seen = new Set<number>()
+      // Runners take their shards within a few assignment rounds: send batches until both answered.
+      yield* Effect.gen(function* () {
+        const futures = yield* Effect.forEach(
+          Array.from({ length: 16 }, (_, i) => i),
+          (i) => Executor.submit(whereAmI, i)
+        )
+        for (const future of futures) seen.add((yield* resultWithin(future, "whereAmI")).pid)
+        if (seen.size < 2) return yield* Effect.fail("one runner so far")
+      }).pipe(Effect.eventually, (effect) => within(effect, "30 seconds", "calls reaching both runners"))
+      expect([...seen].sort()).toEqual(runners.map((r) => r.pid).sort())
+    })
+  )
+
+  it.effect("keeps a typed failure typed: it arrives as its class and catchTag sees it", () =>
+    Effect.gen(function* () {
+      const future = yield* Executor.submit(failWith, "bad input", 7)
+      const exit = yield* awaitExit(future, "30 seconds", "failWith")
+      const error = expectFailure(exit, ClusterTestError, "ClusterTestError")
+      expect(error.code).toBe(7)
+      const caught = yield* Future.result(future).pipe(
+        Effect.catchTag("ClusterTestError", (e) => Effect.succeed(`caught ${e.message}`))
+      )
+      expect(caught).toBe("caught bad input")
+    })
+  )
+
+  it.effect("makes a thrown error a defect that keeps its name and message", () =>
+    Effect.gen(function* () {
+      const exit = yield* awaitExit(yield* Executor.submit(boom, "out of range"), "30 seconds", "boom")
+      expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
+      const defect = Exit.isFailure(exit) ? (Cause.squash(exit.cause) as Error) : undefined
+      expect(defect?.name).toBe("RangeError")
+      expect(defect?.message).toBe("out of range")
+    })
+  )
+
+  it.effect("fails the future of a Task no runner registered with UnknownTask, and no runner imports its module", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* Cluster
+      const exit = yield* awaitExit(yield* Executor.submit(notOnRunners, 1), "30 seconds", "notOnRunners")
+      const unknown = expectFailure(exit, UnknownTask, "UnknownTask")
+      expect(unknown.name).toBe("notOnRunners")
+      // A module no runner was started with: importing it would leave a marker file.
+      const marker = join(dir, "imported")
+      const module = join(dir, "evil.ts")
+      writeFileSync(module, `import { writeFileSync } from "node:fs"\nwriteFileSync(${JSON.stringify(marker)}, "x")\n`)
+      const evil = Task.make(pathToFileURL(module).href, "pwn", () => 1)
+      const evilExit = yield* awaitExit(yield* Executor.submit(evil), "30 seconds", "an unregistered module")
+      expect(expectFailure(evilExit, UnknownTask, "UnknownTask").module).toBe(pathToFileURL(module).href)
+      expect(existsSync(marker)).toBe(false)
+    })
+  )
+
+  it.effect("fails the future of a function or an Effect with UnknownTask: only Tasks cross machines", () =>
+    Effect.gen(function* () {
+      const fn = yield* Executor.submit((a: number) => a + 1, 1)
+      expectFailure(yield* awaitExit(fn, "5 seconds", "a function"), UnknownTask, "UnknownTask")
+      const effect = yield* Executor.submit(Effect.succeed(1))
+      expectFailure(yield* awaitExit(effect, "5 seconds", "an Effect"), UnknownTask, "UnknownTask")
+    })
+  )
+
+  it.effect("fails an argument JSON would change with SerializationError naming it, and sends nothing", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [new Date(0), "Date"],
+        [new Map([["a", 1]]), "Map"],
+        [new Set([1]), "Set"],
+        [new Uint8Array([1, 2]), "Uint8Array"],
+        [{ when: new Date(0) }, "argument 1.when is a Date"],
+        [[1, Number.NaN], "argument 1[1] is NaN"],
+        [{ big: 1n }, "bigint"]
+      ]
+      for (const [value, named] of cases) {
+        const future = yield* Executor.submit(echo, value)
+        // Nothing is sent: the future is already done.
+        expect(yield* Future.done(future)).toBe(true)
+        const error = expectFailure(yield* Future.await(future), SerializationError, "SerializationError")
+        expect(error.direction).toBe("argument")
+        expect(`${error.valueType} ${error.detail}`).toContain(named)
+      }
+    })
+  )
+
+  it.effect("fails a result JSON would change with SerializationError instead of changing it", () =>
+    Effect.gen(function* () {
+      const exit = yield* awaitExit(yield* Executor.submit(today), "30 seconds", "today")
+      const error = expectFailure(exit, SerializationError, "SerializationError")
+      expect(error.direction).toBe("result")
+      expect(error.valueType).toBe("Date")
+    })
+  )
+
+  it.effect("sends Date, Map, Set and Uint8Array through the Task's Schemas as themselves", () =>
+    Effect.gen(function* () {
+      const day = yield* resultWithin(yield* Executor.submit(nextDay, new Date(0)), "nextDay")
+      expect(day).toBeInstanceOf(Date)
+      expect(day.getTime()).toBe(86_400_000)
+      const out = yield* resultWithin(
+        yield* Executor.submit(
+          keysAndBytes,
+          new Map([
+            ["a", 1],
+            ["b", 2]
+          ]),
+          new Uint8Array([1, 2, 3])
+        ),
+        "keysAndBytes"
+      )
+      expect(out.keys).toEqual(new Set(["a", "b"]))
+      expect(out.reversed).toEqual(new Uint8Array([3, 2, 1]))
+    })
+  )
+
+  it.effect("sends plain JSON and top-level undefined exactly", () =>
+    Effect.gen(function* () {
+      const value = { a: [1, "x", null, true], b: { c: 1.5, d: "" } }
+      expect(yield* resultWithin(yield* Executor.submit(echo, value), "echo")).toEqual(value)
+      expect(yield* resultWithin(yield* Executor.submit(nothing, undefined), "nothing")).toBeUndefined()
+    })
+  )
+
+  it.effect("map gives results in input order, a chunk travelling as one message to one runner", () =>
+    Effect.gen(function* () {
+      const inputs = Array.from({ length: 40 }, (_, i) => i)
+      const sums = yield* Executor.map(add, inputs, inputs).pipe(Stream.runCollect, (e) =>
+        within(e, "30 seconds", "map add")
+      )
+      expect(sums).toEqual(inputs.map((i) => 2 * i))
+      const where = yield* Executor.map(whereAmI, inputs, { chunksize: 10 }).pipe(Stream.runCollect, (e) =>
+        within(e, "30 seconds", "map whereAmI")
+      )
+      expect(where.map((w) => w.value)).toEqual(inputs)
+      for (let chunk = 0; chunk < 4; chunk++) {
+        const pids = new Set(where.slice(chunk * 10, chunk * 10 + 10).map((w) => w.pid))
+        expect(pids.size).toBe(1)
+      }
+    })
+  )
+
+  it.effect("map gives the results before a failed call, then fails with its typed error", () =>
+    Effect.gen(function* () {
+      for (const chunksize of [1, 3]) {
+        const got: Array<number> = []
+        // The call before the failed one is the slowest: its result still comes first.
+        const exit = yield* Executor.map(checkPositive, [1, 2, -3, 4, 5], [0, 300, 0, 0, 0], { chunksize }).pipe(
+          Stream.runForEach((n) => Effect.sync(() => got.push(n))),
+          Effect.exit,
+          (e) => within(e, "30 seconds", "map checkPositive")
+        )
+        expect(got).toEqual([1, 2])
+        expect(expectFailure(exit, ClusterTestError, "ClusterTestError").code).toBe(-3)
+      }
+    })
+  )
+
+  it.effect("Future.interrupt reaches the running task on its runner", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* Cluster
+      const file = join(dir, "abort.txt")
+      const future = yield* Executor.submit(waitForAbort, file)
+      yield* eventually(() => (lines(file).includes("started") ? true : undefined), "30 seconds", "the task starting")
+      expect(yield* within(Future.interrupt(future), "10 seconds", "Future.interrupt")).toBe(true)
+      expect(yield* Future.cancelled(future)).toBe(true)
+      yield* eventually(() => (lines(file).includes("aborted") ? true : undefined), "10 seconds", "the abort arriving")
+    })
+  )
+
+  it.effect("cancels a call still waiting for room, which then never runs", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const file = join(dir, "abort-pending.txt")
+      yield* withOwnClient(filename, { maxInFlight: 1 }, (executor) =>
+        Effect.gen(function* () {
+          const first = yield* executor.submit(waitForAbort, file)
+          const second = yield* executor.submit(add, 1, 1)
+          expect(yield* Future.running(first)).toBe(true)
+          expect(yield* Future.state(second)).toBe("PENDING")
+          expect(yield* Future.cancel(second)).toBe(true)
+          yield* eventually(() => (lines(file).includes("started") ? true : undefined), "30 seconds", "the first call")
+          expect(yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")).toBe(true)
+          expect(yield* Future.state(second)).toBe("CANCELLED_AND_NOTIFIED")
+        })
+      )
+    })
+  )
+
+  it.effect("submitWith: a timeout interrupts the task on its runner and fails with TimeoutError", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* Cluster
+      const file = join(dir, "timeout.txt")
+      const future = yield* Executor.submitWith({ timeout: "2 seconds" })(waitForAbort, file)
+      const exit = yield* awaitExit(future, "30 seconds", "a call with a timeout")
+      expect(Cause.isTimeoutError(failureOf(exit))).toBe(true)
+      yield* eventually(() => (lines(file).includes("aborted") ? true : undefined), "10 seconds", "the abort arriving")
+    })
+  )
+
+  it.effect("submitWith: retries run a failed call again, on the cluster, until it succeeds", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* Cluster
+      const file = join(dir, "flaky.txt")
+      const future = yield* Executor.submitWith({ retries: 3 })(flaky, file, 3)
+      expect(yield* resultWithin(future, "a flaky call")).toBe(3)
+      expect(lines(file)).toHaveLength(3)
+    })
+  )
+
+  it.effect("submitWith: a higher priority is sent first among the calls waiting for room", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const holder = join(dir, "hold-priority.txt")
+      const order = join(dir, "priority.txt")
+      yield* withOwnClient(filename, { maxInFlight: 1 }, (executor) =>
+        Effect.gen(function* () {
+          const first = yield* executor.submit(waitForAbort, holder)
+          const low = yield* executor.submitWith({ priority: 0 })(record, order, 1, 0)
+          const high = yield* executor.submitWith({ priority: 5 })(record, order, 2, 0)
+          yield* eventually(
+            () => (lines(holder).includes("started") ? true : undefined),
+            "30 seconds",
+            "the first call"
+          )
+          yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")
+          yield* resultWithin(low, "the low-priority call")
+          yield* resultWithin(high, "the high-priority call")
+          expect(lines(order).map((line) => line.split(" ")[1])).toEqual(["2", "1"])
+        })
+      )
+    })
+  )
+
+  it.effect("shutdown waits for the calls out, then submit fails with ExecutorShutdownError", () =>
+    Effect.gen(function* () {
+      const { filename } = yield* Cluster
+      yield* withOwnClient(filename, {}, (executor) =>
+        Effect.gen(function* () {
+          const futures = yield* Effect.forEach([1, 2, 3], (n) => executor.submit(add, n, 10))
+          yield* within(executor.shutdown(), "30 seconds", "shutdown")
+          for (const future of futures) expect(yield* Future.done(future)).toBe(true)
+          expect(yield* Effect.forEach(futures, (f) => Future.result(f))).toEqual([11, 12, 13])
+          const error = yield* Effect.flip(executor.submit(add, 1, 1))
+          expect(error).toBeInstanceOf(ExecutorShutdownError)
+        })
+      )
+    })
+  )
+})
+
+describe("ClusterExecutor without runners", () => {
+  it.live("fails a call with BrokenExecutor (kind Cluster) once runnerTimeout has passed with no runner", () =>
+    Effect.gen(function* () {
+      const { filename } = yield* clusterFolder
+      const exit = yield* Effect.gen(function* () {
+        const future = yield* Executor.submit(add, 1, 2)
+        return yield* awaitExit(future, "10 seconds", "a call with no runner")
+      }).pipe(Effect.provide(clientLayer(filename, { runnerTimeout: "500 millis" })))
+      const error = failureOf(exit) as { _tag: string; kind: string; reason: string } | undefined
+      expect(error?._tag).toBe("BrokenExecutor")
+      expect(error?.kind).toBe("Cluster")
+      expect(error?.reason).toContain("runnerTimeout")
+    })
+  )
+})
