@@ -19,7 +19,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Stream } from "effect"
-import { ClusterExecutor, Executor } from "../src/index.ts"
+import * as ClusterExecutor from "../src/ClusterExecutor.ts"
+import { Executor } from "../src/index.ts"
 import { checkPrime } from "./tasks/cluster.ts"
 
 const PRIMES = [112272535095293, 112582705942171, 112272535095293, 115280095190773, 115797848077099, 1099726899285419]

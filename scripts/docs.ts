@@ -1,6 +1,6 @@
 /**
  * Generates the API reference, `docs/api/*.md`, from the doc comments of
- * every export reachable from `src/index.ts`: one page per module, plus an
+ * every export reachable from `src/index.ts` and the subpath modules: one page per module, plus an
  * index. `npm run docs` writes the pages; `npm run docs -- --check` writes
  * nothing and fails if a page is out of date.
  *
@@ -328,6 +328,9 @@ const readModule = (
   return { page, file, importLine: importLine(names), reexportDoc, header: moduleHeader(source), declarations }
 }
 
+/** The public modules with a package subpath of their own, `effect-futures/Name`, not re-exported by `src/index.ts`. */
+const subpathModules = ["ClusterExecutor"] as const
+
 /** The modules `src/index.ts` exports: `export * as Name from` and `export * from`. */
 const readModules = (): Array<Module> => {
   const index = readFileSync(new URL("index.ts", srcDir), "utf8")
@@ -346,6 +349,12 @@ const readModules = (): Array<Module> => {
     } else {
       throw new Error(`src/index.ts: cannot read this export:\n${statement.text.split("\n")[0]}`)
     }
+  }
+  // Modules with a subpath of their own (kept off the root for what they need): their header is their doc.
+  for (const name of subpathModules) {
+    const file = `${name}.ts`
+    const header = moduleHeader(readFileSync(new URL(file, srcDir), "utf8"))
+    modules.push(readModule(file, name, () => `import * as ${name} from "${packageName}/${name}"`, header))
   }
   return modules.sort((a, b) => a.page.localeCompare(b.page))
 }

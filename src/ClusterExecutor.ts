@@ -8,6 +8,26 @@
  * Beyond Python, whose `concurrent.futures` stops at one machine (users move
  * to Dask or Ray).
  *
+ * A subpath of its own, `effect-futures/ClusterExecutor`, since it needs
+ * `@effect/platform-node` (an optional peer dependency) and the cluster
+ * engine, which the local pools, and every worker that imports the package's
+ * root, do without.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Executor, Future } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
+ * import { isPrime } from "./primes.ts" // a Task the runners were started with
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(isPrime, 112272535095293)
+ *   return yield* Future.result(future)
+ * }).pipe(
+ *   Effect.provide(ClusterExecutor.layer().pipe(Layer.provide(ClusterExecutor.layerSqlite({ filename: "cluster.db" }))))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
@@ -32,7 +52,7 @@ import type { Task } from "./Task.ts"
  *
  * @example
  * ```ts
- * import { ClusterExecutor } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  *
  * const options: ClusterExecutor.Options = {
  *   runnerTimeout: "10 seconds", // no runner that long: the call fails with BrokenExecutor
@@ -56,7 +76,8 @@ export interface Options extends client.ClientOptions {}
  *
  * @example
  * ```ts
- * import { ClusterExecutor, InterpreterPoolExecutor } from "effect-futures"
+ * import { InterpreterPoolExecutor } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  * import { isPrime, resize } from "./tasks.ts"
  *
  * const options: ClusterExecutor.RunnerOptions = {
@@ -80,7 +101,7 @@ export interface RunnerOptions extends runner.RunnerOptions {}
  *
  * @example
  * ```ts
- * import { ClusterExecutor } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  *
  * const options: ClusterExecutor.SqliteOptions = { filename: "/var/lib/app/cluster.db", busyTimeout: "5 seconds" }
  * const storage = ClusterExecutor.layerSqlite(options)
@@ -111,7 +132,8 @@ export interface SqliteOptions extends sqlite.SqliteOptions {}
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { ClusterExecutor, Executor, Future } from "effect-futures"
+ * import { Executor, Future } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  * import { isPrime } from "./tasks.ts" // a Task the runners were started with
  *
  * const program = Effect.gen(function* () {
@@ -144,7 +166,8 @@ export const layer = (
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { ClusterExecutor, Future } from "effect-futures"
+ * import { Future } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  * import { isPrime } from "./tasks.ts"
  *
  * const program = Effect.scoped(
@@ -176,7 +199,7 @@ export const make = (
  * ```ts
  * import { NodeRuntime } from "@effect/platform-node"
  * import { Layer } from "effect"
- * import { ClusterExecutor } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  * import { isPrime, resize } from "./tasks.ts"
  *
  * ClusterExecutor.layerRunner({ tasks: [isPrime, resize], host: "0.0.0.0", port: 34431 }).pipe(
@@ -202,7 +225,7 @@ export const layerRunner = (options: RunnerOptions): Layer.Layer<never, unknown,
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { ClusterExecutor } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  *
  * const storage = ClusterExecutor.layerSqlite({ filename: "/tmp/cluster.db" })
  * const executor = ClusterExecutor.layer().pipe(Layer.provide(storage))
@@ -222,7 +245,7 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<SqlClient.SqlCl
  * @example
  * ```ts
  * import { Schema } from "effect"
- * import type { ClusterExecutor } from "effect-futures"
+ * import type * as ClusterExecutor from "effect-futures/ClusterExecutor"
  *
  * const schemas: ClusterExecutor.Schemas<[since: Date], ReadonlyMap<string, number>> = {
  *   args: Schema.Tuple([Schema.Date]),

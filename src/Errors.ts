@@ -221,7 +221,8 @@ export class SerializationError extends Schema.TaggedError<SerializationError>()
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { ClusterExecutor, Executor, Future } from "effect-futures"
+ * import { Executor, Future } from "effect-futures"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
  * import { resize } from "./tasks.ts" // a Task the runners were not started with
  *
  * const program = Effect.gen(function* () {

@@ -6,26 +6,6 @@
  */
 
 /**
- * The same `Executor` over several machines, on `effect/cluster`. Beyond Python.
- *
- * @example
- * ```ts
- * import { Effect, Layer } from "effect"
- * import { ClusterExecutor, Executor, Future } from "effect-futures"
- * import { isPrime } from "./primes.ts" // a Task the runners were started with
- *
- * const program = Effect.gen(function* () {
- *   const future = yield* Executor.submit(isPrime, 112272535095293)
- *   return yield* Future.result(future)
- * }).pipe(
- *   Effect.provide(ClusterExecutor.layer().pipe(Layer.provide(ClusterExecutor.layerSqlite({ filename: "cluster.db" }))))
- * )
- * ```
- *
- * @since 0.1.0
- */
-export * as ClusterExecutor from "./ClusterExecutor.ts"
-/**
  * The errors, also at the root so `catchTag` users can import them directly.
  *
  * @example

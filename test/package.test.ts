@@ -120,10 +120,15 @@ describe("the package, installed in a fresh project", { timeout: DEADLINE_MS + 1
     expect(existsSync(join(consumer, "node_modules", "effect-futures", "dist", "internal", "worker.js"))).toBe(true)
   })
 
-  it("names effect as a peer, depends on nothing its code does not import, and links to its repository", () => {
+  it("names effect as a peer (the cluster's @effect/platform-node as an optional one), depends on nothing its code does not import, and links to its repository", () => {
     const installed = join(consumer, "node_modules", "effect-futures")
     const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"))
-    expect(pkg.peerDependencies).toEqual({ effect: expect.stringMatching(/^\^4\./) })
+    // @effect/platform-node only for effect-futures/ClusterExecutor: optional, so an app without the cluster has no copy.
+    expect(pkg.peerDependencies).toEqual({
+      effect: expect.stringMatching(/^\^4\./),
+      "@effect/platform-node": expect.stringMatching(/^\^4\./)
+    })
+    expect(pkg.peerDependenciesMeta).toEqual({ "@effect/platform-node": { optional: true } })
     expect([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies)].sort()).toEqual(
       importedPackages(join(installed, "dist"))
     )

@@ -9,7 +9,8 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { ClusterExecutor, Executor, Future, WorkerDied } from "../../src/index.ts"
+import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
+import { Executor, Future, WorkerDied } from "../../src/index.ts"
 import { expectFailure, within } from "../fixtures/deadlock.ts"
 import {
   clientLayer,

@@ -9,15 +9,8 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Layer, type Scope, Stream } from "effect"
-import {
-  ClusterExecutor,
-  Executor,
-  ExecutorShutdownError,
-  Future,
-  SerializationError,
-  Task,
-  UnknownTask
-} from "../../src/index.ts"
+import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
+import { Executor, ExecutorShutdownError, Future, SerializationError, Task, UnknownTask } from "../../src/index.ts"
 import { awaitExit, expectFailure, failureOf, within } from "../fixtures/deadlock.ts"
 import { clientLayer, clusterFolder, eventually, lines, type RunnerProcess, spawnRunner } from "./fixtures/harness.ts"
 import {
