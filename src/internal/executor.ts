@@ -62,7 +62,8 @@ export const toEffect = (
 }
 
 /** Splits `map`'s rest arguments: a trailing plain object that is not iterable is the options. */
-const splitMapArgs = (
+/** @internal */
+export const splitMapArgs = (
   rest: ReadonlyArray<unknown>
 ): { readonly iterables: ReadonlyArray<Iterable<unknown>>; readonly options: MapOptions } => {
   const last = rest[rest.length - 1]

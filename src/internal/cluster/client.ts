@@ -35,6 +35,7 @@ import { BrokenExecutor, ExecutorShutdownError, QueueFull, type SerializationErr
 import * as Executor from "../../Executor.ts"
 import type * as Future from "../../Future.ts"
 import { isTask, type Task } from "../../Task.ts"
+import { splitMapArgs } from "../executor.ts"
 import * as core from "../futureState.ts"
 import { reportUnobserved, Unobserved } from "../policy.ts"
 import { decodeExit, encodeArgs, type OnRunnerDeath, onRunnerDeathOf, type WireArgs, type WireExit } from "./codec.ts"
@@ -535,19 +536,6 @@ export const make = (options: ClientOptions = {}) =>
   })
 
 // -- map --------------------------------------------------------------------------------------------
-
-/** Splits `map`'s rest arguments: a trailing plain object that is not iterable is the options. */
-const splitMapArgs = (rest: ReadonlyArray<unknown>) => {
-  const last = rest[rest.length - 1]
-  const isOptions =
-    typeof last === "object" &&
-    last !== null &&
-    !(Symbol.iterator in last) &&
-    Object.getPrototypeOf(last) === Object.prototype
-  return isOptions
-    ? { iterables: rest.slice(0, -1) as ReadonlyArray<Iterable<unknown>>, options: last as Executor.MapOptions }
-    : { iterables: rest as ReadonlyArray<Iterable<unknown>>, options: {} as Executor.MapOptions }
-}
 
 /** Python's `zip(*iterables)`, `chunksize` calls at a time. */
 function* units(iterables: ReadonlyArray<Iterable<unknown>>, size: number): Generator<Array<ReadonlyArray<unknown>>> {
