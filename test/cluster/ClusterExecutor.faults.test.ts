@@ -66,6 +66,24 @@ const withCluster = <A, E>(
     )
   })
 
+/**
+ * Submits `calls` calls of `record`, each lasting `ms`, and waits until every one has started on
+ * some runner; gives the futures and the starts, the first one first.
+ */
+const startAll = (file: string, calls: number, ms: number) =>
+  Effect.gen(function* () {
+    const futures = yield* Effect.forEach(
+      Array.from({ length: calls }, (_, i) => i),
+      (i) => Executor.submit(record, file, i, ms)
+    )
+    const started = yield* eventually(
+      () => (new Set(starts(file).map((s) => s.value)).size === calls ? starts(file) : undefined),
+      "30 seconds",
+      "every call starting"
+    )
+    return { futures, started }
+  })
+
 describe("ClusterExecutor faults", () => {
   it.live(
     "runs the calls of a runner killed with SIGKILL again on the other runner, and every future succeeds",
@@ -74,16 +92,8 @@ describe("ClusterExecutor faults", () => {
         Effect.gen(function* () {
           const file = join(dir, "starts.txt")
           const calls = 6
-          const futures = yield* Effect.forEach(
-            Array.from({ length: calls }, (_, i) => i),
-            (i) => Executor.submit(record, file, i, 6000)
-          )
           // Every call has started somewhere; kill the runner that started the first one.
-          const first = yield* eventually(
-            () => (new Set(starts(file).map((s) => s.value)).size === calls ? starts(file) : undefined),
-            "30 seconds",
-            "every call starting"
-          )
+          const { futures, started: first } = yield* startAll(file, calls, 6000)
           const victim = runners.find((r) => r.pid === first[0].pid)!
           const survivor = runners.find((r) => r !== victim)!
           const killedAt = Date.now()
@@ -169,15 +179,7 @@ describe("ClusterExecutor faults", () => {
         Effect.gen(function* () {
           const file = join(dir, "starts.txt")
           const calls = 6
-          const futures = yield* Effect.forEach(
-            Array.from({ length: calls }, (_, i) => i),
-            (i) => Executor.submit(record, file, i, 2000)
-          )
-          const first = yield* eventually(
-            () => (new Set(starts(file).map((s) => s.value)).size === calls ? starts(file) : undefined),
-            "30 seconds",
-            "every call starting"
-          )
+          const { futures, started: first } = yield* startAll(file, calls, 2000)
           const stopping = runners.find((r) => r.pid === first[0].pid)!
           const exited = new Promise<number | null>((resolve) => stopping.child.once("exit", (code) => resolve(code)))
           const stoppedAt = Date.now()
