@@ -19,8 +19,8 @@ import { hasProperty } from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { CancelledError, InvalidStateError } from "./Errors.ts"
-import * as core from "./internal/futureState.ts"
-import { withTimeout } from "./internal/options.ts"
+import * as core from "./internal/future/state.ts"
+import { withTimeout } from "./internal/policy/options.ts"
 
 /**
  * The key under which every future carries its type markers; `isFuture` checks for it.

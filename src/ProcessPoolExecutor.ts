@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { spawnProcess } from "./internal/platform.ts"
-import * as internal from "./internal/workerExecutor.ts"
+import * as internal from "./internal/workerPool/executor.ts"
 import type { Task } from "./Task.ts"
 
 /**

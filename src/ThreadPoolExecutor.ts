@@ -14,17 +14,19 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
-import { mapWith, type Submitted, toEffect } from "./internal/executor.ts"
+import { mapWith, type Submitted } from "./internal/executor/map.ts"
+import { toEffect } from "./internal/executor/task.ts"
 import { ExecutorObserver } from "./internal/observe.ts"
-import { badOption, checkPositiveInt, namingOptionErrors } from "./internal/options.ts"
+import { Admission, settleSubmit } from "./internal/policy/admission.ts"
+import { makeSubmitWith } from "./internal/policy/attempt.ts"
 import {
+  badOption,
   checkPoolOptions,
-  makeSubmitWith,
-  Room,
-  reportUnobserved,
-  settleSubmit,
+  checkPositiveInt,
+  namingOptionErrors,
   type TaskPolicy
-} from "./internal/policy.ts"
+} from "./internal/policy/options.ts"
+import { reportUnobserved } from "./internal/policy/unobserved.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
 import { isTask, type Task } from "./Task.ts"
 
@@ -145,7 +147,7 @@ export const make = <R = never>(
         initializer === undefined
           ? undefined
           : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any),
-      room: policy.maxQueue === undefined ? undefined : new Room("ThreadPool", policy.maxQueue, policy.whenFull),
+      room: policy.maxQueue === undefined ? undefined : new Admission("ThreadPool", policy.maxQueue, policy.whenFull),
       observer
     })
     // Added first, so the metrics go once the pool has closed.

@@ -18,7 +18,7 @@ import * as Tracer from "effect/Tracer"
 import { BrokenExecutor, type ExecutorKind } from "../Errors.ts"
 import * as Observability from "../Observability.ts"
 import { isTask } from "../Task.ts"
-import type { FutureImpl } from "./futureState.ts"
+import type { FutureImpl } from "./future/state.ts"
 import { replay, type WireParent, type WireSpan } from "./remoteSpans.ts"
 
 /** Metric.HistogramState kept in plain arrays: `record` is a few comparisons and additions. */

@@ -19,11 +19,14 @@ import * as References from "effect/References"
 import { BrokenExecutor, ExecutorShutdownError, type QueueFull } from "../Errors.ts"
 import type { ShutdownOptions } from "../Executor.ts"
 import { isTask } from "../Task.ts"
-import { toEffect } from "./executor.ts"
+import { toEffect } from "./executor/task.ts"
 import { PriorityFifo } from "./fifo.ts"
-import * as core from "./futureState.ts"
+import * as core from "./future/state.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import { abortedBeforeQueued, applyPolicy, type Room, type TaskPolicy, Unobserved } from "./policy.ts"
+import type { Admission } from "./policy/admission.ts"
+import { abortedBeforeQueued, applyPolicy } from "./policy/attempt.ts"
+import type { TaskPolicy } from "./policy/options.ts"
+import { Unobserved } from "./policy/unobserved.ts"
 import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
@@ -63,7 +66,7 @@ export interface ThreadPoolConfig {
   readonly threadNamePrefix: string
   readonly initializer: Effect.Effect<unknown, unknown> | undefined
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
-  readonly room: Room | undefined
+  readonly room: Admission | undefined
   readonly observer: ExecutorObserver
 }
 
@@ -100,7 +103,7 @@ export class ThreadPool {
     args: ReadonlyArray<unknown>,
     context: Context.Context<never>,
     policy?: TaskPolicy
-  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
+  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Admission {
     const out = this.call(task, args, context, policy)
     if (!Exit.isExit(out)) return out
     const future = this.newFuture()
@@ -123,7 +126,7 @@ export class ThreadPool {
     | BrokenExecutor
     | ExecutorShutdownError
     | QueueFull
-    | Room {
+    | Admission {
     if (this.broken !== undefined) return this.broken
     if (this.isShutdown) {
       return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })

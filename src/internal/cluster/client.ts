@@ -35,9 +35,9 @@ import { BrokenExecutor, ExecutorShutdownError, QueueFull, type SerializationErr
 import * as Executor from "../../Executor.ts"
 import type * as Future from "../../Future.ts"
 import { isTask, type Task } from "../../Task.ts"
-import { splitMapArgs } from "../executor.ts"
-import * as core from "../futureState.ts"
-import { reportUnobserved, Unobserved } from "../policy.ts"
+import { splitMapArgs } from "../executor/map.ts"
+import * as core from "../future/state.ts"
+import { reportUnobserved, Unobserved } from "../policy/unobserved.ts"
 import { decodeExit, encodeArgs, type OnRunnerDeath, onRunnerDeathOf, type WireArgs, type WireExit } from "./codec.ts"
 import { type SharedOptions, shardingConfig, storage, TaskEntity, transport } from "./entity.ts"
 

@@ -9,16 +9,25 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Executor from "../Executor.ts"
-import { isTask, type Task } from "../Task.ts"
-import { mapWith, type Submitted } from "./executor.ts"
-import { ExecutorObserver } from "./observe.ts"
-import { badOption, checkPositiveInt, decodeTimeout, namingOptionErrors } from "./options.ts"
-import { resolveEntry, type SpawnAt } from "./platform.ts"
-import { checkPoolOptions, makeSubmitWith, Room, reportUnobserved, settleSubmit, type TaskPolicy } from "./policy.ts"
-import { workerSite } from "./protocol.ts"
-import { checkExport } from "./taskExports.ts"
-import { WorkerPool } from "./workerPool.ts"
+import type * as Executor from "../../Executor.ts"
+import { isTask, type Task } from "../../Task.ts"
+import { mapWith, type Submitted } from "../executor/map.ts"
+import { ExecutorObserver } from "../observe.ts"
+import { resolveEntry, type SpawnAt } from "../platform.ts"
+import { Admission, settleSubmit } from "../policy/admission.ts"
+import { makeSubmitWith } from "../policy/attempt.ts"
+import {
+  badOption,
+  checkPoolOptions,
+  checkPositiveInt,
+  decodeTimeout,
+  namingOptionErrors,
+  type TaskPolicy
+} from "../policy/options.ts"
+import { reportUnobserved } from "../policy/unobserved.ts"
+import { workerSite } from "../protocol.ts"
+import { checkExport } from "../taskExports.ts"
+import { WorkerPool } from "./pool.ts"
 
 /** Options both worker pools take. */
 /** @internal */
@@ -172,7 +181,7 @@ export const make = <Extra extends object = {}>(
       minWorkers,
       maxMemoryBytes: options.maxMemoryPerWorker === undefined ? undefined : options.maxMemoryPerWorker * 1024 * 1024,
       context,
-      room: policy.maxQueue === undefined ? undefined : new Room(kind, policy.maxQueue, policy.whenFull),
+      room: policy.maxQueue === undefined ? undefined : new Admission(kind, policy.maxQueue, policy.whenFull),
       observer
     })
     // Added first, so the metrics go once the pool has closed.

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { pipeArguments } from "effect/Pipeable"
 import { SingleShotGen } from "effect/Utils"
-import { CancelledError, InvalidStateError } from "../Errors.ts"
+import { CancelledError, InvalidStateError } from "../../Errors.ts"
 
 /** @internal */
 export type State = "PENDING" | "RUNNING" | "CANCELLED" | "CANCELLED_AND_NOTIFIED" | "FINISHED"
@@ -46,7 +46,7 @@ const stateText: Record<State, string> = {
 
 let nextId = 0
 
-/** An executor's record of the failures nobody looked at (policy.ts `Unobserved`). */
+/** An executor's record of the failures nobody looked at (policy/unobserved.ts). */
 /** @internal */
 export interface UnobservedRecord {
   /** `f` failed and nobody had looked at it. */

@@ -26,17 +26,20 @@ import {
   type QueueFull,
   type SerializationError,
   WorkerDied
-} from "../Errors.ts"
-import type { ShutdownOptions } from "../Executor.ts"
-import type { Task } from "../Task.ts"
-import { partialChunks } from "./executor.ts"
-import { Fifo, Held, PriorityFifo } from "./fifo.ts"
-import * as core from "./futureState.ts"
-import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
-import { abandonAfterMillis, type Spawn, type WorkerHandle } from "./platform.ts"
-import { abortedBeforeQueued, type Room, retriable, type TaskPolicy, taskTimedOut, Unobserved } from "./policy.ts"
-import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "./protocol.ts"
-import { unwrapAll } from "./transfer.ts"
+} from "../../Errors.ts"
+import type { ShutdownOptions } from "../../Executor.ts"
+import type { Task } from "../../Task.ts"
+import { partialChunks } from "../executor/map.ts"
+import { Fifo, Held, PriorityFifo } from "../fifo.ts"
+import * as core from "../future/state.ts"
+import type { ExecutorObserver, PoolGauges, TaskTrace } from "../observe.ts"
+import { abandonAfterMillis, type Spawn, type WorkerHandle } from "../platform.ts"
+import type { Admission } from "../policy/admission.ts"
+import { abortedBeforeQueued, retriable, taskTimedOut } from "../policy/attempt.ts"
+import type { TaskPolicy } from "../policy/options.ts"
+import { Unobserved } from "../policy/unobserved.ts"
+import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "../protocol.ts"
+import { unwrapAll } from "../transfer.ts"
 
 type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
 type Transferable = Parameters<WorkerHandle["send"]>[1] extends ReadonlyArray<infer T> | undefined ? T : never
@@ -122,7 +125,7 @@ export interface WorkerPoolConfig {
   /** Where done callbacks that return Effects run. */
   readonly context: Context.Context<never>
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
-  readonly room: Room | undefined
+  readonly room: Admission | undefined
   readonly observer: ExecutorObserver
 }
 
@@ -199,7 +202,7 @@ export class WorkerPool {
     chunk: number | undefined,
     context?: Context.Context<never>,
     policy?: TaskPolicy
-  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Room {
+  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Admission {
     const closed = this.closed()
     if (closed !== undefined) return closed
     if (policy?.signal?.aborted === true) return abortedBeforeQueued(this.newFuture())

@@ -1,6 +1,6 @@
 /**
- * What every executor shares: turning a task and its arguments into an
- * Effect, and `map` built on `submit` (CPython's `Executor.map` in `_base.py`).
+ * `map` for every executor, built on its submit (CPython's `Executor.map` in `_base.py`):
+ * the arguments zipped, optionally chunked and bounded by `buffersize`, results in order.
  *
  * @internal
  */
@@ -12,54 +12,14 @@ import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { isPromiseLike } from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import type { MapError, MapOptions, SubmitError } from "../Executor.ts"
-import type { Future } from "../Future.ts"
-import { isTask } from "../Task.ts"
-import { Fifo } from "./fifo.ts"
-import * as core from "./futureState.ts"
-import { checkPositiveInt, decodeTimeout } from "./options.ts"
-import { isRoom, type Room, settleSubmit } from "./policy.ts"
-import { bindProgress, type Reporter } from "./progress.ts"
-import { unwrap, unwrapAll } from "./transfer.ts"
-
-const describe = (u: unknown): string =>
-  u === null ? "null" : typeof u === "object" ? `an object (${u.constructor?.name ?? "Object"})` : `a ${typeof u}`
-
-/**
- * The task as an Effect: an Effect runs as it is; a function is called with
- * its arguments and what it returns (a value, a Promise or an Effect) becomes
- * the result. A throw or a rejection is a defect, stack kept.
- */
-/** @internal */
-export const toEffect = (
-  task: unknown,
-  args: ReadonlyArray<unknown>,
-  report?: Reporter
-): Effect.Effect<unknown, unknown, unknown> => {
-  if (Effect.isEffect(task)) {
-    if (args.length > 0) {
-      return Effect.die(new Cause.IllegalArgumentError("submit: an Effect task takes no arguments; pass a function"))
-    }
-    return task
-  }
-  if (isTask(task)) {
-    const fn = report === undefined ? task.fn : bindProgress(task.fn, report)
-    return Effect.map(toEffect(fn, unwrapAll(args, [])), (value) => unwrap(value, []))
-  }
-  if (typeof task === "function") {
-    return Effect.suspend(() => {
-      const out = task(...args)
-      if (Effect.isEffect(out)) return out
-      if (isPromiseLike(out)) return Effect.promise(() => out)
-      return Effect.succeed(out)
-    })
-  }
-  return Effect.die(
-    new Cause.IllegalArgumentError(`submit: a task must be an Effect, a function or a Task, got ${describe(task)}`)
-  )
-}
+import type { MapError, MapOptions, SubmitError } from "../../Executor.ts"
+import type { Future } from "../../Future.ts"
+import { Fifo } from "../fifo.ts"
+import * as core from "../future/state.ts"
+import { type Admission, mustWait, settleSubmit } from "../policy/admission.ts"
+import { checkPositiveInt, decodeTimeout } from "../policy/options.ts"
+import { describe } from "./task.ts"
 
 /** Splits `map`'s rest arguments: a trailing plain object that is not iterable is the options. */
 /** @internal */
@@ -116,11 +76,11 @@ function* zipMany(iterables: ReadonlyArray<Iterable<unknown>>): Generator<Readon
 }
 
 /**
- * What a synchronous submit gives: the future, why it could not be submitted, or the `Room` to
+ * What a synchronous submit gives: the future, why it could not be submitted, or the `Admission` to
  * wait on; or, from a pool that called the task at once, its Exit.
  */
 /** @internal */
-export type Submitted = Future<unknown, unknown> | Exit.Exit<unknown, unknown> | SubmitError | Room
+export type Submitted = Future<unknown, unknown> | Exit.Exit<unknown, unknown> | SubmitError | Admission
 
 /** A submitted call as `map` holds it: its future, or the Exit of a call that ended at once. */
 type Call = core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown>
@@ -296,7 +256,7 @@ const feed = (from: Feed, n: number, context: Context.Context<never>): Effect.Ef
     }
     const unit = next.value
     const f = from.submitUnit(unit, context)
-    if (isRoom(f)) {
+    if (mustWait(f)) {
       const rest = n - 1
       return Effect.flatMap(
         settleSubmit<Call, SubmitError>(f, () => from.submitUnit(unit, context) as Call),

@@ -7,6 +7,8 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type { PoolOptions, SubmitOptions } from "../../Executor.ts"
 
 const show = (u: unknown): string => {
   if (typeof u === "string") return JSON.stringify(u)
@@ -78,3 +80,67 @@ export const withTimeout = <A, E, R>(
     const timeout = decodeTimeout(name, input)
     return Cause.isIllegalArgumentError(timeout) ? Effect.die(timeout) : f(timeout)
   })
+
+/** A task's options, checked. */
+/** @internal */
+export interface TaskPolicy {
+  readonly priority: number
+  readonly timeout: Duration.Duration | undefined
+  readonly retries: Schedule.Schedule<unknown, unknown> | undefined
+  readonly signal: AbortSignal | undefined
+}
+
+/** Checks `submitWith`'s options: each mistake names the option, the value and the rule. */
+/** @internal */
+export const checkSubmitOptions = (options: SubmitOptions): TaskPolicy | Cause.IllegalArgumentError => {
+  if (typeof options !== "object" || options === null) {
+    return badOption("submitWith: options", "an object such as { priority: 1 }", options)
+  }
+  const priority = options.priority ?? 0
+  if (typeof priority !== "number" || !Number.isFinite(priority)) {
+    return badOption("submitWith: priority", "a finite number (higher runs first, default 0)", priority)
+  }
+  const timeout = decodeTimeout("submitWith: timeout", options.timeout)
+  if (Cause.isIllegalArgumentError(timeout)) return timeout
+  const retries = options.retries
+  let schedule: Schedule.Schedule<unknown, unknown> | undefined
+  if (typeof retries === "number") {
+    if (!Number.isInteger(retries) || retries < 0) {
+      return badOption("submitWith: retries", "a whole number of retries (0 or more) or a Schedule", retries)
+    }
+    schedule = retries === 0 ? undefined : Schedule.recurs(retries)
+  } else if (retries !== undefined) {
+    if (!Schedule.isSchedule(retries)) {
+      return badOption("submitWith: retries", "a whole number of retries (0 or more) or a Schedule", retries)
+    }
+    schedule = retries as Schedule.Schedule<unknown, unknown>
+  }
+  const signal = options.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return badOption("submitWith: signal", "an AbortSignal", signal)
+  }
+  return { priority, timeout, retries: schedule, signal }
+}
+
+/** The pool-wide options beyond Python, checked. */
+/** @internal */
+export interface PoolPolicy {
+  readonly maxQueue: number | undefined
+  readonly whenFull: "suspend" | "reject"
+  readonly failOnUnobserved: boolean
+}
+
+/** @internal */
+export const checkPoolOptions = (options: PoolOptions): PoolPolicy | Cause.IllegalArgumentError => {
+  const maxQueue = options.maxQueue
+  if (maxQueue !== undefined && !(typeof maxQueue === "number" && Number.isInteger(maxQueue) && maxQueue >= 0)) {
+    return badOption("maxQueue", "a whole number of pending tasks (0 or more)", maxQueue)
+  }
+  const whenFull = options.whenFull ?? "suspend"
+  if (whenFull !== "suspend" && whenFull !== "reject") {
+    return badOption("whenFull", '"suspend" or "reject"', whenFull)
+  }
+  const failOnUnobserved = options.failOnUnobserved ?? false
+  if (typeof failOnUnobserved !== "boolean") return badOption("failOnUnobserved", "a boolean", failOnUnobserved)
+  return { maxQueue, whenFull, failOnUnobserved }
+}
