@@ -10,23 +10,22 @@
 
 import { availableParallelism } from "node:os"
 import type * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
-import { mapWith, type Submitted } from "./internal/executor/map.ts"
+import { makeService } from "./internal/executor/service.ts"
 import { toEffect } from "./internal/executor/task.ts"
 import { ExecutorObserver } from "./internal/observe.ts"
-import { Admission, settleSubmit } from "./internal/policy/admission.ts"
-import { makeSubmitWith } from "./internal/policy/attempt.ts"
+import { Admission } from "./internal/policy/admission.ts"
 import {
   badOption,
+  checkMaxWorkers,
+  checkName,
   checkPoolOptions,
-  checkPositiveInt,
-  namingOptionErrors,
-  type TaskPolicy
+  namingOptionErrors
 } from "./internal/policy/options.ts"
-import { reportUnobserved } from "./internal/policy/unobserved.ts"
 import { ThreadPool } from "./internal/threadPool.ts"
 import { isTask, type Task } from "./Task.ts"
 
@@ -118,13 +117,10 @@ export const make = <R = never>(
 ): Effect.Effect<Executor.Service, Cause.IllegalArgumentError, R | Scope.Scope> =>
   Effect.gen(function* () {
     const maxWorkers = options.maxWorkers ?? defaultMaxWorkers()
-    if (typeof maxWorkers === "number" && Number.isFinite(maxWorkers) && maxWorkers <= 0) {
-      return yield* badOption("maxWorkers", "greater than 0", maxWorkers)
-    }
-    const badMax = checkPositiveInt("maxWorkers", maxWorkers)
+    const badMax = checkMaxWorkers(maxWorkers)
     if (badMax) return yield* badMax
-    const name = options.name ?? `ThreadPoolExecutor-${poolCount++}`
-    if (typeof name !== "string") return yield* badOption("name", "a string", name)
+    const name = checkName(options.name, () => `ThreadPoolExecutor-${poolCount++}`)
+    if (typeof name !== "string") return yield* name
     const prefix = options.threadNamePrefix ?? name
     if (typeof prefix !== "string") return yield* badOption("threadNamePrefix", "a string", prefix)
     const initializer = options.initializer
@@ -138,7 +134,7 @@ export const make = <R = never>(
     }
     const policy = checkPoolOptions(options)
     if (policy instanceof Error) return yield* policy
-    const context = yield* Effect.context<R>()
+    const context = (yield* Effect.context<R>()) as Context.Context<never>
     const observer = new ExecutorObserver("ThreadPool", name)
     const pool = new ThreadPool({
       maxWorkers,
@@ -146,32 +142,20 @@ export const make = <R = never>(
       initializer:
         initializer === undefined
           ? undefined
-          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as any),
-      room: policy.maxQueue === undefined ? undefined : new Admission("ThreadPool", policy.maxQueue, policy.whenFull),
-      observer
+          : Effect.provideContext(toEffect(initializer, options.initargs ?? []), context as Context.Context<unknown>),
+      admission:
+        policy.maxQueue === undefined ? undefined : new Admission("ThreadPool", policy.maxQueue, policy.whenFull),
+      observer,
+      context
     })
-    // Added first, so the metrics go once the pool has closed.
-    const unregister = observer.register(context as any, pool.gauges())
-    yield* Effect.addFinalizer(() => Effect.sync(unregister))
-    yield* Effect.addFinalizer((exit) =>
-      Effect.andThen(pool.close(exit), reportUnobserved("ThreadPool", name, pool.unobserved, policy.failOnUnobserved))
-    )
-    const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> =>
-      Effect.withFiber((fiber) => {
-        const attempt = () => pool.submit(task, args, fiber.context, taskPolicy)
-        return settleSubmit(attempt(), attempt, taskPolicy?.signal)
-      })
-    const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
-    const service: Executor.Service = {
+    return yield* makeService({
       kind: "ThreadPool",
       name,
-      submit: submit as Executor.Service["submit"],
-      submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
-      map: ((task: unknown, ...rest: Array<unknown>) =>
-        mapWith((args, context) => pool.call(task, args, context) as Submitted, rest)) as Executor.Service["map"],
-      shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
-    }
-    return service
+      pool,
+      observer,
+      context,
+      failOnUnobserved: policy.failOnUnobserved
+    })
   }).pipe(namingOptionErrors("ThreadPoolExecutor"))
 
 /**

@@ -10,23 +10,20 @@
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { isPromiseLike } from "effect/Predicate"
 import * as References from "effect/References"
-import { BrokenExecutor, ExecutorShutdownError, type QueueFull } from "../Errors.ts"
-import type { ShutdownOptions } from "../Executor.ts"
+import type { QueueFull } from "../Errors.ts"
 import { isTask } from "../Task.ts"
+import { type Closed, PoolCore } from "./executor/core.ts"
 import { toEffect } from "./executor/task.ts"
-import { PriorityFifo } from "./fifo.ts"
 import * as core from "./future/state.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "./observe.ts"
 import type { Admission } from "./policy/admission.ts"
-import { abortedBeforeQueued, applyPolicy } from "./policy/attempt.ts"
+import { Attempts } from "./policy/attempt.ts"
 import type { TaskPolicy } from "./policy/options.ts"
-import { Unobserved } from "./policy/unobserved.ts"
 import { bindProgress } from "./progress.ts"
 import { unwrap, unwrapAll } from "./transfer.ts"
 
@@ -66,16 +63,15 @@ export interface ThreadPoolConfig {
   readonly threadNamePrefix: string
   readonly initializer: Effect.Effect<unknown, unknown> | undefined
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
-  readonly room: Admission | undefined
+  readonly admission: Admission | undefined
   readonly observer: ExecutorObserver
+  /** Where the done callbacks of futures the pool gives up on run. */
+  readonly context: Context.Context<never>
 }
 
 /** @internal */
-export class ThreadPool {
+export class ThreadPool extends PoolCore<WorkItem> {
   readonly config: ThreadPoolConfig
-  private readonly queue = new PriorityFifo<WorkItem>()
-  /** Futures that failed and nobody has looked at yet. */
-  readonly unobserved = new Unobserved()
   private readonly idle: Array<Worker> = []
   private readonly ready: Array<Worker> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -83,11 +79,9 @@ export class ThreadPool {
   private readonly waiting = new Set<() => void>()
   private workerCount = 0
   private draining = false
-  private isShutdown = false
-  private broken: BrokenExecutor | undefined = undefined
-  private readonly terminated = Deferred.makeUnsafe<void>()
 
   constructor(config: ThreadPoolConfig) {
+    super("ThreadPool", config.observer, config.admission, config.context)
     this.config = config
   }
 
@@ -103,10 +97,10 @@ export class ThreadPool {
     args: ReadonlyArray<unknown>,
     context: Context.Context<never>,
     policy?: TaskPolicy
-  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Admission {
+  ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
     const out = this.call(task, args, context, policy)
     if (!Exit.isExit(out)) return out
-    const future = this.newFuture()
+    const future = this.directFuture()
     core.completeUnsafe(future, out)
     return future
   }
@@ -120,37 +114,18 @@ export class ThreadPool {
     args: ReadonlyArray<unknown>,
     context: Context.Context<never>,
     policy?: TaskPolicy
-  ):
-    | core.FutureImpl<unknown, unknown>
-    | Exit.Exit<unknown, unknown>
-    | BrokenExecutor
-    | ExecutorShutdownError
-    | QueueFull
-    | Admission {
-    if (this.broken !== undefined) return this.broken
-    if (this.isShutdown) {
-      return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
-    }
-    if (policy?.signal?.aborted === true) {
-      const future = this.newFuture()
-      this.config.observer.submitted++
-      future.onEnd = this.config.observer.onEnd
-      return abortedBeforeQueued(future)
-    }
+  ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> | Closed | QueueFull | Admission {
+    const refused = this.refuse(policy)
+    if (refused !== undefined) return refused
     if (this.queue.length === 0 && policy === undefined && (typeof task === "function" || isTask(task))) {
       const worker = this.readyWorker()
       if (worker !== undefined) return this.callNow(worker, task, args, context)
     }
-    const full = this.config.room?.admit(
-      this.queue.length,
-      this.idle.length + this.config.maxWorkers - this.workerCount
-    )
+    const full = this.admission?.admit(this.queue.length, this.idle.length + this.config.maxWorkers - this.workerCount)
     if (full !== undefined) return full
     const future = this.newFuture()
-    const observer = this.config.observer
-    observer.submitted++
+    const observer = this.observer
     const trace = observer.trace(context, task)
-    future.onEnd = observer.onEnd
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     if (policy === undefined && (typeof task === "function" || isTask(task))) {
       this.queue.push({ future, effect: undefined, call: { task, args }, context, submittedAt, trace })
@@ -159,7 +134,7 @@ export class ThreadPool {
       this.queue.push(
         {
           future,
-          effect: policy === undefined ? effect : applyPolicy(effect, policy),
+          effect: policy === undefined ? effect : new Attempts(policy).run(effect),
           call: undefined,
           context,
           submittedAt,
@@ -172,7 +147,8 @@ export class ThreadPool {
     return future
   }
 
-  private newFuture(): core.FutureImpl<unknown, unknown> {
+  /** A future for a call made inside submit: its outcome is counted by the call, not by the future's end. */
+  private directFuture(): core.FutureImpl<unknown, unknown> {
     const future = new core.FutureImpl<unknown, unknown>()
     future.unobserved = this.unobserved
     return future
@@ -221,7 +197,7 @@ export class ThreadPool {
     args: ReadonlyArray<unknown>,
     context: Context.Context<never>
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
-    const observer = this.config.observer
+    const observer = this.observer
     observer.submitted++
     observer.queueWait.zeros++
     const trace = observer.trace(context, task)
@@ -230,7 +206,7 @@ export class ThreadPool {
     let out: unknown
     try {
       if (isTask(task)) {
-        future = this.newFuture()
+        future = this.directFuture()
         future.state = "RUNNING"
       }
       out = invoke(task, args, future)
@@ -239,7 +215,7 @@ export class ThreadPool {
       return this.endedNow(Exit.die(error), worker, future, trace)
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
-      future ??= this.newFuture()
+      future ??= this.directFuture()
       future.state = "RUNNING"
       future.onEnd = observer.onEnd
       const startedAt = performance.now()
@@ -294,7 +270,7 @@ export class ThreadPool {
     future: core.FutureImpl<unknown, unknown> | undefined,
     trace: TaskTrace | undefined
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
-    if (trace !== undefined) this.config.observer.endSpan(trace, exit)
+    if (trace !== undefined) this.observer.endSpan(trace, exit)
     if (future !== undefined) core.completeUnsafe(future, exit)
     this.release(worker)
     return future ?? exit
@@ -308,11 +284,15 @@ export class ThreadPool {
   /** The worker waits for work; a submitter waiting for room (`maxQueue`) may now come in. */
   private makeIdle(worker: Worker): void {
     this.idle.push(worker)
-    this.config.room?.freed(1)
+    this.admission?.freed(1)
   }
 
-  get pending(): number {
+  protected pending(): number {
     return this.queue.length
+  }
+
+  protected windDown(): boolean {
+    return this.workerCount === 0
   }
 
   /** What the gauges read: queued tasks, workers running one, idle workers. */
@@ -360,7 +340,7 @@ export class ThreadPool {
     let item = this.queue.shift()
     // As `_WorkItem.run`: a future cancelled while queued is only notified, never run.
     while (item !== undefined && core.setRunningOrNotifyCancelUnsafe(item.future) !== true) item = this.queue.shift()
-    if (this.config.room !== undefined && before > this.queue.length) this.config.room.freed(before - this.queue.length)
+    if (this.admission !== undefined && before > this.queue.length) this.admission.freed(before - this.queue.length)
     if (item === undefined) {
       if (this.isShutdown) {
         this.workerCount--
@@ -371,7 +351,7 @@ export class ThreadPool {
       return
     }
     const startedAt = performance.now()
-    this.config.observer.queueWait.record(startedAt - item.submittedAt)
+    this.observer.queueWait.record(startedAt - item.submittedAt)
     const call = item.call
     if (call !== undefined) {
       // A worker whose initializer has not run yet runs it first, in the item's fiber.
@@ -393,7 +373,7 @@ export class ThreadPool {
     startedAt: number
   ): void {
     const future = item.future
-    if (item.trace !== undefined) this.config.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
+    if (item.trace !== undefined) this.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
     let out: unknown
     try {
       out = invoke(task, args, future)
@@ -439,10 +419,10 @@ export class ThreadPool {
     const future = item.future
     future.interruptor = undefined
     // The task span's end, if the fiber ended before the span could.
-    if (item.trace !== undefined) this.config.observer.endSpan(item.trace, exit)
+    if (item.trace !== undefined) this.observer.endSpan(item.trace, exit)
     // A future that is no longer running was ended by the pool: its initializer failed.
     if (future.state === "RUNNING") {
-      this.config.observer.runTime.record(performance.now() - startedAt)
+      this.observer.runTime.record(performance.now() - startedAt)
       const callbacks = core.completeUnsafe(future, exit)
       if (Array.isArray(callbacks)) {
         const fiber = Effect.runForkWith(this.named(worker, item.context))(core.runCallbacks(future, callbacks))
@@ -460,7 +440,7 @@ export class ThreadPool {
     const effect =
       trace === undefined
         ? (item.effect as Effect.Effect<unknown, unknown>)
-        : this.config.observer.inSpan(
+        : this.observer.inSpan(
             item.effect as Effect.Effect<unknown, unknown>,
             trace,
             worker.name,
@@ -476,77 +456,37 @@ export class ThreadPool {
     })
   }
 
-  /** CPython's `_initializer_failed`: one reason, and every queued future fails with it. */
+  /** CPython's `_initializer_failed`: the pool breaks, and this item and every queued one fail with its reason. */
   private initializerFailed(item: WorkItem, cause: Cause.Cause<unknown>): Effect.Effect<void> {
     return Effect.suspend(() => {
       const error = Cause.squash(cause)
-      this.broken ??= new BrokenExecutor({
-        kind: "ThreadPool",
-        reason: `A thread initializer failed, the thread pool is not usable anymore: ${error instanceof Error ? error.message : String(error)}`,
-        cause: error
-      })
-      const failed = [item.future]
-      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) failed.push(next.future)
-      this.config.room?.wakeAll()
-      const exit = Exit.fail(this.broken)
-      const failAll = Effect.forEach(
-        failed,
-        (f) => {
-          f.interruptor = undefined
-          const callbacks = core.endUnsafe(f, exit)
-          return callbacks instanceof Error ? Effect.void : core.runCallbacks(f, callbacks)
-        },
-        { discard: true }
+      const broken = this.break(
+        `A thread initializer failed, the thread pool is not usable anymore: ${error instanceof Error ? error.message : String(error)}`,
+        error
       )
-      return Effect.andThen(Effect.logError("Exception in initializer:", cause), failAll)
+      item.future.interruptor = undefined
+      const callbacks = core.endUnsafe(item.future, Exit.fail(broken))
+      return Effect.andThen(
+        Effect.logError("Exception in initializer:", cause),
+        callbacks instanceof Error ? Effect.void : core.runCallbacks(item.future, callbacks)
+      )
     })
   }
 
-  /** CPython's `shutdown(wait, cancel_futures)`. */
-  shutdown(options: ShutdownOptions | undefined): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.isShutdown = true
-      const cancelled: Array<core.FutureImpl<unknown, unknown>> = []
-      if (options?.cancelFutures === true) {
-        for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) cancelled.push(item.future)
-      }
-      this.config.room?.wakeAll()
-      // Idle workers will never be handed work again.
-      this.workerCount -= this.idle.length
-      this.idle.length = 0
-      this.checkTerminated()
-      const cancelAll = Effect.forEach(
-        cancelled,
-        (f) => {
-          const callbacks = core.cancelUnsafe(f)
-          // Nothing will ever pick these up, so tell `wait`/`asCompleted` now.
-          core.setRunningOrNotifyCancelUnsafe(f)
-          return core.runCallbacks(f, callbacks)
-        },
-        { discard: true }
-      )
-      return options?.wait === false ? cancelAll : Effect.andThen(cancelAll, Deferred.await(this.terminated))
-    })
+  /** Queued calls fail with `exit`; those running go on, as CPython's threads finish their work items. */
+  protected abandon(exit: Exit.Exit<never, unknown>): void {
+    for (const item of this.queue.drain()) this.end(item.future, exit)
   }
 
-  /** The scope's end: as `shutdown({ wait: true })`, but an interrupted scope also stops what runs. */
-  close(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
-    if (!Exit.hasInterrupts(exit)) return this.shutdown({ wait: true })
-    return Effect.andThen(
-      this.shutdown({ wait: false, cancelFutures: true }),
-      Effect.andThen(
-        Effect.suspend(() => {
-          for (const abandon of this.waiting) abandon()
-          return Fiber.interruptAll(this.running)
-        }),
-        Deferred.await(this.terminated)
-      )
-    )
+  /** Idle workers will never be handed work again. */
+  protected override onShutdown(): void {
+    this.workerCount -= this.idle.length
+    this.idle.length = 0
   }
 
-  private checkTerminated(): void {
-    if (this.isShutdown && this.workerCount === 0 && this.pending === 0) {
-      Deferred.doneUnsafe(this.terminated, Exit.void)
-    }
+  /** Running tasks are interrupted; calls waiting on a Promise stop waiting. */
+  protected interruptRunning(): Effect.Effect<void> {
+    for (const abandon of this.waiting) abandon()
+    return Fiber.interruptAll(this.running)
   }
 }

@@ -14,7 +14,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import type { MapError, MapOptions, SubmitError } from "../../Executor.ts"
-import type { Future } from "../../Future.ts"
 import { Fifo } from "../fifo.ts"
 import * as core from "../future/state.ts"
 import { type Admission, mustWait, settleSubmit } from "../policy/admission.ts"
@@ -80,7 +79,7 @@ function* zipMany(iterables: ReadonlyArray<Iterable<unknown>>): Generator<Readon
  * wait on; or, from a pool that called the task at once, its Exit.
  */
 /** @internal */
-export type Submitted = Future<unknown, unknown> | Exit.Exit<unknown, unknown> | SubmitError | Admission
+export type Submitted = core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> | SubmitError | Admission
 
 /** A submitted call as `map` holds it: its future, or the Exit of a call that ended at once. */
 type Call = core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown>

@@ -46,6 +46,20 @@ export const checkPositiveInt = (name: string, value: unknown): Cause.IllegalArg
     ? undefined
     : badOption(name, "a whole number greater than 0", value)
 
+/** `maxWorkers`, as CPython checks `max_workers`: `undefined` when valid, else the error. */
+/** @internal */
+export const checkMaxWorkers = (value: unknown): Cause.IllegalArgumentError | undefined =>
+  typeof value === "number" && value <= 0
+    ? badOption("maxWorkers", "greater than 0", value)
+    : checkPositiveInt("maxWorkers", value)
+
+/** An executor's `name` (default `fallback()`, taken only when none is given), or the error. */
+/** @internal */
+export const checkName = (value: unknown, fallback: () => string): string | Cause.IllegalArgumentError => {
+  const name = value ?? fallback()
+  return typeof name === "string" ? name : badOption("name", "a string", name)
+}
+
 /** Decodes a timeout; `undefined` stays `undefined` (wait forever). */
 /** @internal */
 export const decodeTimeout = (

@@ -8,23 +8,21 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import type * as Executor from "../../Executor.ts"
 import { isTask, type Task } from "../../Task.ts"
-import { mapWith, type Submitted } from "../executor/map.ts"
+import { makeService } from "../executor/service.ts"
 import { ExecutorObserver } from "../observe.ts"
 import { resolveEntry, type SpawnAt } from "../platform.ts"
-import { Admission, settleSubmit } from "../policy/admission.ts"
-import { makeSubmitWith } from "../policy/attempt.ts"
+import { Admission } from "../policy/admission.ts"
 import {
   badOption,
+  checkMaxWorkers,
+  checkName,
   checkPoolOptions,
   checkPositiveInt,
   decodeTimeout,
-  namingOptionErrors,
-  type TaskPolicy
+  namingOptionErrors
 } from "../policy/options.ts"
-import { reportUnobserved } from "../policy/unobserved.ts"
 import { workerSite } from "../protocol.ts"
 import { checkExport } from "../taskExports.ts"
 import { WorkerPool } from "./pool.ts"
@@ -58,22 +56,6 @@ const millis = (duration: Duration.Duration): number =>
   Duration.isFinite(duration) ? Duration.toMillis(duration) : Number.POSITIVE_INFINITY
 /** Executors made so far, per kind, for default names. */
 const counts = { InterpreterPool: 0, ProcessPool: 0 }
-
-/**
- * Where the parent's check of a task (`checkExport`: does its module export it under its name?)
- * found a mistake, or is still under way: dies at once naming `call`, or waits and then `retry`s.
- */
-const exportUnchecked = <A, E>(
-  call: "submit" | "map",
-  problem: string | Promise<string | null>,
-  retry: () => Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
-  typeof problem === "string"
-    ? Effect.die(new Cause.IllegalArgumentError(`${call}: ${problem}`))
-    : Effect.flatMap(
-        Effect.promise(() => problem),
-        retry
-      )
 
 /** How deep pools may nest: a worker at this depth cannot start a worker pool. */
 const maxDepth = 3
@@ -122,10 +104,7 @@ export const make = <Extra extends object = {}>(
     const entry = resolveEntry(options.workerEntry)
     if (typeof entry === "string") return yield* new Cause.IllegalArgumentError(entry)
     const maxWorkers = options.maxWorkers ?? defaultMaxWorkers
-    if (typeof maxWorkers === "number" && maxWorkers <= 0) {
-      return yield* badOption("maxWorkers", "greater than 0", maxWorkers)
-    }
-    const badMax = checkPositiveInt("maxWorkers", maxWorkers)
+    const badMax = checkMaxWorkers(maxWorkers)
     if (badMax) return yield* badMax
     if (options.maxTasksPerChild !== undefined) {
       const bad = checkPositiveInt("maxTasksPerChild", options.maxTasksPerChild)
@@ -161,8 +140,8 @@ export const make = <Extra extends object = {}>(
       const bad = checkPositiveInt("maxMemoryPerWorker", options.maxMemoryPerWorker)
       if (bad) return yield* bad
     }
-    const name = options.name ?? `${kind}Executor-${counts[kind]++}`
-    if (typeof name !== "string") return yield* badOption("name", "a string", name)
+    const name = checkName(options.name, () => `${kind}Executor-${counts[kind]++}`)
+    if (typeof name !== "string") return yield* name
     const context = yield* Effect.context<never>()
     const observer = new ExecutorObserver(kind, name)
     const pool = new WorkerPool({
@@ -181,54 +160,35 @@ export const make = <Extra extends object = {}>(
       minWorkers,
       maxMemoryBytes: options.maxMemoryPerWorker === undefined ? undefined : options.maxMemoryPerWorker * 1024 * 1024,
       context,
-      room: policy.maxQueue === undefined ? undefined : new Admission(kind, policy.maxQueue, policy.whenFull),
+      admission: policy.maxQueue === undefined ? undefined : new Admission(kind, policy.maxQueue, policy.whenFull),
       observer
     })
-    // Added first, so the metrics go once the pool has closed.
-    const unregister = observer.register(context, pool.gauges())
-    yield* Effect.addFinalizer(() => Effect.sync(unregister))
-    yield* Effect.addFinalizer((exit) =>
-      Effect.andThen(pool.close(exit), reportUnobserved(kind, name, pool.unobserved, policy.failOnUnobserved))
-    )
-    pool.start()
     const notATask = (call: "submit" | "map", task: unknown) =>
       new Cause.IllegalArgumentError(
         `${call}: ${kind === "ProcessPool" ? "a ProcessPoolExecutor" : "an InterpreterPoolExecutor"} runs Tasks ` +
           `(Task.make(import.meta.url, name, fn)), since a worker must import the function; got ${describe(task)}`
       )
-    const submitPolicy = (task: unknown, args: Array<unknown>, taskPolicy?: TaskPolicy): Effect.Effect<any, any> => {
-      // A programming error, the same whatever the pool's state: submit dies at once, before the
-      // broken and shutdown checks, rather than give a future that fails when read.
-      if (!isTask(task)) return Effect.die(notATask("submit", task))
-      const problem = checkExport(task)
-      if (problem !== null) return exportUnchecked("submit", problem, () => submitPolicy(task, args, taskPolicy))
-      return Effect.withFiber((fiber) => {
-        const attempt = () => pool.submit(task, args, undefined, fiber.context, taskPolicy)
-        return settleSubmit(attempt(), attempt, taskPolicy?.signal)
-      })
-    }
-    const submit = (task: unknown, ...args: Array<unknown>) => submitPolicy(task, args)
-    const map = (task: unknown, ...rest: Array<unknown>): Stream.Stream<unknown, unknown> => {
-      if (!isTask(task)) return Stream.die(notATask("map", task))
-      const problem = checkExport(task)
-      if (problem !== null) {
-        return Stream.unwrap(exportUnchecked("map", problem, () => Effect.succeed(map(task, ...rest))))
-      }
-      return mapWith(
-        (args, context) => pool.submit(task, args, undefined, context) as Submitted,
-        rest,
-        (argsList, context, first) => pool.submit(task, argsList, first, context) as Submitted
-      )
-    }
-    const service: Executor.Service & Extra = {
-      ...(extra?.(pool) as Extra),
+    const service = yield* makeService({
       kind,
       name,
-      submit: submit as Executor.Service["submit"],
-      submitWith: makeSubmitWith(submitPolicy) as Executor.Service["submitWith"],
-      map: map as Executor.Service["map"],
-      shutdown: (shutdownOptions) => pool.shutdown(shutdownOptions)
-    }
-    pools.set(service, pool)
-    return service
+      pool,
+      observer,
+      context,
+      failOnUnobserved: policy.failOnUnobserved,
+      // A programming error, the same whatever the pool's state: the call dies at once, before the
+      // broken and shutdown checks, rather than give a future that fails when read. The parent's
+      // check of the task's export may still be under way: then the call waits for it.
+      check: (call, task) => {
+        if (!isTask(task)) return Effect.die(notATask(call, task))
+        const problem = checkExport(task)
+        if (problem === null) return undefined
+        return typeof problem === "string"
+          ? Effect.die(new Cause.IllegalArgumentError(`${call}: ${problem}`))
+          : Effect.promise(() => problem)
+      }
+    })
+    pool.start()
+    const executor: Executor.Service & Extra = { ...(extra?.(pool) as Extra), ...service }
+    pools.set(executor, pool)
+    return executor
   }).pipe(namingOptionErrors(`${kind}Executor`))

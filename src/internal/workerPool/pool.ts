@@ -10,34 +10,21 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
-import {
-  BrokenExecutor,
-  ExecutionFailed,
-  ExecutorShutdownError,
-  type QueueFull,
-  type SerializationError,
-  WorkerDied
-} from "../../Errors.ts"
-import type { ShutdownOptions } from "../../Executor.ts"
+import { BrokenExecutor, ExecutionFailed, type QueueFull, type SerializationError, WorkerDied } from "../../Errors.ts"
 import type { Task } from "../../Task.ts"
-import { partialChunks } from "../executor/map.ts"
-import { Fifo, Held, PriorityFifo } from "../fifo.ts"
+import { type Closed, PoolCore } from "../executor/core.ts"
+import { partialChunks, type Submitted } from "../executor/map.ts"
+import { Fifo, Held } from "../fifo.ts"
 import * as core from "../future/state.ts"
 import type { ExecutorObserver, PoolGauges, TaskTrace } from "../observe.ts"
 import { abandonAfterMillis, type Spawn, type WorkerHandle } from "../platform.ts"
 import type { Admission } from "../policy/admission.ts"
-import { abortedBeforeQueued, retriable, taskTimedOut } from "../policy/attempt.ts"
+import { Attempts } from "../policy/attempt.ts"
 import type { TaskPolicy } from "../policy/options.ts"
-import { Unobserved } from "../policy/unobserved.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "../protocol.ts"
 import { unwrapAll } from "../transfer.ts"
 
@@ -52,17 +39,8 @@ interface WorkItem {
   /** A chunk of `map`'s calls (`args` is a list of argument lists): the map input of its first call. */
   readonly chunk: number | undefined
   worker: PoolWorker | undefined
-  /** `submitWith`'s options; `undefined` for a plain submit. */
-  readonly policy: TaskPolicy | undefined
-  /** The running attempt's `timeout`: a sleep on the pool's Clock. */
-  timer: Fiber.Fiber<void> | undefined
-  timedOut: boolean
-  /** `Future.interrupt` (or the signal) asked it to stop: no attempt follows, whatever the attempt's end. */
-  interrupted: boolean
-  /** The `retries` schedule's stepper, made at the first failure. */
-  step: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined
-  /** The wait between two attempts. */
-  retrying: Fiber.Fiber<unknown, unknown> | undefined
+  /** Its attempts under `submitWith`'s options; `undefined` for a plain submit. */
+  readonly attempts: Attempts | undefined
   /** When it was submitted and when last sent to a worker (`performance.now()`; -1: not sent). */
   readonly submittedAt: number
   sentAt: number
@@ -125,7 +103,7 @@ export interface WorkerPoolConfig {
   /** Where done callbacks that return Effects run. */
   readonly context: Context.Context<never>
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
-  readonly room: Admission | undefined
+  readonly admission: Admission | undefined
   readonly observer: ExecutorObserver
 }
 
@@ -139,20 +117,9 @@ const lostWithWorker = (): ExecutionFailed =>
       "a task interrupted there did not stop within interruptGrace"
   })
 
-/** Stops the call's `timeout` timer, if it has one running. */
-const clearTimer = (item: WorkItem): void => {
-  const timer = item.timer
-  if (timer === undefined) return
-  item.timer = undefined
-  timer.interruptUnsafe()
-}
-
 /** @internal */
-export class WorkerPool {
+export class WorkerPool extends PoolCore<WorkItem> {
   readonly config: WorkerPoolConfig
-  private readonly queue = new PriorityFifo<WorkItem>()
-  /** Futures that failed and nobody has looked at yet. */
-  readonly unobserved = new Unobserved()
   /** Calls between two attempts (`retries`): running, though on no worker and in no queue. */
   private readonly retryWaits = new Set<WorkItem>()
   /** Calls taken back from a replaced worker before they started; they go first and are already RUNNING. */
@@ -161,13 +128,11 @@ export class WorkerPool {
   private dispatchScheduled = false
   /** What a call costs a worker, on average lately; `undefined` until a reply came. */
   private millisPerCall: number | undefined = undefined
-  private isShutdown = false
-  private broken: BrokenExecutor | undefined = undefined
-  private readonly terminated = Deferred.makeUnsafe<void>()
   /** Wakes when the longest-idle worker's `idleTimeout` ends. */
   private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
 
   constructor(config: WorkerPoolConfig) {
+    super(config.kind, config.observer, config.admission, config.context)
     this.config = config
   }
 
@@ -176,40 +141,48 @@ export class WorkerPool {
     for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
   }
 
-  /** Why no call can be submitted now (CPython's checks, broken first), if none can. */
-  private closed(): BrokenExecutor | ExecutorShutdownError | undefined {
-    if (this.broken !== undefined) return this.broken
-    if (this.isShutdown) return new ExecutorShutdownError({ message: "cannot schedule new futures after shutdown" })
-    return undefined
-  }
-
-  /** A future of this pool, counted as submitted. */
-  private newFuture(): core.FutureImpl<unknown, unknown> {
-    const future = new core.FutureImpl<unknown, unknown>()
-    future.unobserved = this.unobserved
-    future.onEnd = this.config.observer.onEnd
-    this.config.observer.submitted++
-    return future
-  }
-
   private get word(): string {
     return this.config.kind === "ProcessPool" ? "process" : "thread"
   }
 
+  /** CPython's `submit`: after the common checks and admission, the call is queued and dispatched. */
   submit(
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>,
+    policy: TaskPolicy | undefined
+  ): Submitted {
+    return this.enqueue(task as AnyTask, args, undefined, context, policy)
+  }
+
+  /** One call of `map`. */
+  call(task: unknown, args: ReadonlyArray<unknown>, context: Context.Context<never>): Submitted {
+    return this.enqueue(task as AnyTask, args, undefined, context, undefined)
+  }
+
+  /** A chunk of `map`'s calls, sent to a worker as one unit; `first` is the map input of its first call. */
+  callChunk(
+    task: unknown,
+    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
+    context: Context.Context<never>,
+    first: number
+  ): Submitted {
+    return this.enqueue(task as AnyTask, argsList, first, context, undefined)
+  }
+
+  private enqueue(
     task: AnyTask,
     args: ReadonlyArray<unknown>,
     chunk: number | undefined,
-    context?: Context.Context<never>,
-    policy?: TaskPolicy
-  ): core.FutureImpl<unknown, unknown> | BrokenExecutor | ExecutorShutdownError | QueueFull | Admission {
-    const closed = this.closed()
-    if (closed !== undefined) return closed
-    if (policy?.signal?.aborted === true) return abortedBeforeQueued(this.newFuture())
-    const full = this.config.room?.admit(this.pending(), this.freeWorkers())
+    context: Context.Context<never>,
+    policy: TaskPolicy | undefined
+  ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
+    const refused = this.refuse(policy)
+    if (refused !== undefined) return refused
+    const full = this.admission?.admit(this.pending(), this.freeWorkers())
     if (full !== undefined) return full
     const future = this.newFuture()
-    const observer = this.config.observer
+    const observer = this.observer
     const trace = observer.trace(context, task)
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
     this.queue.push(
@@ -223,12 +196,7 @@ export class WorkerPool {
         submittedAt,
         sentAt: -1,
         trace,
-        policy,
-        timer: undefined,
-        timedOut: false,
-        interrupted: false,
-        step: undefined,
-        retrying: undefined
+        attempts: policy === undefined ? undefined : new Attempts(policy)
       },
       policy?.priority
     )
@@ -265,7 +233,7 @@ export class WorkerPool {
     return n
   }
 
-  private pending(): number {
+  protected pending(): number {
     return this.queue.length + this.requeued.length
   }
 
@@ -339,8 +307,8 @@ export class WorkerPool {
         }
         batch.push(item)
       }
-      if (this.config.room !== undefined && queued > this.queue.length) {
-        this.config.room.freed(queued - this.queue.length)
+      if (this.admission !== undefined && queued > this.queue.length) {
+        this.admission.freed(queued - this.queue.length)
       }
       if (batch.length > 0) this.send(worker, batch)
     }
@@ -348,7 +316,7 @@ export class WorkerPool {
 
   private send(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
     const now = performance.now()
-    const observer = this.config.observer
+    const observer = this.observer
     for (const item of batch) {
       // A call taken back from a replaced worker waited once already.
       if (item.sentAt < 0) observer.queueWait.record(now - item.submittedAt)
@@ -356,7 +324,7 @@ export class WorkerPool {
       if (item.trace !== undefined) observer.startSpan(item.trace, worker.handle.id, now - item.submittedAt)
     }
     const transfer: Array<Transferable> = []
-    const calls = batch.map((item) => this.call(item, transfer))
+    const calls = batch.map((item) => this.wireCall(item, transfer))
     if (worker.items.size === 0) worker.since = now
     for (const item of batch) {
       item.worker = worker
@@ -373,7 +341,7 @@ export class WorkerPool {
       // Find the calls that cannot be cloned: send one by one, and fail only those.
       for (let i = 0; i < batch.length; i++) {
         const one: Array<Transferable> = []
-        const call = this.call(batch[i], one)
+        const call = this.wireCall(batch[i], one)
         try {
           worker.handle.send({ _tag: "Run", calls: [call] }, one)
         } catch (error) {
@@ -383,7 +351,8 @@ export class WorkerPool {
     }
   }
 
-  private call(item: WorkItem, transfer: Array<Transferable>): Call {
+  /** The call as it crosses to a worker, its transferables collected in `transfer`. */
+  private wireCall(item: WorkItem, transfer: Array<Transferable>): Call {
     const args =
       item.chunk !== undefined
         ? item.args.map((a) => unwrapAll(a as ReadonlyArray<unknown>, transfer))
@@ -395,7 +364,7 @@ export class WorkerPool {
       args,
       chunk: item.chunk !== undefined,
       // The timeout starts when the worker starts the call, not while it waits there behind others.
-      ...(item.policy?.timeout === undefined ? {} : { timed: true })
+      ...(item.attempts?.timeout === undefined ? {} : { timed: true })
     }
     const trace = item.trace?.parent()
     return trace === undefined ? call : { ...call, trace }
@@ -428,102 +397,46 @@ export class WorkerPool {
   }
 
   /**
-   * A task's `timeout`: once it passes, the call is interrupted and ends with `TimeoutError`. It
-   * sleeps on the pool's Clock, as Effect's own timeouts do, so a TestClock moves it too.
-   */
-  private armTimeout(item: WorkItem, timeout: Duration.Duration): void {
-    const timer = Effect.runForkWith(this.config.context)(Effect.sleep(timeout))
-    item.timer = timer
-    timer.addObserver((exit) => {
-      if (item.timer !== timer || Exit.isFailure(exit)) return
-      item.timer = undefined
-      if (core.isDone(item.future) || item.worker === undefined) return
-      item.timedOut = true
-      Effect.runFork(this.stopAttempt(item))
-    })
-  }
-
-  /**
-   * How an attempt ended: after a `timeout` a failure is the `TimeoutError`; a
-   * failure that `retries` allows goes back to the queue after the schedule's
-   * delay, the future still RUNNING; anything else ends the future.
+   * How an attempt ended: the call ends, or (as `retries` allows) waits the schedule's delay,
+   * RUNNING on no worker, then goes back to the queue ahead of new calls.
    */
   private settle(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    clearTimer(item)
-    const policy = item.policy
-    if (policy === undefined || Exit.isSuccess(exit)) {
+    const attempts = item.attempts
+    if (attempts === undefined) {
       this.complete(item, exit, now)
       return
     }
-    if (item.interrupted) {
-      // Asked to stop: however this attempt failed (its timeout too), the call ends interrupted.
-      this.complete(item, Exit.interrupt(), now)
+    const end = attempts.end(exit)
+    if (Exit.isSuccess(end) || !attempts.mayRetry(end.cause) || this.broken !== undefined) {
+      this.complete(item, end, now)
       return
     }
-    const failed = (item.timedOut ? Exit.fail(taskTimedOut(policy.timeout!)) : exit) as Exit.Failure<unknown, unknown>
-    if (policy.retries === undefined || !retriable(failed.cause) || this.broken !== undefined) {
-      this.complete(item, failed, now)
-    } else {
-      this.retryLater(item, policy.retries, failed)
-    }
-  }
-
-  private retryLater(
-    item: WorkItem,
-    retries: Schedule.Schedule<unknown, unknown>,
-    failed: Exit.Failure<unknown, unknown>
-  ): void {
     item.worker = undefined
-    item.timedOut = false
     this.retryWaits.add(item)
-    const error = Cause.squash(failed.cause)
-    const wait = Effect.suspend(() =>
-      item.step === undefined
-        ? Effect.flatMap(Schedule.toStepWithSleep(retries), (step) => {
-            item.step = step as (input: unknown) => Effect.Effect<unknown, unknown>
-            return item.step(error)
-          })
-        : item.step(error)
-    )
-    const fiber = Effect.runForkWith(this.config.context)(wait)
-    item.retrying = fiber
-    fiber.addObserver((exit) => {
-      item.retrying = undefined
+    attempts.retry(this.context, end.cause, (again) => {
       this.retryWaits.delete(item)
       if (core.isDone(item.future)) {
-        this.checkTerminated()
-        return
+        // Interrupted while it waited.
+      } else if (!again) this.complete(item, end)
+      else if (this.broken !== undefined) this.complete(item, Exit.fail(this.broken))
+      else {
+        this.requeued.push(item)
+        this.dispatch()
       }
-      if (Exit.isFailure(exit)) {
-        // The schedule is done: the last failure is the task's.
-        this.complete(item, failed)
-        this.checkTerminated()
-        return
-      }
-      if (this.broken !== undefined) {
-        this.complete(item, Exit.fail(this.broken))
-        return
-      }
-      this.requeued.push(item)
-      this.dispatch()
+      this.checkTerminated()
     })
   }
 
   /** Ends the call's future; `now`, when the caller has read the clock, for the run time. */
   private complete(item: WorkItem, exit: Exit.Exit<unknown, unknown>, now?: number): void {
-    clearTimer(item)
-    const observer = this.config.observer
+    item.attempts?.end(exit)
+    const observer = this.observer
     if (item.sentAt >= 0) {
       observer.runTime.record((now ?? performance.now()) - item.sentAt)
       item.sentAt = -1
     }
     if (item.trace !== undefined) observer.endSpan(item.trace, exit)
-    const future = item.future
-    future.interruptor = undefined
-    const callbacks = core.endUnsafe(future, exit)
-    if (Array.isArray(callbacks) && callbacks.length > 0) {
-      Effect.runForkWith(this.config.context)(core.runCallbacks(future, callbacks))
-    }
+    this.end(item.future, exit)
   }
 
   private spawn(): PoolWorker | undefined {
@@ -531,7 +444,7 @@ export class WorkerPool {
     try {
       handle = this.config.spawn()
     } catch (cause) {
-      this.breakPool(`a worker ${this.word} could not be started: ${String(cause)}`, cause)
+      this.break(`a worker ${this.word} could not be started: ${String(cause)}`, cause)
       return undefined
     }
     const worker: PoolWorker = {
@@ -549,7 +462,7 @@ export class WorkerPool {
     handle.onMessage((message) => this.onMessage(worker, message))
     handle.onExit((code, signal, error, started, abandoned) => {
       // As a spawn that throws: the pool cannot start workers, whatever `onWorkerDeath` says.
-      if (!started) this.breakPool(`a worker ${this.word} could not be started: ${String(error)}`, error)
+      if (!started) this.break(`a worker ${this.word} could not be started: ${String(error)}`, error)
       this.onExit(worker, code, signal, error, abandoned)
     })
     if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
@@ -558,7 +471,7 @@ export class WorkerPool {
       try {
         handle.send({ _tag: "Init", module: init.module, name: init.name, args: init.args })
       } catch (cause) {
-        this.breakPool("the initializer's arguments cannot be sent to a worker", cause)
+        this.break("the initializer's arguments cannot be sent to a worker", cause)
       }
     }
     return worker
@@ -577,13 +490,15 @@ export class WorkerPool {
     }
     if (message._tag === "Started") {
       const item = worker.items.get(message.id)
-      const timeout = item?.policy?.timeout
-      if (timeout !== undefined && item!.timer === undefined) this.armTimeout(item!, timeout)
+      // Its timeout runs from now: once it passes, the attempt is stopped and ends with `TimeoutError`.
+      item?.attempts?.arm(this.context, () => {
+        if (!core.isDone(item.future) && item.worker !== undefined) Effect.runFork(this.stopAttempt(item))
+      })
       return
     }
     if (message._tag === "InitFailed") {
       const cause = decodeDefect(message.defect)
-      this.breakPool(
+      this.break(
         `A ${this.word} initializer failed, the pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`,
         cause
       )
@@ -600,7 +515,7 @@ export class WorkerPool {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
-      if (reply.spans !== undefined && item.trace !== undefined) this.config.observer.replay(item.trace, reply.spans)
+      if (reply.spans !== undefined && item.trace !== undefined) this.observer.replay(item.trace, reply.spans)
       if (reply.done !== undefined) partialChunks.set(item.future, reply.done)
       this.settle(item, decodeExit(item.task, reply.exit), now)
     }
@@ -610,7 +525,7 @@ export class WorkerPool {
     }
     if (this.pending() > 0) this.dispatch()
     // A worker with nothing left to run can take a new call: a submitter waiting for room may come in.
-    if (worker.items.size === 0) this.config.room?.freed(1)
+    if (worker.items.size === 0) this.admission?.freed(1)
     this.checkTerminated()
   }
 
@@ -639,7 +554,7 @@ export class WorkerPool {
     if (this.pending() > 0) this.scheduleDispatch()
     this.keepMinWorkers(worker)
     // Its place may be taken by a new worker: a submitter waiting for room may come in.
-    this.config.room?.freed(1)
+    this.admission?.freed(1)
     this.checkTerminated()
   }
 
@@ -674,7 +589,7 @@ export class WorkerPool {
     if (worker.stopping) return
     const detail = cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ""
     if (this.config.onWorkerDeath === "break") {
-      this.breakPool(
+      this.break(
         `A ${this.word} in the pool terminated abruptly while the future was running or pending (${this.word} ${worker.handle.id} ${how}${detail})`,
         cause
       )
@@ -715,8 +630,7 @@ export class WorkerPool {
    * interrupt that attempt early.
    */
   private requeue(item: WorkItem): void {
-    clearTimer(item)
-    item.timedOut = false
+    item.attempts?.restart()
     item.worker = undefined
     this.requeued.push(item)
   }
@@ -766,9 +680,7 @@ export class WorkerPool {
   /** A warning about a worker, in the executor's logs. */
   private warn(worker: PoolWorker, message: string): void {
     Effect.runForkWith(this.config.context)(
-      Effect.logWarning(message).pipe(
-        Effect.annotateLogs({ executor: this.config.observer.name, workerId: worker.handle.id })
-      )
+      Effect.logWarning(message).pipe(Effect.annotateLogs({ executor: this.observer.name, workerId: worker.handle.id }))
     )
   }
 
@@ -797,13 +709,10 @@ export class WorkerPool {
     this.idleTimer.unref()
   }
 
-  /** CPython's `_terminate_broken`: one reason; every running and pending future fails with it; workers go. */
-  private breakPool(reason: string, cause: unknown): void {
-    if (this.broken !== undefined) return
+  /** The pool breaks: every running and pending call fails with `exit`, and every worker goes. */
+  protected abandon(exit: Exit.Exit<never, unknown>): void {
     this.clearIdleTimer()
-    this.broken = new BrokenExecutor({ kind: this.config.kind, reason, ...(cause === undefined ? {} : { cause }) })
-    this.abandon(Exit.fail(this.broken), { everyWorker: true, queued: true })
-    this.config.room?.wakeAll()
+    this.abandonWith(exit, { everyWorker: true, queued: true })
   }
 
   /**
@@ -813,7 +722,7 @@ export class WorkerPool {
    * then SIGKILLed after `terminateGrace` should that signal be ignored. A broken pool,
    * `terminateWorkers()`/`killWorkers()` and an interrupted scope's close all end this way.
    */
-  private abandon(
+  private abandonWith(
     exit: Exit.Exit<unknown, unknown>,
     options: { readonly everyWorker?: boolean; readonly queued?: boolean; readonly signal?: NodeJS.Signals }
   ): void {
@@ -853,7 +762,7 @@ export class WorkerPool {
   /** `Future.interrupt` for a call sent to a worker: it ends interrupted, with no further attempt. */
   private interruptor(item: WorkItem): Effect.Effect<void> {
     return Effect.suspend(() => {
-      item.interrupted = true
+      item.attempts?.stop()
       return this.stopAttempt(item)
     })
   }
@@ -865,9 +774,11 @@ export class WorkerPool {
       if (core.isDone(item.future)) return Effect.void
       if (worker === undefined) {
         // Between attempts, or queued to run again: it stops here.
-        const retrying = item.retrying
+        item.attempts?.stopRetrying()
+        this.retryWaits.delete(item)
         this.complete(item, Exit.interrupt())
-        return retrying === undefined ? Effect.void : Fiber.interrupt(retrying)
+        this.checkTerminated()
+        return Effect.void
       }
       try {
         worker.handle.send({ _tag: "Abort", id: item.id })
@@ -898,23 +809,8 @@ export class WorkerPool {
     })
   }
 
-  shutdown(options: ShutdownOptions | undefined): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.isShutdown = true
-      this.config.room?.wakeAll()
-      this.clearIdleTimer()
-      const callbacks: Array<Effect.Effect<void>> = []
-      if (options?.cancelFutures === true) {
-        for (const item of this.queue.drain()) {
-          const out = core.cancelUnsafe(item.future)
-          core.setRunningOrNotifyCancelUnsafe(item.future)
-          callbacks.push(core.runCallbacks(item.future, out))
-        }
-      }
-      this.checkTerminated()
-      const cancelAll = Effect.all(callbacks, { discard: true })
-      return options?.wait === false ? cancelAll : Effect.andThen(cancelAll, Deferred.await(this.terminated))
-    })
+  protected override onShutdown(): void {
+    this.clearIdleTimer()
   }
 
   /** Python 3.14's `terminate_workers()` / `kill_workers()`: shut down, cancel pending, stop every worker now. */
@@ -924,70 +820,63 @@ export class WorkerPool {
       Effect.suspend(() => {
         const broken = new BrokenExecutor({ kind: this.config.kind, reason: `the workers were stopped by ${name}()` })
         // Calls taken back to run again are running: they fail as the running ones do.
-        this.abandon(Exit.fail(broken), { everyWorker: true, signal })
-        return Deferred.await(this.terminated)
+        this.abandonWith(Exit.fail(broken), { everyWorker: true, signal })
+        return this.awaitTerminated
       })
     )
   }
 
   /**
-   * The scope's end: `shutdown({ wait: true })`. An interrupted scope stops running calls as well,
-   * as `Future.interrupt` does: each is aborted in its worker (an Effect task's fiber is
-   * interrupted, so its finalizers run), and the workers whose calls have not ended
-   * `interruptGrace` later are killed.
+   * An interrupted scope stops running calls, as `Future.interrupt` does: each is aborted in its
+   * worker (an Effect task's fiber is interrupted, so its finalizers run), and the workers whose
+   * calls have not ended `interruptGrace` later are killed.
    */
-  close(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
-    if (!Exit.hasInterrupts(exit)) return this.shutdown({ wait: true })
-    return Effect.andThen(
-      this.shutdown({ wait: false, cancelFutures: true }),
-      Effect.suspend(() => {
-        for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
-        this.endRetries(Exit.interrupt())
-        const running: Array<Effect.Effect<unknown>> = []
-        for (const worker of this.workers) {
-          // The last sent first: the worker drops the calls it has not started before it could start them.
-          const held = worker.items.values()
-          for (let i = held.length - 1; i >= 0; i--) {
-            // Asked to stop, as by `Future.interrupt`: it ends interrupted, with no further attempt.
-            held[i].interrupted = true
-            running.push(core.awaitDone(held[i].future))
-            try {
-              worker.handle.send({ _tag: "Abort", id: held[i].id })
-            } catch {
-              // The worker is gone; its exit ends the call.
-            }
-          }
+  protected interruptRunning(): Effect.Effect<void> {
+    for (const item of this.requeued.drain()) this.complete(item, Exit.interrupt())
+    this.endRetries(Exit.interrupt())
+    const running: Array<Effect.Effect<unknown>> = []
+    for (const worker of this.workers) {
+      // The last sent first: the worker drops the calls it has not started before it could start them.
+      const held = worker.items.values()
+      for (let i = held.length - 1; i >= 0; i--) {
+        // Asked to stop, as by `Future.interrupt`: it ends interrupted, with no further attempt.
+        held[i].attempts?.stop()
+        running.push(core.awaitDone(held[i].future))
+        try {
+          worker.handle.send({ _tag: "Abort", id: held[i].id })
+        } catch {
+          // The worker is gone; its exit ends the call.
         }
-        // A worker whose calls have all answered is asked to stop (as after any last reply).
-        this.checkTerminated()
-        return Effect.all(running, { concurrency: "unbounded", discard: true }).pipe(
-          Effect.timeoutOption(this.config.interruptGraceMillis),
-          Effect.andThen(
-            // What has not ended by then is given up, and the workers still holding calls are killed.
-            Effect.sync(() => this.abandon(Exit.interrupt(), {}))
-          ),
-          Effect.andThen(Deferred.await(this.terminated))
-        )
-      })
+      }
+    }
+    // A worker whose calls have all answered is asked to stop (as after any last reply).
+    this.checkTerminated()
+    return Effect.all(running, { concurrency: "unbounded", discard: true }).pipe(
+      Effect.timeoutOption(this.config.interruptGraceMillis),
+      Effect.andThen(
+        // What has not ended by then is given up, and the workers still holding calls are killed.
+        Effect.sync(() => this.abandonWith(Exit.interrupt(), {}))
+      )
     )
   }
 
   /** Calls waiting to run again end now with `exit`. */
   private endRetries(exit: Exit.Exit<unknown, unknown>): void {
     for (const item of this.retryWaits) {
+      item.attempts?.stopRetrying()
       this.complete(item, exit)
-      if (item.retrying !== undefined) Effect.runFork(Fiber.interrupt(item.retrying))
     }
     this.retryWaits.clear()
   }
 
-  private checkTerminated(): void {
-    if (!this.isShutdown || this.pending() > 0 || this.retryWaits.size > 0) return
-    // Shut down with nothing left to send: workers without calls are done (those with calls stop
-    // when their last reply comes).
+  /**
+   * Shut down with nothing left to send: workers without calls are done (those with calls stop
+   * when their last reply comes); the pool has stopped once no call waits to run again and every
+   * worker has exited.
+   */
+  protected windDown(): boolean {
+    if (this.retryWaits.size > 0) return false
     for (const worker of this.workers) if (worker.items.size === 0) this.stop(worker)
-    if (this.workers.size === 0) {
-      Deferred.doneUnsafe(this.terminated, Exit.void)
-    }
+    return this.workers.size === 0
   }
 }
