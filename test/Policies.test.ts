@@ -18,7 +18,7 @@ import {
   ThreadPoolExecutor,
   UnobservedFailures
 } from "../src/index.ts"
-import { poolOf } from "../src/internal/workerExecutor.ts"
+import { poolOf } from "../src/internal/workerPool/executor.ts"
 import * as faults from "./fixtures/faults.ts"
 import { countUp, countUpEffect, exitOnFirstAttempt, failTimesTask, startThenSleep } from "./fixtures/policyTasks.ts"
 import * as tasks from "./fixtures/tasks.ts"
@@ -229,7 +229,7 @@ describe.each(pools)("%s", (_name, layer) => {
         expect(error.message).toContain('whenFull: "suspend"')
         yield* Future.interrupt(running)
         expect(yield* result(queued)).toBe(3)
-        // Room again: the next submit is taken.
+        // Admission again: the next submit is taken.
         expect(yield* result(yield* Executor.submit(tasks.add, 3, 4))).toBe(7)
       }),
       { maxQueue: 1, whenFull: "reject" }
@@ -585,7 +585,7 @@ describe.each(pools.slice(1))("%s: calls a worker holds", (name, layer) => {
       // A started worker: the times below count from when the calls are sent.
       expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
       // Say calls are tiny, so they go in batches: a dozen wait in the worker behind the one running.
-      ;(inside(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+      ;(inside(executor) as unknown as { balancer: { millisPerCall: number } }).balancer.millisPerCall = 0.001
       const futures = yield* Effect.forEach(range(24), (i) =>
         Executor.submitWith({ timeout: "800 millis" })(tasks.sleepThenReturn, 100, i)
       )
@@ -629,7 +629,7 @@ describe.each(pools.slice(1))("%s: calls a worker holds", (name, layer) => {
       // A started worker: the times below count from when the calls are sent.
       expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
       // Tiny calls go in batches once measured: say they are tiny, so the timed call waits in the worker.
-      ;(inside(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+      ;(inside(executor) as unknown as { balancer: { millisPerCall: number } }).balancer.millisPerCall = 0.001
       const crashing = yield* Executor.submit(faults.exitWith, 1, 2000)
       const timed = yield* Executor.submitWith({ timeout: "3 seconds" })(tasks.sleepHonouringSignal, 1200)
       const filler = yield* Executor.submit(tasks.add, 1, 2)

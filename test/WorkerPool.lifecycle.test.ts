@@ -22,7 +22,7 @@ import {
   type Task,
   WorkerDied
 } from "../src/index.ts"
-import { poolOf as internalPool } from "../src/internal/workerExecutor.ts"
+import { poolOf as internalPool } from "../src/internal/workerPool/executor.ts"
 import { awaitExit, Deadlock, expectFailure, failureOf, killPool, within, withPoolUnder } from "./fixtures/deadlock.ts"
 import * as faults from "./fixtures/faults.ts"
 import * as lifecycle from "./fixtures/lifecycle.ts"
@@ -263,7 +263,7 @@ for (const pool of pools) {
               yield* startWorkers(executor, 1, 0)
               // The pool sends tiny calls in batches once it has measured them; on a loaded machine it
               // may not have yet, so say they are tiny (the fault tests reach inside the pool too).
-              ;(poolOf(executor) as unknown as { millisPerCall: number }).millisPerCall = 0.001
+              ;(poolOf(executor) as unknown as { balancer: { millisPerCall: number } }).balancer.millisPerCall = 0.001
               const crashing = yield* executor.submit(faults.exitWith, 1, 200)
               const behind = yield* Effect.forEach(range(20), () => executor.submit(faults.workerId, 0))
               yield* Effect.yieldNow

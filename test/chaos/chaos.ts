@@ -40,7 +40,7 @@ import {
   ThreadPoolExecutor,
   WorkerDied
 } from "../../src/index.ts"
-import { poolOf } from "../../src/internal/workerExecutor.ts"
+import { poolOf } from "../../src/internal/workerPool/executor.ts"
 import * as chaos from "./chaosTasks.ts"
 
 /** The pools the chaos suite runs on. */

@@ -26,7 +26,7 @@ import {
   ProcessPoolExecutor,
   ThreadPoolExecutor
 } from "../../src/index.ts"
-import { poolOf } from "../../src/internal/workerExecutor.ts"
+import { poolOf } from "../../src/internal/workerPool/executor.ts"
 import { inc } from "./soakTasks.ts"
 
 /** The pools the soak runs through. */
@@ -285,7 +285,7 @@ const poolInternals = (executor: Executor.Service): string => {
       retiring: w.retiring,
       stopping: w.stopping
     }))
-    return `pool: queue ${pool.queue?.length}, requeued ${pool.requeued?.length}, dispatchScheduled ${pool.dispatchScheduled}, millisPerCall ${pool.millisPerCall}, workers ${JSON.stringify(workers)}`
+    return `pool: queue ${pool.queue?.length}, requeued ${pool.requeued?.length}, dispatchScheduled ${pool.dispatchScheduled}, millisPerCall ${pool.balancer?.millisPerCall}, workers ${JSON.stringify(workers)}`
   } catch (error) {
     return `pool internals unreadable: ${String(error)}`
   }

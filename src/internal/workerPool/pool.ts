@@ -14,70 +14,24 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { BrokenExecutor, ExecutionFailed, type QueueFull, type SerializationError, WorkerDied } from "../../Errors.ts"
-import type { Task } from "../../Task.ts"
+import { BrokenExecutor, type QueueFull, type SerializationError } from "../../Errors.ts"
 import { type Closed, PoolCore } from "../executor/core.ts"
 import { partialChunks, type Submitted } from "../executor/map.ts"
 import { Fifo, Held } from "../fifo.ts"
 import * as core from "../future/state.ts"
-import type { ExecutorObserver, PoolGauges, TaskTrace } from "../observe.ts"
-import { abandonAfterMillis, type Spawn, type WorkerHandle } from "../platform.ts"
+import type { ExecutorObserver, PoolGauges } from "../observe.ts"
+import type { Spawn, WorkerHandle } from "../platform.ts"
 import type { Admission } from "../policy/admission.ts"
 import { Attempts } from "../policy/attempt.ts"
 import type { TaskPolicy } from "../policy/options.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "../protocol.ts"
 import { unwrapAll } from "../transfer.ts"
+import { Balancer } from "./balancer.ts"
+import { abandonedWarning, brokenByDeath, type Death, diedRunning, killLater, lostWithWorker } from "./faults.ts"
+import { IdleShrink, live } from "./idle.ts"
+import { type AnyTask, type PoolWorker, type WorkItem, workerNoun } from "./worker.ts"
 
-type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
 type Transferable = Parameters<WorkerHandle["send"]>[1] extends ReadonlyArray<infer T> | undefined ? T : never
-
-interface WorkItem {
-  readonly id: number
-  readonly future: core.FutureImpl<unknown, unknown>
-  readonly task: AnyTask
-  readonly args: ReadonlyArray<unknown>
-  /** A chunk of `map`'s calls (`args` is a list of argument lists): the map input of its first call. */
-  readonly chunk: number | undefined
-  worker: PoolWorker | undefined
-  /** Its attempts under `submitWith`'s options; `undefined` for a plain submit. */
-  readonly attempts: Attempts | undefined
-  /** When it was submitted and when last sent to a worker (`performance.now()`; -1: not sent). */
-  readonly submittedAt: number
-  sentAt: number
-  /** Its span's making, when the caller traces. */
-  readonly trace: TaskTrace | undefined
-}
-
-interface PoolWorker {
-  readonly handle: WorkerHandle
-  /** Calls sent and not yet answered, in the order sent. */
-  readonly items: Held<WorkItem>
-  sent: number
-  /** When it last answered, or started on calls after being idle. */
-  since: number
-  /** No more calls: `maxTasksPerChild` reached, or being replaced. */
-  retiring: boolean
-  /** Its exit is expected (asked to stop, or killed by the pool). */
-  stopping: boolean
-  /** It has answered calls: a worker that cannot get that far is not restarted for `minWorkers`. */
-  answered: boolean
-  /** Kills it if it has not exited `terminateGrace` after being asked to stop. */
-  killTimer: ReturnType<typeof setTimeout> | undefined
-  /** The task of the last call sent to it, to say what a worker that cannot be stopped is stuck in. */
-  lastTask: AnyTask | undefined
-}
-
-/** Calls per message when the queue is deep; a worker holds at most two such batches. */
-const batchSize = 64
-
-/** The work, in milliseconds, a batch of tiny calls should hold. */
-const batchMillis = 2
-
-/** How long a worker told to stop may take to exit before a log line says the pool waits for it. */
-const noticeMillis = 1_000
-
-/** The longest delay `setTimeout` takes; a longer one (or an infinite Duration) means never. */
-const maxTimerMillis = 2_147_483_647
 
 /** @internal */
 export interface WorkerPoolConfig {
@@ -109,14 +63,6 @@ export interface WorkerPoolConfig {
 
 let nextCallId = 0
 
-const lostWithWorker = (): ExecutionFailed =>
-  new ExecutionFailed({
-    name: "WorkerReplaced",
-    message:
-      "the call ran in a worker that was replaced before it sent the result: " +
-      "a task interrupted there did not stop within interruptGrace"
-  })
-
 /** @internal */
 export class WorkerPool extends PoolCore<WorkItem> {
   readonly config: WorkerPoolConfig
@@ -126,23 +72,31 @@ export class WorkerPool extends PoolCore<WorkItem> {
   private readonly requeued = new Fifo<WorkItem>()
   private readonly workers = new Set<PoolWorker>()
   private dispatchScheduled = false
-  /** What a call costs a worker, on average lately; `undefined` until a reply came. */
-  private millisPerCall: number | undefined = undefined
-  /** Wakes when the longest-idle worker's `idleTimeout` ends. */
-  private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private readonly balancer = new Balancer()
+  /** `idleTimeout`: shrinks the pool down to `minWorkers`. */
+  private readonly idle: IdleShrink | undefined
+  /** A worker in messages: a thread or a process. */
+  private readonly noun: string
 
   constructor(config: WorkerPoolConfig) {
     super(config.kind, config.observer, config.admission, config.context)
     this.config = config
+    this.noun = workerNoun(config.kind)
+    this.idle =
+      config.idleTimeoutMillis === undefined
+        ? undefined
+        : new IdleShrink(
+            this.workers,
+            config.idleTimeoutMillis,
+            config.minWorkers,
+            () => !this.isShutdown && this.broken === undefined,
+            (worker) => this.stop(worker)
+          )
   }
 
   /** Starts the `minWorkers` workers. */
   start(): void {
     for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
-  }
-
-  private get word(): string {
-    return this.config.kind === "ProcessPool" ? "process" : "thread"
   }
 
   /** CPython's `submit`: after the common checks and admission, the call is queued and dispatched. */
@@ -227,12 +181,6 @@ export class WorkerPool extends PoolCore<WorkItem> {
     return { queueDepth: () => this.pending(), busy: () => count(true), idle: () => count(false) }
   }
 
-  private liveWorkers(): number {
-    let n = 0
-    for (const w of this.workers) if (!w.retiring) n++
-    return n
-  }
-
   protected pending(): number {
     return this.queue.length + this.requeued.length
   }
@@ -245,53 +193,31 @@ export class WorkerPool extends PoolCore<WorkItem> {
     return Math.max(0, free)
   }
 
+  /** Calls not yet answered: queued, or held by a worker. */
+  private unanswered(): number {
+    let held = 0
+    for (const w of this.workers) held += w.items.size
+    return this.pending() + held
+  }
+
   /** The worker to send to, spawning one while under `maxWorkers` and every live worker is busy. */
   private pick(): PoolWorker | undefined {
     let best: PoolWorker | undefined
     for (const w of this.workers) {
       if (!w.retiring && (best === undefined || w.items.size < best.items.size)) best = w
     }
-    if ((best === undefined || best.items.size > 0) && this.liveWorkers() < this.config.maxWorkers) {
+    if ((best === undefined || best.items.size > 0) && live(this.workers) < this.config.maxWorkers) {
       best = this.spawn() ?? best
     }
     return best
-  }
-
-  /**
-   * Calls a worker may hold at once. Slow calls go one at a time, so they spread over every
-   * worker as Python's shared call queue spreads them; tiny calls go in batches worth about
-   * `batchMillis` of work, since then the message, not the call, is the cost. Never more
-   * than half a worker's fair share of the calls not yet answered (queued or held by a
-   * worker), so an estimate made on other calls cannot tie up the rest and every worker
-   * keeps a second batch coming; one at a time until a call's cost is known.
-   */
-  private capacity(): number {
-    const cost = this.millisPerCall
-    if (cost === undefined) return 1
-    const byCost = Math.max(1, Math.min(2 * batchSize, Math.floor(batchMillis / cost)))
-    let held = 0
-    for (const w of this.workers) held += w.items.size
-    return Math.min(byCost, Math.max(1, Math.ceil((this.pending() + held) / (2 * this.config.maxWorkers))))
-  }
-
-  /** Learns what a call costs from a batch of replies: the time since the worker last answered or started. */
-  private measure(worker: PoolWorker, replies: number): void {
-    const now = performance.now()
-    const sample = (now - worker.since) / replies
-    worker.since = now
-    this.millisPerCall = this.millisPerCall === undefined ? sample : this.millisPerCall * 0.8 + sample * 0.2
   }
 
   private dispatch(): void {
     while (this.broken === undefined && this.pending() > 0) {
       const worker = this.pick()
       if (worker === undefined) return
-      const capacity = this.capacity()
-      let room = Math.min(batchSize, capacity - worker.items.size)
-      // A busy worker is topped up only once half its capacity is free: fewer, larger messages.
-      if (worker.items.size > 0 && 2 * room < capacity) return
-      if (this.config.maxTasksPerChild !== undefined) room = Math.min(room, this.config.maxTasksPerChild - worker.sent)
-      if (room <= 0) return
+      const room = this.balancer.room(worker, this.unanswered(), this.config.maxWorkers, this.config.maxTasksPerChild)
+      if (room === 0) return
       const batch: Array<WorkItem> = []
       const queued = this.queue.length
       while (batch.length < room) {
@@ -444,7 +370,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
     try {
       handle = this.config.spawn()
     } catch (cause) {
-      this.break(`a worker ${this.word} could not be started: ${String(cause)}`, cause)
+      this.break(`a worker ${this.noun} could not be started: ${String(cause)}`, cause)
       return undefined
     }
     const worker: PoolWorker = {
@@ -462,7 +388,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
     handle.onMessage((message) => this.onMessage(worker, message))
     handle.onExit((code, signal, error, started, abandoned) => {
       // As a spawn that throws: the pool cannot start workers, whatever `onWorkerDeath` says.
-      if (!started) this.break(`a worker ${this.word} could not be started: ${String(error)}`, error)
+      if (!started) this.break(`a worker ${this.noun} could not be started: ${String(error)}`, error)
       this.onExit(worker, code, signal, error, abandoned)
     })
     if (this.config.maxMemoryBytes !== undefined) handle.send({ _tag: "ReportMemory" })
@@ -499,12 +425,12 @@ export class WorkerPool extends PoolCore<WorkItem> {
     if (message._tag === "InitFailed") {
       const cause = decodeDefect(message.defect)
       this.break(
-        `A ${this.word} initializer failed, the pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`,
+        `A ${this.noun} initializer failed, the pool is not usable anymore: ${cause instanceof Error ? cause.message : String(cause)}`,
         cause
       )
       return
     }
-    this.measure(worker, message.replies.length)
+    this.balancer.measure(worker, message.replies.length)
     worker.answered = true
     // Over `maxMemoryPerWorker`: no more calls (not even from the callers these replies wake); it
     // stops once those it holds are answered.
@@ -521,7 +447,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
     }
     if (worker.items.size === 0) {
       if (worker.retiring || (this.isShutdown && this.pending() === 0)) this.stop(worker)
-      else if (this.config.idleTimeoutMillis !== undefined) this.armIdle()
+      else this.idle?.arm()
     }
     if (this.pending() > 0) this.dispatch()
     // A worker with nothing left to run can take a new call: a submitter waiting for room may come in.
@@ -536,7 +462,8 @@ export class WorkerPool extends PoolCore<WorkItem> {
     error: unknown,
     abandoned: boolean
   ): void {
-    if (abandoned) this.abandoned(worker)
+    // A killed thread that did not end (blocked in a system call): the pool goes on without it, and says so.
+    if (abandoned) this.warn(worker, abandonedWarning(this.config.kind, worker))
     if (!worker.stopping) {
       this.died(
         worker,
@@ -558,21 +485,6 @@ export class WorkerPool extends PoolCore<WorkItem> {
     this.checkTerminated()
   }
 
-  /** A killed thread that did not end (blocked in a system call): the pool goes on without it, and says so. */
-  private abandoned(worker: PoolWorker): void {
-    const task = worker.lastTask
-    this.warn(
-      worker,
-      `abandoned ${this.word} ${worker.handle.id}: it did not end ${abandonAfterMillis} ms after it was killed, so it ` +
-        "is blocked outside JavaScript (a system call such as execSync or a synchronous read of a pipe), where Node " +
-        "cannot stop it" +
-        (task === undefined ? "" : `; its last call was task ${JSON.stringify(task.name)} of ${task.module}`) +
-        ". The pool no longer waits for it; Node ends the thread when that call returns, and the process cannot " +
-        "exit before then. Give such a call a timeout (execSync's timeout option), or run it on a ProcessPoolExecutor, " +
-        "whose workers can always be killed"
-    )
-  }
-
   /**
    * A worker died unexpectedly: the pool breaks, or with `onWorkerDeath: "replace"` only the call
    * it was running fails. `running` is the call the worker said it was running, else the oldest it
@@ -587,34 +499,17 @@ export class WorkerPool extends PoolCore<WorkItem> {
     running?: number
   ): void {
     if (worker.stopping) return
-    const detail = cause instanceof Error ? `: ${cause.name}: ${cause.message}` : ""
+    const death: Death = { kind: this.config.kind, workerId: worker.handle.id, how, cause, exitCode, signal }
     if (this.config.onWorkerDeath === "break") {
-      this.break(
-        `A ${this.word} in the pool terminated abruptly while the future was running or pending (${this.word} ${worker.handle.id} ${how}${detail})`,
-        cause
-      )
+      this.break(brokenByDeath(death), cause)
       return
     }
     worker.stopping = true
     worker.retiring = true
     const victim = (running === undefined ? undefined : worker.items.get(running)) ?? worker.items.values()[0]
     if (victim !== undefined) {
-      const outOfMemory = (cause as { code?: unknown } | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY"
-      const error = new WorkerDied({
-        kind: this.config.kind,
-        workerId: worker.handle.id,
-        exitCode,
-        signal,
-        ...(outOfMemory ? { resourceLimit: "maxOldGenerationSizeMb" } : {}),
-        message:
-          `the ${this.word} ${worker.handle.id} running this call died (it ${how}${detail}), so the call did not ` +
-          `complete; the pool replaced the ${this.word} and carries on (onWorkerDeath: "replace"). Run the call ` +
-          `again if it is safe to repeat` +
-          (outOfMemory ? ", with a larger resourceLimits.maxOldGenerationSizeMb" : ""),
-        ...(cause === undefined ? {} : { cause })
-      })
       worker.items.delete(victim.id)
-      this.settle(victim, Exit.fail(error))
+      this.settle(victim, Exit.fail(diedRunning(death)))
     }
     // The calls behind it had not started: they run on another worker, first.
     for (const item of worker.items.values()) this.requeue(item)
@@ -638,43 +533,18 @@ export class WorkerPool extends PoolCore<WorkItem> {
   /** After a worker has exited: start another while fewer than `minWorkers` run. */
   private keepMinWorkers(gone: PoolWorker): void {
     if (!gone.answered || this.isShutdown || this.broken !== undefined) return
-    if (this.liveWorkers() < this.config.minWorkers) this.spawn()
+    if (live(this.workers) < this.config.minWorkers) this.spawn()
   }
 
-  /**
-   * Kills the worker if it has not exited `terminateGrace` from now. A worker told to stop exits at
-   * once, so one still there a moment later is stuck: a log line says what the pool waits for.
-   */
+  /** Kills the worker if it has not exited `terminateGrace` from now. */
   private killLater(worker: PoolWorker): void {
-    if (worker.killTimer !== undefined) return
-    const grace = this.config.terminateGraceMillis
-    const name = `${this.word} ${worker.handle.id}`
-    const arm = (f: () => void, ms: number) => {
-      worker.killTimer = setTimeout(() => {
-        worker.killTimer = undefined
-        if (this.workers.has(worker)) f()
-      }, ms)
-      worker.killTimer.unref()
-    }
-    const kill = () => {
-      this.warn(worker, `killed ${name}: it did not exit within terminateGrace (${grace} ms) of being told to stop`)
-      worker.handle.kill()
-    }
-    if (grace <= noticeMillis) {
-      arm(kill, grace)
-      return
-    }
-    arm(() => {
-      this.warn(
-        worker,
-        `waiting for ${name} to exit: it was told to stop ${noticeMillis} ms ago and has not (its event loop ` +
-          "is busy: a task left a loop, a long callback or a blocking call behind); " +
-          (grace > maxTimerMillis
-            ? "terminateGrace is infinite, so the pool waits for as long as it takes"
-            : `the pool kills it at terminateGrace (${grace} ms)`)
-      )
-      if (grace <= maxTimerMillis) arm(kill, grace - noticeMillis)
-    }, noticeMillis)
+    killLater(
+      this.config.kind,
+      worker,
+      this.config.terminateGraceMillis,
+      () => this.workers.has(worker),
+      (message) => this.warn(worker, message)
+    )
   }
 
   /** A warning about a worker, in the executor's logs. */
@@ -684,34 +554,9 @@ export class WorkerPool extends PoolCore<WorkItem> {
     )
   }
 
-  /** Stops the workers idle for `idleTimeout`, down to `minWorkers`; wakes again for the next one. */
-  private armIdle(): void {
-    if (this.idleTimer !== undefined || this.isShutdown || this.liveWorkers() <= this.config.minWorkers) return
-    const idle = this.config.idleTimeoutMillis!
-    let next = Number.POSITIVE_INFINITY
-    for (const w of this.workers) if (!w.retiring && w.items.size === 0) next = Math.min(next, w.since + idle)
-    const delay = Math.max(0, next - performance.now())
-    if (delay > maxTimerMillis) return
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined
-      if (this.isShutdown || this.broken !== undefined) return
-      const now = performance.now()
-      let live = this.liveWorkers()
-      for (const w of this.workers) {
-        if (live <= this.config.minWorkers) break
-        if (!w.retiring && w.items.size === 0 && now - w.since >= idle) {
-          this.stop(w)
-          live--
-        }
-      }
-      this.armIdle()
-    }, delay)
-    this.idleTimer.unref()
-  }
-
   /** The pool breaks: every running and pending call fails with `exit`, and every worker goes. */
   protected abandon(exit: Exit.Exit<never, unknown>): void {
-    this.clearIdleTimer()
+    this.idle?.clear()
     this.abandonWith(exit, { everyWorker: true, queued: true })
   }
 
@@ -751,12 +596,6 @@ export class WorkerPool extends PoolCore<WorkItem> {
       worker.handle.kill()
     }
     this.killLater(worker)
-  }
-
-  private clearIdleTimer(): void {
-    if (this.idleTimer === undefined) return
-    clearTimeout(this.idleTimer)
-    this.idleTimer = undefined
   }
 
   /** `Future.interrupt` for a call sent to a worker: it ends interrupted, with no further attempt. */
@@ -810,7 +649,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
   }
 
   protected override onShutdown(): void {
-    this.clearIdleTimer()
+    this.idle?.clear()
   }
 
   /** Python 3.14's `terminate_workers()` / `kill_workers()`: shut down, cancel pending, stop every worker now. */

@@ -1,0 +1,53 @@
+/**
+ * How many calls go to a worker at once. Slow calls go one at a time, so they spread over every
+ * worker as Python's shared call queue spreads them; tiny calls go in batches worth about
+ * `batchMillis` of work, since then the message, not the call, is the cost.
+ *
+ * @internal
+ */
+import type { PoolWorker } from "./worker.ts"
+
+/** Calls per message when the queue is deep; a worker holds at most two such batches. */
+const batchSize = 64
+
+/** The work, in milliseconds, a batch of tiny calls should hold. */
+const batchMillis = 2
+
+/** @internal */
+export class Balancer {
+  /** What a call costs a worker, on average lately; `undefined` until a reply came. */
+  private millisPerCall: number | undefined = undefined
+
+  /** Learns what a call costs from a batch of replies: the time since the worker last answered or started. */
+  measure(worker: PoolWorker, replies: number): void {
+    const now = performance.now()
+    const sample = (now - worker.since) / replies
+    worker.since = now
+    this.millisPerCall = this.millisPerCall === undefined ? sample : this.millisPerCall * 0.8 + sample * 0.2
+  }
+
+  /**
+   * Calls a worker may hold at once: a batch's worth by cost, never more than half a worker's fair
+   * share of the `unanswered` calls (queued or held by a worker), so an estimate made on other
+   * calls cannot tie up the rest and every worker keeps a second batch coming; one at a time
+   * until a call's cost is known.
+   */
+  private capacity(unanswered: number, maxWorkers: number): number {
+    const cost = this.millisPerCall
+    if (cost === undefined) return 1
+    const byCost = Math.max(1, Math.min(2 * batchSize, Math.floor(batchMillis / cost)))
+    return Math.min(byCost, Math.max(1, Math.ceil(unanswered / (2 * maxWorkers))))
+  }
+
+  /**
+   * How many calls to send `worker` now (0: none). A busy worker is topped up only once half its
+   * capacity is free: fewer, larger messages. `maxTasksPerChild` caps what one worker is sent.
+   */
+  room(worker: PoolWorker, unanswered: number, maxWorkers: number, maxTasksPerChild: number | undefined): number {
+    const capacity = this.capacity(unanswered, maxWorkers)
+    let room = Math.min(batchSize, capacity - worker.items.size)
+    if (worker.items.size > 0 && 2 * room < capacity) return 0
+    if (maxTasksPerChild !== undefined) room = Math.min(room, maxTasksPerChild - worker.sent)
+    return Math.max(0, room)
+  }
+}
