@@ -221,6 +221,102 @@ export interface PoolOptions {
 }
 
 /**
+ * Options both worker pools take, on top of `PoolOptions`. A worker here is
+ * a worker thread (`InterpreterPoolExecutor`) or a child process
+ * (`ProcessPoolExecutor`); each pool's `Options` adds its own settings, such
+ * as `resourceLimits` for threads and `execArgv` for processes.
+ *
+ * Mirrors the parameters Python's two pools share (`max_workers`,
+ * `initializer`, `initargs`, and `max_tasks_per_child` of
+ * `ProcessPoolExecutor`); the fields marked so are beyond Python.
+ *
+ * @example
+ * ```ts
+ * import { Executor, InterpreterPoolExecutor, ProcessPoolExecutor } from "effect-futures"
+ *
+ * // The same settings for either pool, then each pool's own
+ * const common: Executor.WorkerPoolOptions = { maxWorkers: 4, maxTasksPerChild: 100, idleTimeout: "30 seconds" }
+ * const threads = InterpreterPoolExecutor.layer({ ...common, resourceLimits: { maxOldGenerationSizeMb: 256 } })
+ * const processes = ProcessPoolExecutor.layer({ ...common, execArgv: ["--max-old-space-size=256"] })
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkerPoolOptions extends PoolOptions {
+  /**
+   * Workers at most; default as Python's: `min(32, cpus + 4)` threads for `InterpreterPoolExecutor`,
+   * one process per CPU for `ProcessPoolExecutor`.
+   */
+  readonly maxWorkers?: number | undefined
+  /** A Task run once in each worker before its first task; a failure breaks the pool. */
+  readonly initializer?: Task<any, unknown, unknown> | undefined
+  /** Arguments for the initializer. */
+  readonly initargs?: ReadonlyArray<unknown> | undefined
+  /**
+   * Replace a worker after it has run this many tasks (Python's on `ProcessPoolExecutor`, beyond
+   * Python on `InterpreterPoolExecutor`).
+   */
+  readonly maxTasksPerChild?: number | undefined
+  /**
+   * How long an interrupted task may take to stop before its worker is replaced (default 1 second):
+   * after `Future.interrupt`, and when the executor's scope closes by interruption (then the worker is
+   * killed). Beyond Python.
+   */
+  readonly interruptGrace?: Duration.Input | undefined
+  /**
+   * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught
+   * error, running out of memory) does. `"break"` (default, Python's): the pool breaks and every running
+   * and pending future fails with `BrokenExecutor`. `"replace"` (beyond Python): only the call the worker
+   * was running fails, with `WorkerDied`; the calls queued behind it in that worker run on another; a
+   * fresh worker thread or process takes its place on demand. An initializer that fails still breaks
+   * the pool.
+   */
+  readonly onWorkerDeath?: "break" | "replace" | undefined
+  /**
+   * How long a worker asked to stop (shutdown, `maxTasksPerChild`, idle shrink, memory retirement) may
+   * take to exit before it is stopped by force (default `"5 seconds"`), so shutting down always returns.
+   * A child process is killed with SIGKILL, and `ProcessPoolExecutor`'s `terminateWorkers()` follows its
+   * SIGTERM with SIGKILL after it too. A worker thread is terminated, and one blocked in a system call,
+   * which Node cannot terminate, is abandoned a second later (see the faults guide). Beyond Python.
+   */
+  readonly terminateGrace?: Duration.Input | undefined
+  /**
+   * Workers idle this long exit, down to `minWorkers`, and start again on demand (default: never).
+   * Beyond Python.
+   */
+  readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * Workers started with the pool, at once, and kept through idle shrink; one that exits after having
+   * answered calls is replaced (default 0; at most `maxWorkers`). Beyond Python.
+   */
+  readonly minWorkers?: number | undefined
+  /**
+   * Retire a worker whose memory exceeds this many MiB, measured after its calls: it takes no more
+   * calls, stops once those it holds are answered, and a fresh one replaces it on demand. Beyond Python.
+   *
+   * A worker thread's measure is its V8 heap in use. Where `resourceLimits.maxOldGenerationSizeMb` is
+   * not given, it is set to twice this (at least this + 256) as a hard backstop: a single call that goes
+   * past it kills its worker (`WorkerDied` with `resourceLimit: "maxOldGenerationSizeMb"` under
+   * `onWorkerDeath: "replace"`). A child process's measure is its resident memory (RSS), and no hard
+   * limit is set; for one, give `execArgv: ["--max-old-space-size=..."]`.
+   */
+  readonly maxMemoryPerWorker?: number | undefined
+  /**
+   * The executor's name in metric attributes and task spans; default `InterpreterPoolExecutor-<k>` or
+   * `ProcessPoolExecutor-<k>`. Beyond Python (see `Observability`).
+   */
+  readonly name?: string | undefined
+  /**
+   * The file each worker thread or process runs: the package's worker entry, `effect-futures/worker`
+   * (default: the one beside the library's files; in a bundled program, `worker.js` beside the bundle).
+   * Give it where a bundler puts the entry elsewhere: `new URL("./worker.js", import.meta.url)`. See
+   * docs/bundling.md. Beyond Python.
+   */
+  readonly workerEntry?: string | URL | undefined
+}
+
+/**
  * The errors of `submit`: `QueueFull` only with `maxQueue` and `whenFull: "reject"`.
  *
  * Mirrors what Python's `Executor.submit` raises (`RuntimeError` after

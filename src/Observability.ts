@@ -250,6 +250,10 @@ export const millisBoundaries: ReadonlyArray<number> = [
   0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000
 ]
 
+/** A histogram of task times in milliseconds, with `millisBoundaries`, so every timing series lines up. */
+const millisHistogram = (name: string, description: string): Metric.Histogram<number> =>
+  Metric.histogram(name, { description, boundaries: millisBoundaries })
+
 /**
  * Tasks submitted to an executor (each `submit`, each `map` call or chunk)
  * since it started; a counter.
@@ -408,10 +412,10 @@ export const workersIdle: Metric.Gauge<number> = Metric.gauge("effect_futures_wo
  * @category metrics
  * @since 0.1.0
  */
-export const taskQueueWait: Metric.Histogram<number> = Metric.histogram("effect_futures_task_queue_wait_ms", {
-  description: "Time tasks waited in the executor's queue, in milliseconds",
-  boundaries: millisBoundaries
-})
+export const taskQueueWait: Metric.Histogram<number> = millisHistogram(
+  "effect_futures_task_queue_wait_ms",
+  "Time tasks waited in the executor's queue, in milliseconds"
+)
 
 /**
  * How long tasks ran, in milliseconds; a histogram with `millisBoundaries`.
@@ -435,10 +439,10 @@ export const taskQueueWait: Metric.Histogram<number> = Metric.histogram("effect_
  * @category metrics
  * @since 0.1.0
  */
-export const taskRunTime: Metric.Histogram<number> = Metric.histogram("effect_futures_task_run_ms", {
-  description: "Time tasks ran, in milliseconds",
-  boundaries: millisBoundaries
-})
+export const taskRunTime: Metric.Histogram<number> = millisHistogram(
+  "effect_futures_task_run_ms",
+  "Time tasks ran, in milliseconds"
+)
 
 /**
  * The metric attributes of one executor's series: its kind and name. Pass

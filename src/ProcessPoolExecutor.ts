@@ -9,17 +9,16 @@
 
 import { availableParallelism } from "node:os"
 import type * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Executor from "./Executor.ts"
 import { spawnProcess } from "./internal/platform.ts"
 import * as internal from "./internal/workerPool/executor.ts"
-import type { Task } from "./Task.ts"
 
 /**
- * Options of `make` and `layer`, Python's renamed to camelCase, plus the
+ * Options of `make` and `layer`: those both worker pools take
+ * (`Executor.WorkerPoolOptions`, Python's renamed to camelCase), plus the
  * child processes' own settings.
  *
  * @example
@@ -40,69 +39,13 @@ import type { Task } from "./Task.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options extends Executor.PoolOptions {
-  /** Child processes at most; default the number of CPUs. */
-  readonly maxWorkers?: number | undefined
-  /** A Task run once in each process before its first task; a failure breaks the pool. */
-  readonly initializer?: Task<any, unknown, unknown> | undefined
-  /** Arguments for the initializer. */
-  readonly initargs?: ReadonlyArray<unknown> | undefined
-  /** Replace a process after it has run this many tasks. */
-  readonly maxTasksPerChild?: number | undefined
+export interface Options extends Executor.WorkerPoolOptions {
   /** Node options for each child, e.g. `["--max-old-space-size=256"]` (default: the parent's). */
   readonly execArgv?: ReadonlyArray<string> | undefined
   /** The children's environment (default: the parent's). */
   readonly env?: NodeJS.ProcessEnv | undefined
   /** The children's working directory (default: the parent's). */
   readonly cwd?: string | undefined
-  /**
-   * How long an interrupted task may take to stop before its process is replaced (default 1 second):
-   * after `Future.interrupt`, and when the executor's scope closes by interruption (then the process is
-   * killed).
-   */
-  readonly interruptGrace?: Duration.Input | undefined
-  /**
-   * What a worker's unexpected death (a signal such as SIGKILL, `process.exit` in a task, an uncaught
-   * error, running out of memory) does. `"break"` (default, Python's): the pool breaks and every running
-   * and pending future fails with `BrokenExecutor`. `"replace"` (beyond Python): only the call the worker
-   * was running fails, with `WorkerDied`; the calls queued behind it in that worker run on another; a
-   * fresh process takes its place on demand. An initializer that fails still breaks the pool.
-   */
-  readonly onWorkerDeath?: "break" | "replace" | undefined
-  /**
-   * How long a process asked to stop (shutdown, `maxTasksPerChild`, idle shrink, memory retirement) may
-   * take to exit before it is killed with SIGKILL (default `"5 seconds"`); `terminateWorkers()` follows
-   * its SIGTERM with SIGKILL after it too, so shutting down always returns. Beyond Python.
-   */
-  readonly terminateGrace?: Duration.Input | undefined
-  /**
-   * Child processes idle this long exit, down to `minWorkers`, and start again on demand
-   * (default: never). Beyond Python.
-   */
-  readonly idleTimeout?: Duration.Input | undefined
-  /**
-   * Child processes started with the pool, at once, and kept through idle shrink; one that exits
-   * after having answered calls is replaced (default 0; at most `maxWorkers`). Beyond Python.
-   */
-  readonly minWorkers?: number | undefined
-  /**
-   * Retire a process whose resident memory (RSS) exceeds this many MiB, measured after its calls: it
-   * takes no more calls, stops once those it holds are answered, and a fresh one replaces it on demand.
-   * No hard limit is set; for one, give `execArgv: ["--max-old-space-size=..."]`. Beyond Python.
-   */
-  readonly maxMemoryPerWorker?: number | undefined
-  /**
-   * The executor's name in metric attributes and task spans; default `ProcessPoolExecutor-<k>`.
-   * Beyond Python (see `Observability`).
-   */
-  readonly name?: string | undefined
-  /**
-   * The file each worker process runs: the package's worker entry, `effect-futures/worker` (default: the
-   * one beside the library's files; in a bundled program, `worker.js` beside the bundle). Give it
-   * where a bundler puts the entry elsewhere: `new URL("./worker.js", import.meta.url)`. See
-   * docs/bundling.md. Beyond Python.
-   */
-  readonly workerEntry?: string | URL | undefined
 }
 
 /**

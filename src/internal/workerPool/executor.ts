@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Executor from "../../Executor.ts"
-import { isTask, type Task } from "../../Task.ts"
+import { isTask } from "../../Task.ts"
 import { makeService } from "../executor/service.ts"
 import { ExecutorObserver } from "../observe.ts"
 import { resolveEntry, type SpawnAt } from "../platform.ts"
@@ -27,22 +27,9 @@ import { workerSite } from "../protocol.ts"
 import { checkExport } from "../taskExports.ts"
 import { WorkerPool } from "./pool.ts"
 
-/** Options both worker pools take. */
+/** Options both worker pools take: the public `Executor.WorkerPoolOptions`. */
 /** @internal */
-export interface CommonOptions extends Executor.PoolOptions {
-  readonly maxWorkers?: number | undefined
-  readonly initializer?: Task<any, unknown, unknown> | undefined
-  readonly initargs?: ReadonlyArray<unknown> | undefined
-  readonly maxTasksPerChild?: number | undefined
-  readonly interruptGrace?: Duration.Input | undefined
-  readonly onWorkerDeath?: "break" | "replace" | undefined
-  readonly terminateGrace?: Duration.Input | undefined
-  readonly idleTimeout?: Duration.Input | undefined
-  readonly minWorkers?: number | undefined
-  readonly maxMemoryPerWorker?: number | undefined
-  readonly name?: string | undefined
-  readonly workerEntry?: string | URL | undefined
-}
+export type CommonOptions = Executor.WorkerPoolOptions
 
 /** The pool behind each worker executor's service, kept off the service object itself. */
 const pools = new WeakMap<Executor.Service, WorkerPool>()
