@@ -468,8 +468,8 @@ export {
 export const cancel = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
   Effect.suspend(() => {
     const f = impl(self)
-    const won = core.cancelUnsafe(f)
-    return typeof won === "boolean" ? Effect.succeed(won) : Effect.as(core.runCallbacks(f, won), true)
+    if (core.cancelUnsafe(f)) return Effect.as(core.doneCallbacks(f), true)
+    return Effect.succeed(core.isCancelled(f))
   })
 
 /**
@@ -557,7 +557,7 @@ export const addDoneCallback: {
       const f = impl(self)
       core.observe(f)
       if (core.isDone(f)) return callback(f)
-      ;(f.callbacks ??= []).push(callback)
+      core.addCallback(f, callback)
       return Effect.void
     })
 )
@@ -594,8 +594,7 @@ export const setRunningOrNotifyCancel = <A, E>(self: Future<A, E>): Effect.Effec
 const complete = <A, E>(self: Future<A, E>, exit: Exit.Exit<A, E>): Effect.Effect<void, InvalidStateError> =>
   Effect.suspend(() => {
     const f = impl(self)
-    const out = core.completeUnsafe(f, exit)
-    return out instanceof Error ? Effect.fail(out) : core.runCallbacks(f, out)
+    return core.completeUnsafe(f, exit) ? core.doneCallbacks(f) : Effect.fail(core.invalidState(f, "set the result"))
   })
 
 /**

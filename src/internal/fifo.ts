@@ -106,7 +106,7 @@ export class PriorityFifo<A> {
  *
  * @internal
  */
-export class Held<A extends { readonly id: number }> {
+export class SentCalls<A extends { readonly id: number }> {
   private items: Array<A | undefined> = []
   private head = 0
   private count = 0

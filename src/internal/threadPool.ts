@@ -1,10 +1,18 @@
 /**
- * The thread pool's machinery, after CPython's `thread.py`: a FIFO of work
- * items, workers started lazily up to `maxWorkers`, idle workers reused before
- * new ones start, an initializer per worker whose failure breaks the pool.
- * A worker here is a slot, not a fiber: each task runs in a fiber of its own
- * (so `Future.interrupt` stops exactly that task), and when it ends the same
- * worker takes the next item.
+ * The thread pool, after CPython's `thread.py`, on the pool core (`executor/core.ts`): a FIFO
+ * of work items, workers started lazily up to `maxWorkers`, idle workers reused before new
+ * ones start, an initializer per worker whose failure breaks the pool. A worker here is a
+ * slot, not a fiber. A call takes one of two ways, chosen by what the task returns:
+ *
+ * - a function or Task is called on its worker (at once inside `submit` when a worker is free
+ *   and nothing waits ahead, else when the worker takes the item): a plain value ends it there;
+ *   a Promise is awaited without a fiber (`awaitPromise`); an Effect runs in a fiber (`start`);
+ * - an Effect task, a call with `submitWith`'s timeout or retries, and the first call of a
+ *   worker whose initializer has not run, run in a fiber of their own (`start`), so
+ *   `Future.interrupt` stops exactly that task.
+ *
+ * Every way ends in `ended` (or `endedNow` for a call that ended inside `submit`), after which
+ * the same worker takes the next item.
  *
  * @internal
  */
@@ -40,7 +48,8 @@ interface WorkItem {
   readonly trace: TaskTrace | undefined
 }
 
-interface Worker {
+/** A worker of the pool: a name and whether its initializer has run; tasks run in fibers of their own, one at a time per slot. */
+interface Slot {
   readonly name: string
   initialized: boolean
   /** The last caller context seen, and it with `threadName` in log and span annotations. */
@@ -49,7 +58,11 @@ interface Worker {
 }
 
 /** Calls a function, or a Task with its progress going to `future` (which a Task always has), unwrapping what a Task returns. */
-const invoke = (task: unknown, args: ReadonlyArray<unknown>, future: core.FutureImpl<unknown, unknown> | undefined) =>
+const callTask = (
+  task: unknown,
+  args: ReadonlyArray<unknown>,
+  future: core.FutureImpl<unknown, unknown> | undefined
+) =>
   isTask(task)
     ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future!, value))(...unwrapAll(args, [])), [])
     : (task as Function)(...args)
@@ -72,8 +85,10 @@ export interface ThreadPoolConfig {
 /** @internal */
 export class ThreadPool extends PoolCore<WorkItem> {
   readonly config: ThreadPoolConfig
-  private readonly idle: Array<Worker> = []
-  private readonly ready: Array<Worker> = []
+  /** The owner of a future made for a call that ended inside submit, its outcome counted already. */
+  private readonly uncounted: core.FutureOwner
+  private readonly idle: Array<Slot> = []
+  private readonly ready: Array<Slot> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
   /** Calls waiting on a Promise they returned, with no fiber: how to stop each waiting. */
   private readonly waiting = new Set<() => void>()
@@ -83,6 +98,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
   constructor(config: ThreadPoolConfig) {
     super("ThreadPool", config.observer, config.admission, config.context)
     this.config = config
+    this.uncounted = { unobserved: this.unobserved, onEnd: undefined }
   }
 
   /**
@@ -100,7 +116,8 @@ export class ThreadPool extends PoolCore<WorkItem> {
   ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
     const out = this.call(task, args, context, policy)
     if (!Exit.isExit(out)) return out
-    const future = this.directFuture()
+    // Its outcome was counted as the call ended: the future is not counted again.
+    const future = new core.FutureImpl<unknown, unknown>(this.uncounted)
     core.completeUnsafe(future, out)
     return future
   }
@@ -147,15 +164,15 @@ export class ThreadPool extends PoolCore<WorkItem> {
     return future
   }
 
-  /** A future for a call made inside submit: its outcome is counted by the call, not by the future's end. */
-  private directFuture(): core.FutureImpl<unknown, unknown> {
-    const future = new core.FutureImpl<unknown, unknown>()
-    future.unobserved = this.unobserved
+  /** A running future for a call made inside submit, counted as submitted already. */
+  private runningFuture(): core.FutureImpl<unknown, unknown> {
+    const future = new core.FutureImpl<unknown, unknown>(this.owner)
+    core.setRunningOrNotifyCancelUnsafe(future)
     return future
   }
 
   /** An idle worker whose initializer has run, or a new one if it needs none. */
-  private readyWorker(): Worker | undefined {
+  private readyWorker(): Slot | undefined {
     const idle = this.idle[this.idle.length - 1]
     // An idle worker may never have run its initializer (its first item was cancelled):
     // it must go the queued way, which runs the initializer first.
@@ -167,13 +184,13 @@ export class ThreadPool extends PoolCore<WorkItem> {
     return undefined
   }
 
-  private newWorker(initialized: boolean): Worker {
+  private newWorker(initialized: boolean): Slot {
     const name = `${this.config.threadNamePrefix}_${this.workerCount++}`
     return { name, initialized, callerContext: undefined, namedContext: undefined }
   }
 
   /** The caller's context as this worker's fiber sees it: with `threadName` in log and span annotations. */
-  private named(worker: Worker, context: Context.Context<never>): Context.Context<never> {
+  private named(worker: Slot, context: Context.Context<never>): Context.Context<never> {
     if (worker.callerContext === context) return worker.namedContext!
     const withName = (ref: Context.Reference<Readonly<Record<string, unknown>>>, ctx: Context.Context<never>) =>
       Context.add(ctx, ref, { ...Context.get(ctx, ref), threadName: worker.name })
@@ -192,7 +209,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
    * that returned an Effect (run in a fiber) or a Promise (awaited).
    */
   private callNow(
-    worker: Worker,
+    worker: Slot,
     task: unknown,
     args: ReadonlyArray<unknown>,
     context: Context.Context<never>
@@ -205,19 +222,13 @@ export class ThreadPool extends PoolCore<WorkItem> {
     let future: core.FutureImpl<unknown, unknown> | undefined
     let out: unknown
     try {
-      if (isTask(task)) {
-        future = this.directFuture()
-        future.state = "RUNNING"
-      }
-      out = invoke(task, args, future)
+      if (isTask(task)) future = this.runningFuture()
+      out = callTask(task, args, future)
     } catch (error) {
-      observer.defect++
       return this.endedNow(Exit.die(error), worker, future, trace)
     }
     if (Effect.isEffect(out) || isPromiseLike(out)) {
-      future ??= this.directFuture()
-      future.state = "RUNNING"
-      future.onEnd = observer.onEnd
+      future ??= this.runningFuture()
       const startedAt = performance.now()
       this.run(
         worker,
@@ -228,7 +239,6 @@ export class ThreadPool extends PoolCore<WorkItem> {
       )
       return future
     }
-    observer.success++
     return this.endedNow(Exit.succeed(out), worker, future, trace)
   }
 
@@ -238,7 +248,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
    * blocked on a Promise would; the Promise itself runs on, since nothing can stop it.
    */
   private awaitPromise(
-    worker: Worker,
+    worker: Slot,
     item: WorkItem,
     startedAt: number,
     promise: PromiseLike<unknown>,
@@ -261,28 +271,30 @@ export class ThreadPool extends PoolCore<WorkItem> {
   }
 
   /**
-   * A direct call's end, its outcome already counted (no `onEnd`). Nobody holds its future yet,
-   * if it has one, so there are no callbacks or waiters to tell.
+   * A direct call's end: its future's end counts the outcome, or, with no future, the call's.
+   * Nobody holds its future yet, if it has one, so there are no callbacks or waiters to tell.
    */
   private endedNow(
     exit: Exit.Exit<unknown, unknown>,
-    worker: Worker,
+    worker: Slot,
     future: core.FutureImpl<unknown, unknown> | undefined,
     trace: TaskTrace | undefined
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     if (trace !== undefined) this.observer.endSpan(trace, exit)
     if (future !== undefined) core.completeUnsafe(future, exit)
+    else if (Exit.isSuccess(exit)) this.observer.success++
+    else this.observer.defect++
     this.release(worker)
     return future ?? exit
   }
 
-  private release(worker: Worker): void {
+  private release(worker: Slot): void {
     if (this.queue.length === 0 && !this.isShutdown) this.makeIdle(worker)
     else this.schedule(worker)
   }
 
   /** The worker waits for work; a submitter waiting for room (`maxQueue`) may now come in. */
-  private makeIdle(worker: Worker): void {
+  private makeIdle(worker: Slot): void {
     this.idle.push(worker)
     this.admission?.freed(1)
   }
@@ -317,7 +329,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
   }
 
   /** Runs `worker`'s next item; a loop rather than recursion, since tasks may end synchronously. */
-  private schedule(worker: Worker): void {
+  private schedule(worker: Slot): void {
     this.ready.push(worker)
     if (this.draining) return
     this.draining = true
@@ -335,7 +347,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     this.draining = false
   }
 
-  private runNext(worker: Worker): void {
+  private runNext(worker: Slot): void {
     const before = this.queue.length
     let item = this.queue.shift()
     // As `_WorkItem.run`: a future cancelled while queued is only notified, never run.
@@ -366,7 +378,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   /** A queued function or Task, called on `worker` as `callNow` does; its future is RUNNING already. */
   private callQueued(
-    worker: Worker,
+    worker: Slot,
     item: WorkItem,
     task: unknown,
     args: ReadonlyArray<unknown>,
@@ -376,7 +388,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     if (item.trace !== undefined) this.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
     let out: unknown
     try {
-      out = invoke(task, args, future)
+      out = callTask(task, args, future)
     } catch (error) {
       this.ended(worker, item, startedAt, Exit.die(error))
       return
@@ -386,7 +398,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
   }
 
   /** What a called function or Task returned, an Effect or a Promise, run to its end on `worker`. */
-  private run(worker: Worker, item: WorkItem, startedAt: number, out: unknown, isTaskCall: boolean): void {
+  private run(worker: Slot, item: WorkItem, startedAt: number, out: unknown, isTaskCall: boolean): void {
     if (Effect.isEffect(out)) {
       item.effect = isTaskCall ? Effect.map(out, (value) => unwrap(value, [])) : out
       this.start(worker, item, startedAt)
@@ -400,7 +412,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
    * run in a fiber of the same context, and the worker takes its next item once they have
    * run, as a thread runs the callbacks of the future it completed before its next item.
    */
-  private start(worker: Worker, item: WorkItem, startedAt: number): void {
+  private start(worker: Slot, item: WorkItem, startedAt: number): void {
     const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
@@ -415,7 +427,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     })
   }
 
-  private ended(worker: Worker, item: WorkItem, startedAt: number, exit: Exit.Exit<unknown, unknown>): void {
+  private ended(worker: Slot, item: WorkItem, startedAt: number, exit: Exit.Exit<unknown, unknown>): void {
     const future = item.future
     future.interruptor = undefined
     // The task span's end, if the fiber ended before the span could.
@@ -423,9 +435,8 @@ export class ThreadPool extends PoolCore<WorkItem> {
     // A future that is no longer running was ended by the pool: its initializer failed.
     if (future.state === "RUNNING") {
       this.observer.runTime.record(performance.now() - startedAt)
-      const callbacks = core.completeUnsafe(future, exit)
-      if (Array.isArray(callbacks)) {
-        const fiber = Effect.runForkWith(this.named(worker, item.context))(core.runCallbacks(future, callbacks))
+      if (core.completeUnsafe(future, exit) && core.hasCallbacks(future)) {
+        const fiber = Effect.runForkWith(this.named(worker, item.context))(core.doneCallbacks(future))
         if (fiber.pollUnsafe() === undefined) {
           fiber.addObserver(() => this.schedule(worker))
           return
@@ -435,7 +446,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     this.schedule(worker)
   }
 
-  private program(worker: Worker, item: WorkItem): Effect.Effect<unknown, unknown> {
+  private program(worker: Slot, item: WorkItem): Effect.Effect<unknown, unknown> {
     const trace = item.trace
     const effect =
       trace === undefined
@@ -465,11 +476,8 @@ export class ThreadPool extends PoolCore<WorkItem> {
         error
       )
       item.future.interruptor = undefined
-      const callbacks = core.endUnsafe(item.future, Exit.fail(broken))
-      return Effect.andThen(
-        Effect.logError("Exception in initializer:", cause),
-        callbacks instanceof Error ? Effect.void : core.runCallbacks(item.future, callbacks)
-      )
+      const callbacks = core.endUnsafe(item.future, Exit.fail(broken)) ? core.doneCallbacks(item.future) : Effect.void
+      return Effect.andThen(Effect.logError("Exception in initializer:", cause), callbacks)
     })
   }
 

@@ -268,8 +268,14 @@ export const make = (options: ClientOptions = {}) =>
     let nextEntity = 0
 
     const settle = (f: core.FutureImpl<any, any>, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
-      const out = core.endUnsafe(f, exit)
-      return out instanceof Error ? Effect.void : core.runCallbacks(f, out)
+      return core.endUnsafe(f, exit) ? core.doneCallbacks(f) : Effect.void
+    }
+    /** What the client's futures are told: their end (they leave `live`), and a failure nobody looked at. */
+    const owner: core.FutureOwner = {
+      unobserved,
+      onEnd: (done) => {
+        live.delete(done)
+      }
     }
 
     const brokenBy = (error: { readonly _tag: string; readonly message: string }) =>
@@ -412,12 +418,8 @@ export const make = (options: ClientOptions = {}) =>
             () => enqueue(build, policy)
           )
         }
-        const f = new core.FutureImpl<any, any>()
-        f.unobserved = unobserved
+        const f = new core.FutureImpl<any, any>(owner)
         live.add(f)
-        f.onEnd = (done) => {
-          live.delete(done)
-        }
         const call = build(f)
         if (Exit.isExit(call)) return Effect.as(settle(f, call), f)
         if (policy.signal !== undefined) watchSignal(f, policy.signal)
@@ -433,7 +435,9 @@ export const make = (options: ClientOptions = {}) =>
           Effect.suspend(() =>
             f.state === "RUNNING" && f.interruptor !== undefined
               ? f.interruptor
-              : core.runCallbacks(f, core.cancelUnsafe(f))
+              : core.cancelUnsafe(f)
+                ? core.doneCallbacks(f)
+                : Effect.void
           )
         )
       }
@@ -500,9 +504,9 @@ export const make = (options: ClientOptions = {}) =>
       Effect.forEach(
         pending.drain(),
         (call) => {
-          const callbacks = core.cancelUnsafe(call.future)
+          const won = core.cancelUnsafe(call.future)
           core.setRunningOrNotifyCancelUnsafe(call.future)
-          return core.runCallbacks(call.future, callbacks)
+          return won ? core.doneCallbacks(call.future) : Effect.void
         },
         { discard: true }
       )
@@ -622,7 +626,7 @@ const mapStream = (
       return submitUnit(task, next.value, chunk).pipe(
         Effect.tapError(() => Effect.sync(close)),
         Effect.flatMap((f) => {
-          f.observed = true
+          core.observe(f)
           sent.push(f)
           return fill
         })
@@ -672,7 +676,9 @@ const mapStream = (
     const finish = Effect.suspend(() => {
       close()
       const pending = sent.splice(0)
-      return Effect.forEach(pending, (f) => core.runCallbacks(f, core.cancelUnsafe(f)), { discard: true })
+      return Effect.forEach(pending, (f) => (core.cancelUnsafe(f) ? core.doneCallbacks(f) : Effect.void), {
+        discard: true
+      })
     })
     return Stream.fromPull(start).pipe(Stream.ensuring(finish))
   })

@@ -39,6 +39,8 @@ export abstract class PoolCore<Item extends Queued> {
   protected readonly queue = new PriorityFifo<Item>()
   /** Futures that failed and nobody has looked at yet. */
   readonly unobserved = new Unobserved()
+  /** What its futures are told: their end (counted), and a failure nobody looked at. */
+  protected readonly owner: core.FutureOwner
   protected readonly observer: ExecutorObserver
   /** `maxQueue`: where submitters wait, or are refused, while the queue is full. */
   protected readonly admission: Admission | undefined
@@ -59,6 +61,7 @@ export abstract class PoolCore<Item extends Queued> {
     this.observer = observer
     this.admission = admission
     this.context = context
+    this.owner = { unobserved: this.unobserved, onEnd: observer.onEnd }
   }
 
   /** Calls waiting to start that keep the pool from terminating. */
@@ -92,9 +95,7 @@ export abstract class PoolCore<Item extends Queued> {
 
   /** A future of this pool, counted as submitted: its end is counted and its unobserved failure recorded. */
   protected newFuture(): core.FutureImpl<unknown, unknown> {
-    const future = new core.FutureImpl<unknown, unknown>()
-    future.unobserved = this.unobserved
-    future.onEnd = this.observer.onEnd
+    const future = new core.FutureImpl<unknown, unknown>(this.owner)
     this.observer.submitted++
     return future
   }
@@ -105,9 +106,8 @@ export abstract class PoolCore<Item extends Queued> {
    */
   protected end(future: core.FutureImpl<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): void {
     future.interruptor = undefined
-    const callbacks = core.endUnsafe(future, exit)
-    if (Array.isArray(callbacks) && callbacks.length > 0) {
-      Effect.runForkWith(this.context)(core.runCallbacks(future, callbacks))
+    if (core.endUnsafe(future, exit) && core.hasCallbacks(future)) {
+      Effect.runForkWith(this.context)(core.doneCallbacks(future))
     }
   }
 
@@ -132,10 +132,10 @@ export abstract class PoolCore<Item extends Queued> {
       const callbacks: Array<Effect.Effect<void>> = []
       if (options?.cancelFutures === true) {
         for (const item of this.queue.drain()) {
-          const out = core.cancelUnsafe(item.future)
+          const won = core.cancelUnsafe(item.future)
           // Nothing will ever pick these up, so tell `wait`/`asCompleted` now.
           core.setRunningOrNotifyCancelUnsafe(item.future)
-          callbacks.push(core.runCallbacks(item.future, out))
+          if (won) callbacks.push(core.doneCallbacks(item.future))
         }
       }
       this.checkTerminated()

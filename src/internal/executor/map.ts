@@ -185,7 +185,7 @@ export const mapWith = (
         ? submitChunk((unit as Chunk).calls, context, (unit as Chunk).first)
         : submit(unit as ReadonlyArray<unknown>, context)
       // The stream owns its futures: their failures end the stream, or were cut off by closing it.
-      if (f instanceof core.FutureImpl) f.observed = true
+      if (f instanceof core.FutureImpl) core.observe(f)
       return f
     }
     const timeout = options.timeout
@@ -389,4 +389,4 @@ const inOrder = (
   )
 
 const cancelCall = (call: Call): Effect.Effect<void> =>
-  Effect.suspend(() => (isFuture(call) ? core.runCallbacks(call, core.cancelUnsafe(call)) : Effect.void))
+  Effect.suspend(() => (isFuture(call) && core.cancelUnsafe(call) ? core.doneCallbacks(call) : Effect.void))

@@ -2,7 +2,9 @@
  * The synchronous core of a future: Python's five states, the exit it ends
  * with, the fibers waiting on it and the `wait`/`asCompleted` waiters. Every
  * transition is plain code, as in CPython's `_base.Future`: check the state,
- * change it, notify; done callbacks are handed back for the caller to run.
+ * change it, notify. A transition says whether this call made it; the one that
+ * did then takes the done callbacks (`doneCallbacks`) to run them. The state,
+ * exit, callbacks and waiters change only here.
  *
  * @internal
  */
@@ -55,6 +57,15 @@ export interface UnobservedRecord {
   seen(f: FutureImpl<any, any>): void
 }
 
+/** The executor that made a future, as the future sees it: told of its end, and of a failure nobody looked at. */
+/** @internal */
+export interface FutureOwner {
+  /** The executor's record of failures nobody looked at; the future joins it if it fails unobserved. */
+  readonly unobserved: UnobservedRecord | undefined
+  /** Told once, when the future ends (finished or cancelled): the executor counts the outcome. */
+  readonly onEnd: ((future: FutureImpl<any, any>) => void) | undefined
+}
+
 /** @internal */
 export class FutureImpl<A, E> {
   readonly [TypeId] = TypeId
@@ -69,15 +80,18 @@ export class FutureImpl<A, E> {
   waiters: Set<Waiter> | undefined = undefined
   /** Set by the executor while the task runs: stops it, and resolves once it has stopped. */
   interruptor: Effect.Effect<void> | undefined = undefined
-  /** Someone looked at the outcome: `result`, `exception`, `await`, a done callback or a stream. */
+  /** Someone looked at the outcome: `result`, `exception`, `await`, a done callback or a stream (`observe`). */
   observed = false
   /** What the task reported with `Task.progress`: the latest value and who listens. */
   progress: { latest: unknown; reported: boolean; readonly listeners: Set<(value: unknown) => void> } | undefined =
     undefined
-  /** The executor's record of failures nobody looked at; this future joins it if it fails unobserved. */
-  unobserved: UnobservedRecord | undefined = undefined
-  /** Set by the executor that made the future: told once, when the future ends (finished or cancelled). */
-  onEnd: ((future: FutureImpl<any, any>) => void) | undefined = undefined;
+  /** The executor that made it; none for a future made by hand (`Future.make`). */
+  readonly owner: FutureOwner | undefined
+
+  constructor(owner?: FutureOwner) {
+    this.owner = owner
+  }
+
   [Symbol.iterator](): Iterator<Effect.Effect<A, E | CancelledError>, A> {
     return new SingleShotGen(awaitResult(this)) as any
   }
@@ -126,7 +140,8 @@ export const isNotified = (f: FutureImpl<any, any>): boolean =>
 export const outcomeOf = (f: FutureImpl<any, any>): Outcome =>
   f.state !== "FINISHED" ? "cancelled" : Exit.isSuccess(f.exit!) ? "result" : "exception"
 
-const invalidState = (f: FutureImpl<any, any>, action: string): InvalidStateError =>
+/** @internal */
+export const invalidState = (f: FutureImpl<any, any>, action: string): InvalidStateError =>
   new InvalidStateError({ message: `cannot ${action}: ${f.state}: ${f}` })
 
 const cancelledExit = (f: FutureImpl<any, any>): Exit.Exit<never, CancelledError> =>
@@ -146,34 +161,47 @@ const notify = (f: FutureImpl<any, any>, outcome: Outcome): void => {
   for (const waiter of waiters) waiter(f, outcome)
 }
 
-const takeCallbacks = (f: FutureImpl<any, any>): Array<DoneCallback> | undefined => {
+/**
+ * The done callbacks of a future that has just ended, taken now (it holds none afterwards), as
+ * one Effect that runs them in order; each one's failure was already made a log line. Only the
+ * call that ended the future takes them.
+ */
+/** @internal */
+export const doneCallbacks = (f: FutureImpl<any, any>): Effect.Effect<void> => {
   const callbacks = f.callbacks
+  if (callbacks === undefined) return Effect.void
   f.callbacks = undefined
-  return callbacks
+  return Effect.forEach(callbacks, (cb) => cb(f), { discard: true })
+}
+
+/** Whether the future holds done callbacks (it ended and someone must run them). */
+/** @internal */
+export const hasCallbacks = (f: FutureImpl<any, any>): boolean => f.callbacks !== undefined
+
+/** Adds a done callback to a future that has not ended (one that has runs the callback itself). */
+/** @internal */
+export const addCallback = (f: FutureImpl<any, any>, callback: DoneCallback): void => {
+  ;(f.callbacks ??= []).push(callback)
 }
 
 /**
- * Python's `cancel()`: PENDING becomes CANCELLED and blocked callers wake.
- * Returns `false` when the future is running or finished, `true` otherwise,
- * and the callbacks to run when this call cancelled it.
+ * Python's `cancel()` transition: PENDING becomes CANCELLED and blocked callers wake. `true` when
+ * this call cancelled it (then its done callbacks are to run).
  */
 /** @internal */
-export const cancelUnsafe = (f: FutureImpl<any, any>): boolean | Array<DoneCallback> => {
-  switch (f.state) {
-    case "RUNNING":
-    case "FINISHED":
-      return false
-    case "CANCELLED":
-    case "CANCELLED_AND_NOTIFIED":
-      return true
-    case "PENDING":
-      f.state = "CANCELLED"
-      f.exit = cancelledExit(f)
-      f.onEnd?.(f)
-      wake(f)
-      return takeCallbacks(f) ?? true
-  }
+export const cancelUnsafe = (f: FutureImpl<any, any>): boolean => {
+  if (f.state !== "PENDING") return false
+  f.state = "CANCELLED"
+  f.exit = cancelledExit(f)
+  f.owner?.onEnd?.(f)
+  wake(f)
+  return true
 }
+
+/** Whether it was cancelled (by any call), as Python's `cancel()` answers for a future already cancelled. */
+/** @internal */
+export const isCancelled = (f: FutureImpl<any, any>): boolean =>
+  f.state === "CANCELLED" || f.state === "CANCELLED_AND_NOTIFIED"
 
 /**
  * Python's `set_running_or_notify_cancel()`: PENDING becomes RUNNING (`true`);
@@ -198,14 +226,11 @@ export const setRunningOrNotifyCancelUnsafe = (f: FutureImpl<any, any>): boolean
 /**
  * Python's `set_result()`/`set_exception()`: the future becomes FINISHED with
  * `exit`. An exit that is only an interruption ends it cancelled instead, as
- * `Future.interrupt` promises. Fails once the future is done.
+ * `Future.interrupt` promises. `false` (nothing changes) once the future is done.
  */
 /** @internal */
-export const completeUnsafe = <A, E>(
-  f: FutureImpl<A, E>,
-  exit: Exit.Exit<A, E>
-): Array<DoneCallback> | undefined | InvalidStateError => {
-  if (f.state !== "PENDING" && f.state !== "RUNNING") return invalidState(f, "set the result")
+export const completeUnsafe = <A, E>(f: FutureImpl<A, E>, exit: Exit.Exit<A, E>): boolean => {
+  if (f.state !== "PENDING" && f.state !== "RUNNING") return false
   if (
     Exit.isFailure(exit) &&
     exit.cause.reasons.length > 0 &&
@@ -213,43 +238,32 @@ export const completeUnsafe = <A, E>(
   ) {
     f.state = "CANCELLED_AND_NOTIFIED"
     f.exit = cancelledExit(f)
-    f.onEnd?.(f)
+    f.owner?.onEnd?.(f)
     notify(f, "cancelled")
     wake(f)
   } else {
     f.state = "FINISHED"
     f.exit = exit
-    if (f.unobserved !== undefined && !f.observed && Exit.isFailure(exit)) f.unobserved.failed(f)
-    f.onEnd?.(f)
+    if (!f.observed && Exit.isFailure(exit)) f.owner?.unobserved?.failed(f)
+    f.owner?.onEnd?.(f)
     // Waiters first, as CPython does: a fiber woken below may complete other futures at once.
     notify(f, Exit.isSuccess(exit) ? "result" : "exception")
     wake(f)
   }
-  return takeCallbacks(f)
+  return true
 }
 
 /**
  * Ends a future its executor gives up on (a broken or closing pool): completes
  * it with `exit`; one cancelled while queued is notified instead, so `wait`
- * and `asCompleted` count it as done.
+ * and `asCompleted` count it as done. `true` when this call completed it.
  */
 /** @internal */
-export const endUnsafe = <A, E>(
-  f: FutureImpl<A, E>,
-  exit: Exit.Exit<A, E>
-): Array<DoneCallback> | undefined | InvalidStateError => {
+export const endUnsafe = <A, E>(f: FutureImpl<A, E>, exit: Exit.Exit<A, E>): boolean => {
   if (f.state !== "CANCELLED") return completeUnsafe(f, exit)
   setRunningOrNotifyCancelUnsafe(f)
-  return undefined
+  return false
 }
-
-/** Runs done callbacks in order; each one's failure was already made a log line. */
-/** @internal */
-export const runCallbacks = (
-  f: FutureImpl<any, any>,
-  callbacks: Array<DoneCallback> | undefined | boolean
-): Effect.Effect<void> =>
-  typeof callbacks === "object" ? Effect.forEach(callbacks, (cb) => cb(f), { discard: true }) : Effect.void
 
 /** Wakes `resume` when `f` ends, until `removeResume`. */
 /** @internal */
@@ -302,7 +316,7 @@ export const observe = (f: FutureImpl<any, any>): void => {
   if (f.observed) return
   f.observed = true
   // Counted when it failed with nobody looking: it leaves the count.
-  if (f.unobserved !== undefined && f.state === "FINISHED" && Exit.isFailure(f.exit!)) f.unobserved.seen(f)
+  if (f.state === "FINISHED" && Exit.isFailure(f.exit!)) f.owner?.unobserved?.seen(f)
 }
 
 /** Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step. */

@@ -177,7 +177,7 @@ const watchSignal = (
     Effect.runForkWith(context)(Future.interrupt(future as unknown as Future.Future<unknown, unknown>))
   }
   signal.addEventListener("abort", onAbort, { once: true })
-  ;(future.callbacks ??= []).push(() =>
+  core.addCallback(future, () =>
     Effect.sync(() => {
       signal.removeEventListener("abort", onAbort)
     })

@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import { BrokenExecutor, type QueueFull, type SerializationError } from "../../Errors.ts"
 import { type Closed, PoolCore } from "../executor/core.ts"
 import { partialChunks, type Submitted } from "../executor/map.ts"
-import { Fifo, Held } from "../fifo.ts"
+import { Fifo, SentCalls } from "../fifo.ts"
 import * as core from "../future/state.ts"
 import type { ExecutorObserver, PoolGauges } from "../observe.ts"
 import type { Spawn, WorkerHandle } from "../platform.ts"
@@ -375,7 +375,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
     }
     const worker: PoolWorker = {
       handle,
-      items: new Held<WorkItem>(),
+      items: new SentCalls<WorkItem>(),
       sent: 0,
       since: performance.now(),
       retiring: false,

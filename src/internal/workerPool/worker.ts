@@ -5,7 +5,7 @@
  * @internal
  */
 import type { Task } from "../../Task.ts"
-import type { Held } from "../fifo.ts"
+import type { SentCalls } from "../fifo.ts"
 import type * as core from "../future/state.ts"
 import type { TaskTrace } from "../observe.ts"
 import type { WorkerHandle } from "../platform.ts"
@@ -38,7 +38,7 @@ export interface WorkItem {
 export interface PoolWorker {
   readonly handle: WorkerHandle
   /** Calls sent and not yet answered, in the order sent. */
-  readonly items: Held<WorkItem>
+  readonly items: SentCalls<WorkItem>
   sent: number
   /** When it last answered, or started on calls after being idle. */
   since: number
