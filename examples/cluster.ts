@@ -5,12 +5,16 @@
  * `ClusterExecutor`. Swapping `ProcessPoolExecutor.layer()` for
  * `ClusterExecutor.layer()` is the only change the program needs.
  *
- * The same file is the runner program: `cluster.ts --runner FILE` starts a
- * runner on FILE (an ephemeral port; clients find runners through the
- * storage). At the end the client stops its runners with SIGTERM, which
+ * The same file is the runner program: `cluster.ts --runner` starts a runner
+ * on the storage named by the environment variable `CLUSTER_STORAGE` (out of
+ * the process list, as a database password should be), on an ephemeral port:
+ * clients find runners through the storage. At the end the client stops its runners with SIGTERM, which
  * lets them finish their calls and leave.
  *
- * Run it with `npm run example -- cluster`.
+ * Run it with `npm run example -- cluster`; with a Postgres database's URL,
+ * `npm run example -- cluster postgres://user:password@host:5432/db`, the
+ * client and the runners share that database instead (through
+ * `@effect/sql-pg`), as runners on several machines would.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -18,33 +22,37 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Stream } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Console, Effect, Layer, Redacted, Stream } from "effect"
 import * as ClusterExecutor from "../src/ClusterExecutor.ts"
 import { Executor } from "../src/index.ts"
 import { checkPrime } from "./tasks/cluster.ts"
 
 const PRIMES = [112272535095293, 112582705942171, 112272535095293, 115280095190773, 115797848077099, 1099726899285419]
 
+/** The cluster's storage: a Postgres database by URL, or else a SQLite file. */
+const storageOf = (where: string) =>
+  /^postgres(ql)?:\/\//.test(where)
+    ? PgClient.layer({ url: Redacted.make(where) })
+    : ClusterExecutor.layerSqlite({ filename: where })
+
 /** A runner: runs `checkPrime` (and nothing else) until SIGTERM. */
-const runner = (filename: string) =>
+const runner = (where: string) =>
   Effect.scoped(
     Effect.gen(function* () {
-      yield* Layer.build(
-        ClusterExecutor.layerRunner({ tasks: [checkPrime] }).pipe(
-          Layer.provide(ClusterExecutor.layerSqlite({ filename }))
-        )
-      )
+      yield* Layer.build(ClusterExecutor.layerRunner({ tasks: [checkPrime] }).pipe(Layer.provide(storageOf(where))))
       yield* Console.log("ready")
       return yield* Effect.never
     })
   )
 
 /** Starts this file as a runner process and waits until it is up. */
-const startRunner = (filename: string) =>
+const startRunner = (where: string) =>
   Effect.acquireRelease(
     Effect.callback<ChildProcess, Error>((resume) => {
-      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--runner", filename], {
-        stdio: ["ignore", "pipe", "pipe"]
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--runner"], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, CLUSTER_STORAGE: where }
       })
       let stderr = ""
       child.stderr!.on("data", (chunk) => {
@@ -64,30 +72,37 @@ const startRunner = (filename: string) =>
       })
   )
 
-const client = Effect.gen(function* () {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), "effect-futures-cluster-"))),
-    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+const client = (postgres: string | undefined) =>
+  Effect.gen(function* () {
+    const where =
+      postgres ??
+      join(
+        yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "effect-futures-cluster-"))),
+          (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+        ),
+        "cluster.db"
+      )
+    // The client's layer creates the tables, then the runners start.
+    const executor = yield* Layer.build(
+      ClusterExecutor.layer({ runnerTimeout: "30 seconds" }).pipe(Layer.provide(storageOf(where)))
+    )
+    const runners = yield* Effect.all([startRunner(where), startRunner(where)], { concurrency: "unbounded" })
+    yield* Console.log(`started ${runners.length} runners on ${postgres === undefined ? where : "Postgres"}`)
+    const results = yield* Executor.map(checkPrime, PRIMES).pipe(Stream.runCollect, Effect.provideContext(executor))
+    for (const { n, prime, runner } of results) {
+      const by = runners.findIndex((r) => r.pid === runner)
+      yield* Console.log(`${n} is prime: ${prime ? "True" : "False"} (runner ${by + 1})`)
+    }
+  }).pipe(
+    Effect.scoped,
+    Effect.andThen(Console.log(postgres === undefined ? "runners stopped, storage removed" : "runners stopped"))
   )
-  const filename = join(dir, "cluster.db")
-  const storage = ClusterExecutor.layerSqlite({ filename })
-  // The client's layer creates the tables, then the runners start.
-  const executor = yield* Layer.build(
-    ClusterExecutor.layer({ runnerTimeout: "30 seconds" }).pipe(Layer.provide(storage))
-  )
-  const runners = yield* Effect.all([startRunner(filename), startRunner(filename)], { concurrency: "unbounded" })
-  yield* Console.log(`started ${runners.length} runners on ${filename}`)
-  const results = yield* Executor.map(checkPrime, PRIMES).pipe(Stream.runCollect, Effect.provideContext(executor))
-  for (const { n, prime, runner } of results) {
-    const by = runners.findIndex((r) => r.pid === runner)
-    yield* Console.log(`${n} is prime: ${prime ? "True" : "False"} (runner ${by + 1})`)
-  }
-}).pipe(Effect.scoped, Effect.andThen(Console.log("runners stopped, storage removed")))
 
 if (process.argv[2] === "--runner") {
-  NodeRuntime.runMain(runner(process.argv[3]!))
+  NodeRuntime.runMain(runner(process.env.CLUSTER_STORAGE!))
 } else {
-  Effect.runPromise(client).catch((error) => {
+  Effect.runPromise(client(process.argv[2])).catch((error) => {
     console.error(error)
     process.exitCode = 1
   })

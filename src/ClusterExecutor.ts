@@ -129,6 +129,11 @@ export interface SqliteOptions extends sqlite.SqliteOptions {}
  * (at-least-once). With no runner registered, a call fails with
  * `BrokenExecutor` after `runnerTimeout`.
  *
+ * The `SqlClient` is the storage the client and every runner share: a SQLite
+ * file (`layerSqlite`) on one host, a Postgres database through
+ * `@effect/sql-pg` (`PgClient.layer`, a package of its own to install) across
+ * machines.
+ *
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
@@ -142,6 +147,17 @@ export interface SqliteOptions extends sqlite.SqliteOptions {}
  * }).pipe(
  *   Effect.provide(ClusterExecutor.layer().pipe(Layer.provide(ClusterExecutor.layerSqlite({ filename: "cluster.db" }))))
  * )
+ * ```
+ *
+ * @example
+ * ```ts
+ * // Runners on several machines: the client and every runner on one Postgres database.
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Layer, Redacted } from "effect"
+ * import * as ClusterExecutor from "effect-futures/ClusterExecutor"
+ *
+ * const storage = PgClient.layer({ url: Redacted.make(process.env.DATABASE_URL!) })
+ * const executor = ClusterExecutor.layer().pipe(Layer.provide(storage))
  * ```
  *
  * @category layers
@@ -192,6 +208,8 @@ export const make = (
  * storage, holds its share of the shards and runs the calls sent to them on
  * its local pool. Closing it (SIGTERM under `NodeRuntime.runMain`) finishes
  * the calls it is running, stores their replies and hands its shards off.
+ * It needs the same `SqlClient` storage as the clients (`layerSqlite`, or
+ * `@effect/sql-pg`'s `PgClient.layer` across machines).
  *
  * Beyond Python.
  *

@@ -8,31 +8,19 @@
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
-import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
-import { Executor, Future, WorkerDied } from "../../src/index.ts"
-import { expectFailure, within } from "../fixtures/deadlock.ts"
-import {
-  clientLayer,
-  clusterFolder,
-  eventually,
-  lines,
-  type RunnerProcess,
-  settled,
-  spawnRunner
-} from "./fixtures/harness.ts"
+import { Effect, Layer } from "effect"
+import { Executor, Future } from "../../src/index.ts"
+import { within } from "../fixtures/deadlock.ts"
+import { killedRunnerCallsFail, killedRunnerCallsRerun, startAll, starts, withCluster } from "./fixtures/faults.ts"
+import { clientLayer, clusterFolder, eventually, type RunnerProcess, settled, spawnRunner } from "./fixtures/harness.ts"
 import { record } from "./fixtures/tasks.ts"
 
 // Short, for a quick failover; long enough that a runner slowed by a loaded machine keeps its
 // shards (a runner that misses its refreshes for this long loses them, and its calls run again).
 const shardLockExpiration = "5 seconds"
 
-/** The `<pid> <value>` lines `record` wrote: which runner started which call. */
-const starts = (file: string) =>
-  lines(file).map((line) => {
-    const [pid, value, at] = line.split(" ").map(Number)
-    return { pid, value, at }
-  })
+/** A fresh SQLite cluster file. */
+const sqlite = Effect.map(clusterFolder, ({ dir, filename }) => ({ dir, storage: { filename } }))
 
 /** The engine's entity-id hash (effect/cluster's internal `hashString`, not exported): which shard an entity id is on. */
 const hashString = (str: string): number => {
@@ -44,138 +32,23 @@ const hashString = (str: string): number => {
 /** The port a runner listens on, from its "Listening on: host:port" log line. */
 const portOf = (runner: RunnerProcess): string => /Listening on: [^\s]+:(\d+)/.exec(runner.output())?.[1] ?? "?"
 
-/** Two runners and a client on one fresh cluster file, for one test. */
-const withCluster = <A, E>(
-  body: (env: {
-    readonly dir: string
-    readonly runners: ReadonlyArray<RunnerProcess>
-  }) => Effect.Effect<A, E, Executor.Executor>
-) =>
-  Effect.gen(function* () {
-    const { dir, filename } = yield* clusterFolder
-    const runners = yield* Effect.all(
-      [
-        spawnRunner({ filename, shardLockExpiration, maxWorkers: 6 }),
-        spawnRunner({ filename, shardLockExpiration, maxWorkers: 6 })
-      ],
-      { concurrency: "unbounded" }
-    )
-    yield* settled(filename, 2)
-    return yield* body({ dir, runners }).pipe(
-      Effect.provide(Layer.fresh(clientLayer(filename, { shardLockExpiration })))
-    )
-  })
-
-/**
- * Submits `calls` calls of `record`, each lasting `ms`, and waits until every one has started on
- * some runner; gives the futures and the starts, the first one first.
- */
-const startAll = (file: string, calls: number, ms: number) =>
-  Effect.gen(function* () {
-    const futures = yield* Effect.forEach(
-      Array.from({ length: calls }, (_, i) => i),
-      (i) => Executor.submit(record, file, i, ms)
-    )
-    const started = yield* eventually(
-      () => (new Set(starts(file).map((s) => s.value)).size === calls ? starts(file) : undefined),
-      "30 seconds",
-      "every call starting"
-    )
-    return { futures, started }
-  })
-
 describe("ClusterExecutor faults", () => {
   it.live(
     "runs the calls of a runner killed with SIGKILL again on the other runner, and every future succeeds",
-    () =>
-      withCluster(({ dir, runners }) =>
-        Effect.gen(function* () {
-          const file = join(dir, "starts.txt")
-          const calls = 6
-          // Every call has started somewhere; kill the runner that started the first one.
-          const { futures, started: first } = yield* startAll(file, calls, 6000)
-          const victim = runners.find((r) => r.pid === first[0].pid)!
-          const survivor = runners.find((r) => r !== victim)!
-          const killedAt = Date.now()
-          victim.child.kill("SIGKILL")
-          // The victim's calls still running when it died (a call it had finished keeps its result).
-          const onVictim: Array<number> = []
-          for (const { pid, value } of first) {
-            if (pid === victim.pid && !(yield* Future.done(futures[value]))) onVictim.push(value)
-          }
-          expect(onVictim.length, `no call of ${victim.pid} was running: ${JSON.stringify(first)}`).toBeGreaterThan(0)
-          const results = yield* within(
-            Effect.forEach(futures, (f) => Future.result(f)),
-            "45 seconds",
-            "the killed runner's calls completing elsewhere"
-          )
-          const failover = Date.now() - killedAt
-          expect(results.map((r) => r.value)).toEqual(Array.from({ length: calls }, (_, i) => i))
-          for (const value of onVictim) {
-            // At-least-once: the call ran again, on the survivor, which gave the result.
-            expect(results[value].pid, `killed ${victim.pid} at ${killedAt}: ${JSON.stringify(starts(file))}`).toBe(
-              survivor.pid
-            )
-            expect(
-              starts(file)
-                .filter((s) => s.value === value)
-                .map((s) => s.pid)
-            ).toContain(survivor.pid)
-          }
-          const reruns = starts(file).filter((s) => s.pid === survivor.pid && onVictim.includes(s.value))
-          const firstRerun = Math.min(...reruns.map((s) => s.at)) - killedAt
-          console.log(
-            `SIGKILL failover: ${onVictim.length} of ${calls} calls re-ran on the survivor, the first ${firstRerun} ms after the kill; all done after ${failover} ms (lock expiry ${shardLockExpiration}, calls of 6 s)`
-          )
-        })
-      ),
+    () => withCluster(sqlite, shardLockExpiration, killedRunnerCallsRerun),
     90_000
   )
 
   it.live(
     "fails the calls of a killed runner with WorkerDied instead of running them again, for a Task that must not run twice",
-    () =>
-      withCluster(({ dir, runners }) =>
-        Effect.gen(function* () {
-          const file = join(dir, "starts.txt")
-          const calls = 6
-          const once = ClusterExecutor.onRunnerDeath(record, "fail")
-          const futures = yield* Effect.forEach(
-            Array.from({ length: calls }, (_, i) => i),
-            (i) => Executor.submit(once, file, i, 6000)
-          )
-          const first = yield* eventually(
-            () => (new Set(starts(file).map((s) => s.value)).size === calls ? starts(file) : undefined),
-            "30 seconds",
-            "every call starting"
-          )
-          const victim = runners.find((r) => r.pid === first[0].pid)!
-          victim.child.kill("SIGKILL")
-          const exits = yield* within(
-            Effect.forEach(futures, (f) => Future.await(f)),
-            "45 seconds",
-            "every call ending after the kill"
-          )
-          for (const { pid, value } of first) {
-            if (pid === victim.pid) {
-              const died = expectFailure(exits[value], WorkerDied, "WorkerDied")
-              expect(died.kind).toBe("Cluster")
-              expect(died.workerId).toBe(victim.pid)
-            } else {
-              expect(Exit.isSuccess(exits[value])).toBe(true)
-            }
-          }
-          // Nothing started twice.
-          expect(starts(file), JSON.stringify(starts(file))).toHaveLength(calls)
-        })
-      ),
+    () => withCluster(sqlite, shardLockExpiration, killedRunnerCallsFail),
     90_000
   )
 
   it.live(
     "lets a runner told to stop with SIGTERM finish its calls: every future succeeds and nothing runs twice",
     () =>
-      withCluster(({ dir, runners }) =>
+      withCluster(sqlite, shardLockExpiration, ({ dir, runners }) =>
         Effect.gen(function* () {
           const file = join(dir, "starts.txt")
           const calls = 6
@@ -211,7 +84,7 @@ describe("ClusterExecutor faults", () => {
       Effect.gen(function* () {
         const { dir, filename } = yield* clusterFolder
         const first = yield* spawnRunner({ filename, shardLockExpiration, maxWorkers: 6 })
-        yield* settled(filename, 1)
+        yield* settled({ filename }, 1)
         const file = join(dir, "starts.txt")
         const calls = 6
         yield* Effect.gen(function* () {
@@ -234,7 +107,7 @@ describe("ClusterExecutor faults", () => {
           // Every call ran once, on the first runner, and was not interrupted.
           expect(results.map((r) => r.pid)).toEqual(Array.from({ length: calls }, () => first.pid))
           expect(starts(file)).toHaveLength(calls)
-          yield* settled(filename, 2)
+          yield* settled({ filename }, 2)
           // At least one call's shard did move (each does with probability 1/2): the rebalance happened under it.
           const db = new DatabaseSync(filename, { readOnly: true })
           const moved = Array.from(
@@ -248,7 +121,7 @@ describe("ClusterExecutor faults", () => {
             .filter((row) => row.address.endsWith(`:${portOf(joiner)}`))
           db.close()
           expect(moved.length).toBeGreaterThan(0)
-        }).pipe(Effect.provide(Layer.fresh(clientLayer(filename, { shardLockExpiration }))))
+        }).pipe(Effect.provide(Layer.fresh(clientLayer({ filename }, { shardLockExpiration }))))
       }),
     90_000
   )

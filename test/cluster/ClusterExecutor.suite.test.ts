@@ -20,7 +20,7 @@ beforeAll(async () => {
       yield* Effect.all([spawnRunner({ filename: folder.filename }), spawnRunner({ filename: folder.filename })], {
         concurrency: "unbounded"
       })
-      yield* settled(folder.filename, 2)
+      yield* settled({ filename: folder.filename }, 2)
       return folder.filename
     }).pipe(Scope.provide(scope))
   )
@@ -30,7 +30,7 @@ afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)), 30_000)
 
 executorSuite(
   "ClusterExecutor",
-  (options) => clientLayer(filename, { maxInFlight: options.maxWorkers }),
+  (options) => clientLayer({ filename }, { maxInFlight: options.maxWorkers }),
   tasks.suiteTasks,
   { timeScale: 3 }
 )

@@ -48,7 +48,7 @@ const ClusterLive = Layer.effect(
   })
 )
 
-const SharedLive = Layer.unwrap(Effect.map(Cluster, ({ filename }) => clientLayer(filename))).pipe(
+const SharedLive = Layer.unwrap(Effect.map(Cluster, ({ filename }) => clientLayer({ filename }))).pipe(
   Layer.provideMerge(ClusterLive)
 )
 
@@ -341,7 +341,7 @@ describe("ClusterExecutor without runners", () => {
       const exit = yield* Effect.gen(function* () {
         const future = yield* Executor.submit(add, 1, 2)
         return yield* awaitExit(future, "10 seconds", "a call with no runner")
-      }).pipe(Effect.provide(clientLayer(filename, { runnerTimeout: "500 millis" })))
+      }).pipe(Effect.provide(clientLayer({ filename }, { runnerTimeout: "500 millis" })))
       const error = failureOf(exit) as { _tag: string; kind: string; reason: string } | undefined
       expect(error?._tag).toBe("BrokenExecutor")
       expect(error?.kind).toBe("Cluster")
