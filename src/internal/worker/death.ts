@@ -3,13 +3,13 @@
  * task or an uncaught error is reported before the exit, with the replies made
  * so far; a child process dies with its parent, even one killed while a task
  * keeps the child busy, and does not die of writing to an output nobody reads.
- * Imports only the protocol and this worker's port.
+ * Imports only the wire protocol and this worker's port.
  *
  * @internal
  */
 
 import * as WorkerThreads from "node:worker_threads"
-import { encodeDefect, type WorkerSite } from "../protocol.ts"
+import { encodeDefect, type WorkerSite } from "../wire.ts"
 import type { Port } from "./port.ts"
 
 /**

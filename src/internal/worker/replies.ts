@@ -2,7 +2,7 @@
  * A worker's replies, batched: finished calls' replies wait a moment to share
  * one `Done` message, with the buffers they move and, when the pool asks, the
  * worker's memory use. A result that cannot be cloned fails only its own call.
- * Imports only the protocol and this worker's port.
+ * Imports only the wire protocol and this worker's port.
  *
  * @internal
  */
@@ -10,7 +10,7 @@
 import * as V8 from "node:v8"
 import type { Transferable } from "node:worker_threads"
 import * as WorkerThreads from "node:worker_threads"
-import { type Reply, unclonable } from "../protocol.ts"
+import { type Reply, unclonableDetail } from "../wire.ts"
 import type { Port } from "./port.ts"
 
 /** How long a finished call's reply may wait for others to share its message. */
@@ -112,8 +112,7 @@ export class Replies {
               : reply.done !== undefined && done === undefined
                 ? reply.done
                 : reply.exit
-          const error = unclonable("result", value, "result", cause)
-          const exit: Reply["exit"] = { _tag: "Unclonable", valueType: error.valueType, detail: error.detail }
+          const exit: Reply["exit"] = { _tag: "Unclonable", ...unclonableDetail(value, "result", cause) }
           port.post(
             { _tag: "Done", replies: [done === undefined ? { id: reply.id, exit } : { id: reply.id, exit, done }] },
             []
