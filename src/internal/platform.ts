@@ -84,7 +84,7 @@ export const resolveEntry = (option: string | URL | undefined): URL | string => 
     const here = import.meta.url as string | undefined
     if (here === undefined)
       return "the worker entry cannot be found in a CommonJS bundle: bundle as ESM, or pass workerEntry"
-    entry = new URL(here.endsWith(".ts") ? "./worker.ts" : "./worker.js", here)
+    entry = new URL("./worker.js", here)
   }
   if (entry.protocol === "file:" && !Fs.existsSync(entry)) {
     return (
