@@ -52,6 +52,13 @@ export const workerSiteKey = "~effect-futures/workerSite"
 /** @internal */
 export const depthKey = "EFFECT_FUTURES_WORKER_DEPTH"
 
+/**
+ * Set in a child process's environment when its parent's guard (`childGuard.ts`) kills it with
+ * the parent: the child then needs no watch of its own. The child removes it at once.
+ */
+/** @internal */
+export const guardedKey = "EFFECT_FUTURES_PARENT_GUARD"
+
 /** This worker's site, or `undefined` outside a pool's worker. */
 /** @internal */
 export const workerSite = (): WorkerSite | undefined => (globalThis as any)[workerSiteKey] as WorkerSite | undefined
