@@ -8,7 +8,6 @@
  *
  * @internal
  */
-import * as V8 from "node:v8"
 import * as WorkerThreads from "node:worker_threads"
 import type { WireParent, WireSpan } from "./remoteSpans.ts"
 
@@ -230,13 +229,20 @@ export const isToWorker = (u: unknown): u is ToWorker =>
   isObject(u) && Object.hasOwn(toWorkerChecks, u._tag as string) && toWorkerChecks[u._tag as ToWorker["_tag"]](u)
 
 /**
+ * `node:v8`, loaded when first needed: a worker that never encodes a defect does without it, and
+ * it costs a thread a millisecond of its start.
+ */
+/** @internal */
+export const v8 = (): typeof import("node:v8") => process.getBuiltinModule("node:v8")
+
+/**
  * Whether `u` crosses this worker's channel: a child process's IPC uses V8's serializer, a thread's
  * port structured clone, and they refuse slightly different things (a `SharedArrayBuffer` crosses
  * only to a thread).
  */
 const crosses = (u: unknown): boolean => {
   try {
-    if (WorkerThreads.isMainThread && process.send !== undefined) V8.serialize(u)
+    if (WorkerThreads.isMainThread && process.send !== undefined) v8().serialize(u)
     else structuredClone(u)
     return true
   } catch {

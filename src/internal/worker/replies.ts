@@ -7,10 +7,9 @@
  * @internal
  */
 
-import * as V8 from "node:v8"
 import type { Transferable } from "node:worker_threads"
 import * as WorkerThreads from "node:worker_threads"
-import { type Reply, unclonableDetail } from "../wire.ts"
+import { type Reply, unclonableDetail, v8 } from "../wire.ts"
 import type { Port } from "./port.ts"
 
 /** How long a finished call's reply may wait for others to share its message. */
@@ -20,7 +19,7 @@ const memoryEveryMillis = 5
 
 /** This worker's memory use in bytes: the process's RSS, or the thread's own heap used. */
 const memoryUsed = (): number =>
-  WorkerThreads.isMainThread ? process.memoryUsage.rss() : V8.getHeapStatistics().used_heap_size
+  WorkerThreads.isMainThread ? process.memoryUsage.rss() : v8().getHeapStatistics().used_heap_size
 
 const clones = (u: unknown): boolean => {
   try {
