@@ -371,6 +371,21 @@ describe("the children's guard", () => {
     })
   )
 
+  it.live("ends once no child of its lives: a pool that has shut down leaves no process behind", () =>
+    Effect.gen(function* () {
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const executor = yield* ProcessPoolExecutor.make({ maxWorkers: 1 })
+          expect(yield* within(Future.result(yield* executor.submit(faults.identity, 1)), callDeadline, "a call")).toBe(
+            1
+          )
+          expect(shellsOf(process.pid)).toHaveLength(1)
+        })
+      )
+      expect(yield* eventually(() => shellsOf(process.pid).length === 0, 2_000)).toBe(true)
+    })
+  )
+
   it.live("killed itself, is replaced at once by another that watches the same processes", () =>
     Effect.gen(function* () {
       const { child, report } = yield* startGuardProgram

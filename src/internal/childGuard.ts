@@ -9,7 +9,8 @@
  * and a thread of its own watching for it costs each child tens of
  * milliseconds of CPU and megabytes at start (`worker/death.ts`, which each
  * child runs only where this guard is not there: Windows, Bun, Deno, no
- * `/bin/sh`).
+ * `/bin/sh`). The guard ends once no child of its lives, so a pool that has
+ * shut down leaves no process behind; the next fork starts another.
  *
  * @internal
  */
@@ -37,6 +38,8 @@ exit 0`
 
 interface Guard {
   readonly write: (line: string) => void
+  /** Its input ends: with no child left to kill, it exits. */
+  readonly close: () => void
 }
 
 /** The guard, once started; `null` where it cannot run here. */
@@ -80,6 +83,9 @@ const start = (): Guard | null => {
   const started: Guard = {
     write: (line) => {
       if (alive) shell.stdin.write(`${line}\n`)
+    },
+    close: () => {
+      if (alive) shell.stdin.end()
     }
   }
   for (const pid of living) started.write(`+${pid}`)
@@ -108,5 +114,11 @@ export const watch = (pid: number): void => {
 /** A child that has ended: forgotten, since the system may give its pid to another process. */
 /** @internal */
 export const forget = (pid: number): void => {
-  if (living.delete(pid)) guard?.write(`-${pid}`)
+  if (!living.delete(pid) || guard === undefined || guard === null) return
+  guard.write(`-${pid}`)
+  if (living.size > 0) return
+  // Nothing left to guard: it ends, and the next fork starts another.
+  const done = guard
+  guard = undefined
+  done.close()
 }
