@@ -39,6 +39,7 @@ import { W2 } from "./w2.ts"
 import { W3 } from "./w3.ts"
 import { W4 } from "./w4.ts"
 import { W5 } from "./w5.ts"
+import { W5b } from "./w5b.ts"
 import { W6 } from "./w6.ts"
 import { W7 } from "./w7.ts"
 
@@ -151,7 +152,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W0, W1, W1m, W2, W3, W4, W5, W6, W7]
+const workloads: ReadonlyArray<Workload> = [W0, W1, W1m, W2, W3, W4, W5, W5b, W6, W7]
 
 // ---------------------------------------------------------------------------
 // Measuring

@@ -33,7 +33,8 @@ export const W0: Workload = {
   description:
     "Each run is a fresh process that imports what it needs, then times creating a 2-worker pool until 4 " +
     "no-op calls, submitted together, have answered (our `layer` provided to `submit` + `result`; the " +
-    "peers' constructor and `run`). Lower is better.",
+    "peers' constructor and `run`); the pool's shutdown afterwards is not timed, for any system. The task " +
+    "module imports `effect-futures/Task` alone, as the docs advise. Lower is better.",
   target: "InterpreterPoolExecutor ≤ 1.5× Piscina's time; ProcessPoolExecutor ≤ 2.5× Piscina's time.",
   run: async (bench: Bench): Promise<Array<Row>> =>
     bench.compare({

@@ -118,11 +118,13 @@ export * as Observability from "./Observability.ts"
  */
 export * as ProcessPoolExecutor from "./ProcessPoolExecutor.ts"
 /**
- * References to exported functions that workers can import and call.
+ * References to exported functions that workers can import and call. Also the
+ * subpath `effect-futures/Task`, for task modules: it loads no executor and
+ * no Effect, so every worker starts sooner.
  *
  * @example
  * ```ts
- * import { Task } from "effect-futures"
+ * import * as Task from "effect-futures/Task"
  *
  * // primes.ts: a module with no top-level side effects, since every worker imports it
  * export const isPrime = Task.make(import.meta.url, "isPrime", (n: number) => {

@@ -4,7 +4,7 @@
  * deadlock fails its test, naming what hung, instead of hanging the run.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
@@ -300,6 +300,110 @@ describe("ProcessPoolExecutor only", () => {
   }
 })
 
+/** The guard tests' program: processes of its own handed to the children's guard. */
+const guardProgram = fileURLToPath(new URL("./fixtures/guardProgram.ts", import.meta.url))
+
+/** What `guardProgram.ts` prints once the guard watches its processes. */
+interface GuardReport {
+  readonly watched: number
+  readonly forgotten: number
+  readonly guarded: boolean
+}
+
+/** The `/bin/sh` children of a process: its guard. */
+const shellsOf = (pid: number): ReadonlyArray<number> =>
+  readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8")
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+        return ppid === pid && readFileSync(`/proc/${name}/cmdline`, "utf8").startsWith("/bin/sh") ? [Number(name)] : []
+      } catch {
+        return []
+      }
+    })
+
+/** Spawns `guardProgram.ts` and reads its report; whatever is left of it is killed when the test ends. */
+const startGuardProgram = Effect.gen(function* () {
+  const child = spawn(process.execPath, [guardProgram], { stdio: ["ignore", "pipe", "inherit"] })
+  const pids: Array<number> = []
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      for (const pid of [child.pid ?? -1, ...pids]) if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGKILL")
+    })
+  )
+  const line = yield* within(
+    Effect.callback<string, Error>((resume) => {
+      let stdout = ""
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk
+        const end = stdout.indexOf("\n")
+        if (end >= 0) resume(Effect.succeed(stdout.slice(0, end)))
+      })
+      child.once("exit", (code, signal) => resume(Effect.fail(new Error(`the program exited (${code ?? signal})`))))
+    }),
+    startDeadline,
+    "the guard program's report"
+  )
+  const report = JSON.parse(line) as GuardReport
+  pids.push(report.watched, report.forgotten)
+  return { child, report }
+})
+
+/** Waits until `f` holds, checking every 50 ms, for up to `millis`. */
+const eventually = (f: () => boolean, millis: number) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + millis
+    while (!f() && Date.now() < deadline) yield* Effect.sleep(50)
+    return f()
+  })
+
+describe("the children's guard", () => {
+  it.live("kills the processes it watches when its parent is killed with SIGKILL, and none it forgot", () =>
+    Effect.gen(function* () {
+      const { child, report } = yield* startGuardProgram
+      expect(report.guarded).toBe(true)
+      child.kill("SIGKILL")
+      yield* within(exited(child), shutdownDeadline, "the program's exit after SIGKILL")
+      expect(yield* survivors([report.watched], 2_000)).toStrictEqual([])
+      expect(isAlive(report.forgotten)).toBe(true)
+    })
+  )
+
+  it.live("ends once no child of its lives: a pool that has shut down leaves no process behind", () =>
+    Effect.gen(function* () {
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const executor = yield* ProcessPoolExecutor.make({ maxWorkers: 1 })
+          expect(yield* within(Future.result(yield* executor.submit(faults.identity, 1)), callDeadline, "a call")).toBe(
+            1
+          )
+          expect(shellsOf(process.pid)).toHaveLength(1)
+        })
+      )
+      expect(yield* eventually(() => shellsOf(process.pid).length === 0, 2_000)).toBe(true)
+    })
+  )
+
+  it.live("killed itself, is replaced at once by another that watches the same processes", () =>
+    Effect.gen(function* () {
+      const { child, report } = yield* startGuardProgram
+      const [first] = shellsOf(child.pid!)
+      expect(first).toBeDefined()
+      // A guard that dies within a second of its start is taken for a shell that cannot run here.
+      yield* Effect.sleep(1_200)
+      process.kill(first!, "SIGKILL")
+      const replaced = yield* eventually(() => shellsOf(child.pid!).some((pid) => pid !== first), 5_000)
+      expect(replaced).toBe(true)
+      child.kill("SIGKILL")
+      yield* within(exited(child), shutdownDeadline, "the program's exit after SIGKILL")
+      expect(yield* survivors([report.watched], 2_000)).toStrictEqual([])
+      expect(isAlive(report.forgotten)).toBe(true)
+    })
+  )
+})
+
 /** The orphan tests' program: a pool whose workers stay busy, killed with SIGKILL. */
 const orphanProgram = fileURLToPath(new URL("./fixtures/orphanProgram.ts", import.meta.url))
 
@@ -313,7 +417,7 @@ interface OrphanReport {
  * Spawns `orphanProgram.ts` with its stdout and stderr piped here (its workers inherit them) and
  * reads its report; whatever is left of it is killed when the test ends.
  */
-const startOrphanProgram = (kind: "process" | "interpreter", busy: "spin" | "print") =>
+const startOrphanProgram = (kind: "process" | "interpreter" | "unguarded", busy: "spin" | "print") =>
   Effect.gen(function* () {
     const child = spawn(process.execPath, [orphanProgram, kind, busy], { stdio: ["ignore", "pipe", "pipe"] })
     const pids: Array<number> = []
@@ -370,6 +474,19 @@ describe("a parent that dies without closing its pool", () => {
       })
     )
   }
+
+  it.live(
+    "a child forked without the pool's guard (as on Bun, Deno, Windows) watches its parent itself: gone within 2 s of its SIGKILL",
+    () =>
+      Effect.gen(function* () {
+        const { child, report } = yield* startOrphanProgram("unguarded", "spin")
+        expect(report.running).toStrictEqual([true])
+        expect(report.pids.filter(isAlive)).toStrictEqual(report.pids)
+        child.kill("SIGKILL")
+        yield* within(exited(child), shutdownDeadline, "the program's exit after SIGKILL")
+        expect(yield* survivors(report.pids, 2_000)).toStrictEqual([])
+      })
+  )
 
   it.live("the workers of a program killed with SIGKILL while they print exit quietly: no EPIPE on stderr", () =>
     Effect.gen(function* () {

@@ -119,7 +119,7 @@ describe("workerEntry", () => {
       Effect.gen(function* () {
         const executor = yield* pool.make({
           maxWorkers: 1,
-          workerEntry: new URL("../src/internal/worker.ts", import.meta.url)
+          workerEntry: new URL("../src/internal/worker.js", import.meta.url)
         })
         expect(
           yield* within(Future.result(yield* executor.submit(nesting.increment, 1)), "20 seconds", "the call")

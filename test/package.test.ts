@@ -158,6 +158,16 @@ describe("the package, installed in a fresh project", { timeout: DEADLINE_MS + 1
     expect(effect.version).toBe(CONSUMER_EFFECT)
   })
 
+  it("effect-futures/Task, which task modules import, loads no executor and no Effect", async () => {
+    const result = await runOk(process.execPath, ["taskModules.mjs"], consumer)
+    expect(JSON.parse(result.stdout)).toEqual([
+      "effect-futures/dist/Task.js",
+      "effect-futures/dist/internal/reporter.js",
+      "effect-futures/dist/internal/taskExports.js",
+      "effect-futures/dist/internal/transfer.js"
+    ])
+  })
+
   it("a plain .mjs file runs the smoke suite on each pool under Node", async () => {
     expectSmokePassed(await runOk(process.execPath, ["smoke.mjs"], consumer))
   })

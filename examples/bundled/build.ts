@@ -18,7 +18,7 @@ await esbuild.build({
   entryPoints: {
     main: here("./main.ts"),
     ...(inline ? {} : { tasks: here("./tasks.ts") }),
-    worker: here("../../src/internal/worker.ts")
+    worker: here("../../src/internal/worker.js")
   },
   bundle: true,
   splitting: true,

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto"
 import { Effect } from "effect"
-import { Task } from "../../src/index.ts"
+import * as Task from "../../src/Task.ts"
 
 /**
  * The SHA-256 of `bytes` bytes of a file's (made-up) content. It returns an

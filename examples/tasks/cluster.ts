@@ -3,7 +3,7 @@
  * allowlist) and their worker threads import this module, so it only defines
  * the task.
  */
-import { Task } from "../../src/index.ts"
+import * as Task from "../../src/Task.ts"
 import { isPrime } from "./isPrime.ts"
 
 /** Whether `n` is prime, and which runner process answered. */

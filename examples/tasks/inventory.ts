@@ -4,7 +4,7 @@
  * imports it.
  */
 import { Effect, Schema } from "effect"
-import { Task } from "../../src/index.ts"
+import * as Task from "../../src/Task.ts"
 
 /** The typed error: a Schema class, so it can be rebuilt on the other side of the worker boundary. */
 export class OutOfStock extends Schema.TaggedError<OutOfStock>()("OutOfStock", {

@@ -3,7 +3,7 @@
  * nothing but definitions, since every worker imports it (Python's
  * `if __name__ == "__main__"` rule).
  */
-import { Task } from "../../src/index.ts"
+import * as Task from "../../src/Task.ts"
 import { isPrime as isPrimeFn } from "./isPrime.ts"
 
 /** Python's `is_prime` (trial division by odd numbers up to √n, in `isPrime.ts`), as a task. */

@@ -3,7 +3,7 @@
  * but definitions, since every worker imports it.
  */
 import { setTimeout as sleep } from "node:timers/promises"
-import { Task } from "../../src/index.ts"
+import * as Task from "../../src/Task.ts"
 
 /** A long job: says where it started (a worker's stdout reaches the parent's), then takes `ms`. */
 export const render = Task.make(import.meta.url, "render", async (n: number, ms: number) => {

@@ -3,7 +3,7 @@
  * but definitions, since every worker imports it.
  */
 import { threadId } from "node:worker_threads"
-import { Task } from "../../src/index.ts"
+import * as Task from "../../src/Task.ts"
 
 /** Counts the primes below `limit` with a sieve of Eratosthenes, and says which worker thread did it. */
 export const countPrimes = Task.make(import.meta.url, "countPrimes", (limit: number) => {

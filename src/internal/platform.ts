@@ -8,11 +8,13 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as WorkerThreads from "node:worker_threads"
+import { forget, guardRuns, watch } from "./childGuard.ts"
 import {
   type Doorbell,
   depthKey,
   doorbellKey,
   type FromWorker,
+  guardedKey,
   isFromWorker,
   type ToWorker,
   workerSite
@@ -84,7 +86,7 @@ export const resolveEntry = (option: string | URL | undefined): URL | string => 
     const here = import.meta.url as string | undefined
     if (here === undefined)
       return "the worker entry cannot be found in a CommonJS bundle: bundle as ESM, or pass workerEntry"
-    entry = new URL(here.endsWith(".ts") ? "./worker.ts" : "./worker.js", here)
+    entry = new URL("./worker.js", here)
   }
   if (entry.protocol === "file:" && !Fs.existsSync(entry)) {
     return (
@@ -185,13 +187,19 @@ export const spawnProcess =
   (options: ProcessOptions): SpawnAt =>
   (entry) =>
   () => {
+    const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), [depthKey]: String(childDepth()) }
+    // The guard kills the child with this process; without one, the child watches its parent itself.
+    if (guardRuns()) env[guardedKey] = "1"
+    else delete env[guardedKey]
     const child = ChildProcess.fork(entry, [], {
       serialization: "advanced",
       stdio: ["inherit", "inherit", "inherit", "ipc"],
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
-      env: { ...(options.env ?? process.env), [depthKey]: String(childDepth()) },
+      env,
       ...(options.cwd ? { cwd: options.cwd } : {})
     })
+    const pid = child.pid
+    if (pid !== undefined) watch(pid)
     // Node emits `spawn` once the child runs; an `error` before it is a failed spawn (ENOENT,
     // EMFILE, EAGAIN), after which Node promises no `exit`, and messages to the child are dropped.
     let started = false
@@ -203,6 +211,7 @@ export const spawnProcess =
     const end = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (ended !== undefined) return
       ended = [code, signal]
+      if (pid !== undefined) forget(pid)
       if (late !== undefined) clearTimeout(late)
       exitListener?.(code, signal, spawnError, started, false)
     }

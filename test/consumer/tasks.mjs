@@ -1,10 +1,11 @@
 /**
  * Tasks for the consumer project's smoke script: plain JavaScript importing
  * effect-futures by its package name, as an app that installed the tarball
- * would. Every worker imports this module, so it only defines tasks.
+ * would. Every worker imports this module, so it only defines tasks, and
+ * imports `effect-futures/Task` alone.
  */
 import { Effect, Schema } from "effect"
-import { Task } from "effect-futures"
+import * as Task from "effect-futures/Task"
 
 /** `n * n`. */
 export const square = Task.make(import.meta.url, "square", (n) => n * n)

@@ -3,7 +3,7 @@
  * Node runs as it is, in the parent and in every worker.
  */
 import { Effect, Schema } from "effect"
-import { Task } from "effect-futures"
+import * as Task from "effect-futures/Task"
 
 /** The typed failure `checkedSquare` ends with. */
 export class Negative extends Schema.TaggedError<Negative>()("Negative", { value: Schema.Number }) {}

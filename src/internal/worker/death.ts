@@ -3,13 +3,13 @@
  * task or an uncaught error is reported before the exit, with the replies made
  * so far; a child process dies with its parent, even one killed while a task
  * keeps the child busy, and does not die of writing to an output nobody reads.
- * Imports only the protocol and this worker's port.
+ * Imports only the wire protocol and this worker's port.
  *
  * @internal
  */
 
 import * as WorkerThreads from "node:worker_threads"
-import { encodeDefect, type WorkerSite } from "../protocol.ts"
+import { encodeDefect, guardedKey, type WorkerSite } from "../wire.ts"
 import type { Port } from "./port.ts"
 
 /**
@@ -29,9 +29,10 @@ const parentCheckMillis = 200
 
 /**
  * In a child process: its parent can die without a word (SIGKILL) while a task keeps the event loop
- * busy, so the `disconnect` that ends the child is never heard. A thread of its own, which no task
- * can block, watches the parent instead. Threads die with their process: a thread worker needs none.
- * The thread costs a child about 70 ms of CPU, off its main thread, and 17 MiB at start.
+ * busy, so the `disconnect` that ends the child is never heard. Where the parent runs no guard, a
+ * thread of its own, which no task can block, watches the parent instead. Threads die with their
+ * process: a thread worker needs none. The thread costs a child about 70 ms of CPU, off its main
+ * thread, and 17 MiB at start.
  */
 const watchParent = (): void => {
   try {
@@ -50,10 +51,17 @@ const watchParent = (): void => {
   }
 }
 
-/** In a child process: it dies with its parent, and writes to an output whose reader is gone are lost quietly. */
+/**
+ * In a child process: it dies with its parent, and writes to an output whose reader is gone are
+ * lost quietly. Where the parent runs a guard that kills it (`../childGuard.ts`, which says so in
+ * the child's environment), the child needs no watcher thread.
+ */
 export const guardChild = (): void => {
   if (!WorkerThreads.isMainThread || process.send === undefined) return
-  watchParent()
+  const guarded = process.env[guardedKey] === "1"
+  // Not for the processes the child's tasks start.
+  delete process.env[guardedKey]
+  if (!guarded) watchParent()
   // A child writes to the stdout and stderr it inherited. Once their reader is gone (the parent and
   // its pipeline, killed), a write fails with EPIPE: nobody could read the report, and as an uncaught
   // error it would kill the worker, printing it. Such errors are not reported; the writes are lost.

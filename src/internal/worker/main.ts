@@ -1,26 +1,24 @@
 /**
  * The main role of every pool worker, thread or child process, started by
- * `../worker.ts`: it wires the other roles in this folder together and runs
+ * `../worker.js`: it wires the other roles in this folder together and runs
  * calls one at a time, in the order they came. The worker side imports only
- * the protocol, and the few modules it shares with the parent by design:
- * `../progress.ts` (the global slot `Task.progress` reports through),
- * `../remoteSpans.ts` (the spans a traced call records) and `../transfer.ts`
- * (moved buffers).
+ * the wire protocol, and the few modules it shares with the parent by design:
+ * `../reporter.ts` (the global slot `Task.progress` reports through) and
+ * `../transfer.ts` (moved buffers). No Effect, no Schema: `./tasks.ts` loads
+ * what an Effect task needs when one first runs.
  *
  * @internal
  */
 
 import type { Transferable } from "node:worker_threads"
-import * as Exit from "effect/Exit"
-import { progressKey } from "../progress.ts"
-import { type Call, encodeDefect, encodeExit, isToWorker, type Reply } from "../protocol.ts"
-import { SpanRecorder } from "../remoteSpans.ts"
+import { progressKey } from "../reporter.ts"
 import { unwrap } from "../transfer.ts"
+import { type Call, encodeDefect, isToWorker, type Reply, type WireExit } from "../wire.ts"
 import { guardChild, reportDeath } from "./death.ts"
 import { Parking } from "./park.ts"
 import { doorbell, port } from "./port.ts"
 import { Replies } from "./replies.ts"
-import { invoke, type Running, runChunk, Tasks } from "./tasks.ts"
+import { encodeFailed, invoke, type Outcome, type Running, runChunk, Tasks } from "./tasks.ts"
 
 /** The call running now, with what interrupts it. */
 interface Current extends Running {
@@ -55,7 +53,7 @@ const drain = async (): Promise<void> => {
     replies.flushIfDue()
     // The call is current from here, so an abort that comes while its module loads is heard.
     const controller = new AbortController()
-    const current: Current = { id: call.id, controller, fiber: undefined }
+    const current: Current = { id: call.id, controller, fiber: undefined, recorder: undefined }
     calls.current = current
     if (call.timed === true) port.post({ _tag: "Started", id: call.id }, [])
     let task = tasks.resolve(call.module, call.name)
@@ -79,31 +77,42 @@ const drain = async (): Promise<void> => {
       continue
     }
     // A traced call: the spans its Effect makes are recorded and go back with the reply.
-    const recorder = call.trace === undefined ? undefined : new SpanRecorder(call.trace)
     const done: Array<unknown> | undefined = call.chunk ? [] : undefined
-    let exit =
+    let outcome: Outcome | Promise<Outcome> =
       done !== undefined
-        ? runChunk(task, call.args as ReadonlyArray<ReadonlyArray<unknown>>, controller.signal, current, recorder, done)
-        : invoke(task, call.args, controller.signal, current, recorder)
-    if (exit instanceof Promise) {
+        ? runChunk(
+            task,
+            call.args as ReadonlyArray<ReadonlyArray<unknown>>,
+            controller.signal,
+            current,
+            call.trace,
+            done
+          )
+        : invoke(task, call.args, controller.signal, current, call.trace)
+    if (outcome instanceof Promise) {
       // The call has started and may exit soon: these replies are written before it goes on.
       replies.flushWritten()
-      exit = await exit
+      outcome = await outcome
     }
     calls.current = undefined
-    // A task that stops on its AbortSignal by failing (as `fetch` rejects) was interrupted.
-    if (controller.signal.aborted && Exit.isFailure(exit)) exit = Exit.interrupt()
     const transfer: Array<Transferable> = []
-    if (Exit.isSuccess(exit)) exit = Exit.succeed(unwrap(exit.value, transfer))
-    const spans = recorder?.wire()
+    let exit: WireExit | Promise<WireExit>
+    if (outcome._tag === "Success") exit = { _tag: "Success", value: unwrap(outcome.value, transfer) }
+    // A task that stops on its AbortSignal by failing (as `fetch` rejects) was interrupted.
+    else if (controller.signal.aborted) exit = { _tag: "Interrupt" }
+    else {
+      exit = encodeFailed(task, outcome)
+      if (exit instanceof Promise) exit = await exit
+    }
+    const spans = current.recorder?.wire()
     // A chunk that failed part way: the results before the failure go back too, for `map` to give.
-    const partial = done !== undefined && done.length > 0 && Exit.isFailure(exit) ? done : undefined
+    const partial = done !== undefined && done.length > 0 && exit._tag !== "Success" ? done : undefined
     const reply: Reply =
       spans === undefined && partial === undefined
-        ? { id: call.id, exit: encodeExit(task, exit) }
+        ? { id: call.id, exit }
         : {
             id: call.id,
-            exit: encodeExit(task, exit),
+            exit,
             ...(partial === undefined ? {} : { done: partial }),
             ...(spans === undefined ? {} : { spans })
           }
@@ -117,9 +126,9 @@ const drain = async (): Promise<void> => {
 /** Runs the pool's initializer; `false` when it failed, and then no call may run here. */
 const runInitializer = async (module: string, name: string, args: ReadonlyArray<unknown>): Promise<boolean> => {
   try {
-    const [task, exit] = await tasks.initialize(module, name, args)
-    if (Exit.isFailure(exit)) {
-      const wire = encodeExit(task, exit)
+    const [task, outcome] = await tasks.initialize(module, name, args)
+    if (outcome._tag !== "Success") {
+      const wire = await encodeFailed(task, outcome)
       throw wire._tag === "Die" ? wire.defect : new Error(`the initializer failed: ${JSON.stringify(wire)}`)
     }
   } catch (error) {

@@ -2,12 +2,12 @@
  * An idle thread's sleep on its doorbell: it takes the next calls straight
  * from its port, without a turn of the event loop, while nothing else waits on
  * that loop. A child process has no doorbell and never parks. Imports only the
- * protocol's types.
+ * wire protocol's types.
  *
  * @internal
  */
 
-import type { Doorbell } from "../protocol.ts"
+import type { Doorbell } from "../wire.ts"
 
 /** How long an idle thread sleeps on its doorbell before going back to its event loop. */
 const parkMillis = 5

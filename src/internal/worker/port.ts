@@ -3,14 +3,14 @@
  * doorbell port for calls, or `parentPort`) or a child's IPC channel, behind
  * one `Port`. A child counts what it posted against what was written, and can
  * make its pipe blocking, so an exit right after a post does not cut it short.
- * Imports only the protocol's types and keys.
+ * Imports only the wire protocol's types and keys.
  *
  * @internal
  */
 
 import type { Transferable } from "node:worker_threads"
 import * as WorkerThreads from "node:worker_threads"
-import { type Doorbell, doorbellKey, type FromWorker, type ToWorker } from "../protocol.ts"
+import { type Doorbell, doorbellKey, type FromWorker, type ToWorker } from "../wire.ts"
 
 /** How the worker talks to its pool, whichever kind of worker it is. */
 export interface Port {

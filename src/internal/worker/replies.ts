@@ -2,15 +2,14 @@
  * A worker's replies, batched: finished calls' replies wait a moment to share
  * one `Done` message, with the buffers they move and, when the pool asks, the
  * worker's memory use. A result that cannot be cloned fails only its own call.
- * Imports only the protocol and this worker's port.
+ * Imports only the wire protocol and this worker's port.
  *
  * @internal
  */
 
-import * as V8 from "node:v8"
 import type { Transferable } from "node:worker_threads"
 import * as WorkerThreads from "node:worker_threads"
-import { type Reply, unclonable } from "../protocol.ts"
+import { type Reply, unclonableDetail, v8 } from "../wire.ts"
 import type { Port } from "./port.ts"
 
 /** How long a finished call's reply may wait for others to share its message. */
@@ -20,7 +19,7 @@ const memoryEveryMillis = 5
 
 /** This worker's memory use in bytes: the process's RSS, or the thread's own heap used. */
 const memoryUsed = (): number =>
-  WorkerThreads.isMainThread ? process.memoryUsage.rss() : V8.getHeapStatistics().used_heap_size
+  WorkerThreads.isMainThread ? process.memoryUsage.rss() : v8().getHeapStatistics().used_heap_size
 
 const clones = (u: unknown): boolean => {
   try {
@@ -112,8 +111,7 @@ export class Replies {
               : reply.done !== undefined && done === undefined
                 ? reply.done
                 : reply.exit
-          const error = unclonable("result", value, "result", cause)
-          const exit: Reply["exit"] = { _tag: "Unclonable", valueType: error.valueType, detail: error.detail }
+          const exit: Reply["exit"] = { _tag: "Unclonable", ...unclonableDetail(value, "result", cause) }
           port.post(
             { _tag: "Done", replies: [done === undefined ? { id: reply.id, exit } : { id: reply.id, exit, done }] },
             []

@@ -2,32 +2,74 @@
  * A worker's tasks: it imports their modules by URL (once each), checks each
  * export is the Task it names, and invokes them, an Effect on a fiber of its
  * own. Imports, the initializer and calls are the worker's site, which tells
- * code in them whether it may start a pool. Beside the protocol it imports
- * `../taskExports.ts` (the parent checks exports the same way, with the same
- * message), `../transfer.ts` (the AbortSignal slot `Task.signal` reads on either
- * side), `../remoteSpans.ts` (the recording tracer whose spans the parent
- * replays) and the `Task` type, erased at run time.
+ * code in them whether it may start a pool. Beside the wire protocol it
+ * imports `../taskExports.ts` (the parent checks exports the same way, with
+ * the same message), `../transfer.ts` (the AbortSignal slot `Task.signal`
+ * reads on either side) and the `Task` type, erased at run time. No Effect: a
+ * worker whose tasks are plain functions never loads it. The first task that
+ * returns an Effect loads `./effects.ts` (which runs it on a fiber), and the
+ * first typed failure of a task with an error Schema loads `../protocol.ts`
+ * (which encodes it): both come from modules the task module has loaded
+ * already, so they cost little then.
  *
  * @internal
  */
 
 import * as WorkerThreads from "node:worker_threads"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import { isPromiseLike } from "effect/Predicate"
 import type { Task } from "../../Task.ts"
-import { depthKey, type WorkerSite, workerSiteKey } from "../protocol.ts"
-import type { SpanRecorder } from "../remoteSpans.ts"
+import type { SpanRecorder, WireParent } from "../remoteSpans.ts"
 import { exportProblem } from "../taskExports.ts"
 import { signalKey } from "../transfer.ts"
+import { depthKey, encodeDefect, encodeFailure, type WireExit, type WorkerSite, workerSiteKey } from "../wire.ts"
 
 /** A task as a worker runs it, whatever its types. */
 export type AnyTask = Task<ReadonlyArray<unknown>, unknown, unknown>
 
-/** Where a running call's fiber is kept, to be interrupted by an abort. */
+/** What a running call keeps: its fiber, to be interrupted by an abort, and the spans it records when traced. */
 export interface Running {
   fiber: { interruptUnsafe: () => void } | undefined
+  recorder: SpanRecorder | undefined
 }
+
+/** How a call ended, in the worker, before it takes its wire form. */
+export type Outcome =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  /** A typed failure of the task's Effect. */
+  | { readonly _tag: "Fail"; readonly error: unknown }
+  | { readonly _tag: "Die"; readonly defect: unknown }
+  | { readonly _tag: "Interrupt" }
+
+/** A module loaded on first use; `now` holds it once loaded. */
+const lazy = <M>(load: () => Promise<M>) => {
+  let loading: Promise<M> | undefined
+  const module = {
+    now: undefined as M | undefined,
+    load: (): Promise<M> =>
+      (loading ??= load().then((m) => {
+        module.now = m
+        return m
+      }))
+  }
+  return module
+}
+
+const effects = lazy(() => import("./effects.ts"))
+const typedFailures = lazy(() => import("../protocol.ts"))
+
+/**
+ * Effect's own brand of an Effect (`Effect.TypeId`), which `Effect.isEffect` checks: read here
+ * without loading Effect (a test checks the two agree).
+ */
+export const effectTypeId = "~effect/Effect"
+
+const isEffect = (u: unknown): boolean =>
+  ((typeof u === "object" && u !== null) || typeof u === "function") && effectTypeId in u
+
+const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
+  ((typeof u === "object" && u !== null) || typeof u === "function") && typeof (u as any).then === "function"
+
+const succeed = (value: unknown): Outcome => ({ _tag: "Success", value })
+const die = (defect: unknown): Outcome => ({ _tag: "Die", defect })
 
 /**
  * What a failed import most likely means, and the fix: workers import task modules with Node itself,
@@ -62,33 +104,29 @@ class TaskImportError extends Error {
   override readonly name = "TaskImportError"
 }
 
-/** The call's outcome: an Exit now when the task ran synchronously, a Promise of one otherwise. */
+/** The call's outcome: now when the task ran synchronously, a Promise of it otherwise. */
 export const invoke = (
   task: AnyTask,
   args: ReadonlyArray<unknown>,
   signal: AbortSignal,
   running: Running,
-  recorder?: SpanRecorder
-): Exit.Exit<unknown, unknown> | Promise<Exit.Exit<unknown, unknown>> => {
+  trace: WireParent | undefined
+): Outcome | Promise<Outcome> => {
   let out: unknown
   ;(globalThis as any)[signalKey] = signal
   try {
     out = task.fn(...args)
   } catch (error) {
-    return Exit.die(error)
+    return die(error)
   } finally {
     ;(globalThis as any)[signalKey] = undefined
   }
-  if (Effect.isEffect(out)) {
-    const effect = out as Effect.Effect<unknown, unknown>
-    const fiber = Effect.runFork(recorder === undefined ? effect : recorder.wrap(effect))
-    const exit = fiber.pollUnsafe()
-    if (exit !== undefined) return exit
-    running.fiber = fiber
-    return new Promise((resolve) => fiber.addObserver(resolve))
+  if (isEffect(out)) {
+    const run = effects.now?.runEffect
+    return run !== undefined ? run(out, running, trace) : effects.load().then((m) => m.runEffect(out, running, trace))
   }
-  if (isPromiseLike(out)) return Promise.resolve(out).then(Exit.succeed, Exit.die)
-  return Exit.succeed(out)
+  if (isPromiseLike(out)) return Promise.resolve(out).then(succeed, die)
+  return succeed(out)
 }
 
 /**
@@ -100,15 +138,36 @@ export const runChunk = async (
   argsList: ReadonlyArray<ReadonlyArray<unknown>>,
   signal: AbortSignal,
   running: Running,
-  recorder: SpanRecorder | undefined,
+  trace: WireParent | undefined,
   values: Array<unknown>
-): Promise<Exit.Exit<unknown, unknown>> => {
+): Promise<Outcome> => {
   for (const args of argsList) {
-    const exit = await invoke(task, args, signal, running, recorder)
-    if (Exit.isFailure(exit)) return exit
-    values.push(exit.value)
+    const outcome = await invoke(task, args, signal, running, trace)
+    if (outcome._tag !== "Success") return outcome
+    values.push(outcome.value)
   }
-  return Exit.succeed(values)
+  return succeed(values)
+}
+
+/** The wire form of an outcome that is not a success; a Promise of it while `../protocol.ts` loads. */
+export const encodeFailed = (
+  task: AnyTask,
+  outcome: Exclude<Outcome, { readonly _tag: "Success" }>
+): WireExit | Promise<WireExit> => {
+  switch (outcome._tag) {
+    case "Die":
+      return { _tag: "Die", defect: encodeDefect(outcome.defect) }
+    case "Interrupt":
+      return { _tag: "Interrupt" }
+    case "Fail": {
+      const schema = task.error
+      if (schema === undefined) return encodeFailure(outcome.error)
+      const encode = typedFailures.now?.encodeTypedFailure
+      return encode !== undefined
+        ? encode(schema, outcome.error)
+        : typedFailures.load().then((m) => m.encodeTypedFailure(schema, outcome.error))
+    }
+  }
 }
 
 /** The task modules of this worker, and the site that tells code in them where it runs. */
@@ -180,15 +239,12 @@ export class Tasks {
   }
 
   /** Runs the pool's initializer task: while it runs, it may start a pool, as a call may. */
-  async initialize(
-    module: string,
-    name: string,
-    args: ReadonlyArray<unknown>
-  ): Promise<[AnyTask, Exit.Exit<unknown, unknown>]> {
+  async initialize(module: string, name: string, args: ReadonlyArray<unknown>): Promise<[AnyTask, Outcome]> {
     const task = await this.resolve(module, name)
     this.initializing = true
     try {
-      return [task, await invoke(task, args, new AbortController().signal, { fiber: undefined })]
+      const running: Running = { fiber: undefined, recorder: undefined }
+      return [task, await invoke(task, args, new AbortController().signal, running, undefined)]
     } finally {
       this.initializing = false
     }
