@@ -8,9 +8,18 @@ import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, Stream, Tracer } from "effect"
 import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
-import { Executor, ExecutorShutdownError, Future, SerializationError, Task, UnknownTask } from "../../src/index.ts"
+import {
+  Executor,
+  ExecutorShutdownError,
+  Future,
+  Observability,
+  QueueFull,
+  SerializationError,
+  Task,
+  UnknownTask
+} from "../../src/index.ts"
 import { awaitExit, expectFailure, failureOf, within } from "../fixtures/deadlock.ts"
 import { clientLayer, clusterFolder, eventually, lines, type RunnerProcess, spawnRunner } from "./fixtures/harness.ts"
 import {
@@ -269,6 +278,98 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
           expect(yield* Future.state(second)).toBe("CANCELLED_AND_NOTIFIED")
         })
       )
+    })
+  )
+
+  it.effect(
+    "maxQueue with whenFull reject: a submit beyond it fails with QueueFull, and the queued call still runs",
+    () =>
+      Effect.gen(function* () {
+        const { dir, filename } = yield* Cluster
+        const file = join(dir, "hold-queue.txt")
+        yield* withOwnClient(filename, { maxInFlight: 1, maxQueue: 1, whenFull: "reject" }, (executor) =>
+          Effect.gen(function* () {
+            const first = yield* executor.submit(waitForAbort, file)
+            const queued = yield* executor.submit(add, 1, 1)
+            const refused = yield* Effect.flip(executor.submit(add, 2, 2))
+            expect(refused).toBeInstanceOf(QueueFull)
+            expect((refused as QueueFull).kind).toBe("Cluster")
+            yield* eventually(
+              () => (lines(file).includes("started") ? true : undefined),
+              "30 seconds",
+              "the first call"
+            )
+            yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")
+            expect(yield* resultWithin(queued, "the queued call")).toBe(2)
+          })
+        )
+      })
+  )
+
+  it.effect("maxQueue with whenFull suspend: the submit beyond it waits for room, then its call runs", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const file = join(dir, "hold-suspend.txt")
+      yield* withOwnClient(filename, { maxInFlight: 1, maxQueue: 1 }, (executor) =>
+        Effect.gen(function* () {
+          const first = yield* executor.submit(waitForAbort, file)
+          const queued = yield* executor.submit(add, 1, 1)
+          const waiting = yield* Effect.forkChild(executor.submit(add, 2, 2))
+          yield* eventually(() => (lines(file).includes("started") ? true : undefined), "30 seconds", "the first call")
+          expect(waiting.pollUnsafe()).toBeUndefined()
+          yield* within(Future.interrupt(first), "10 seconds", "interrupting the first")
+          const later = yield* within(Fiber.join(waiting), "30 seconds", "the suspended submit")
+          expect(yield* resultWithin(queued, "the queued call")).toBe(2)
+          expect(yield* resultWithin(later, "the call that waited for room")).toBe(4)
+        })
+      )
+    })
+  )
+
+  it.effect("counts its calls in the executor metrics, and traces each call in a task span under the caller's", () =>
+    Effect.gen(function* () {
+      const { filename } = yield* Cluster
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const name = "ClusterExecutor-metrics"
+      yield* withOwnClient(filename, { name }, (executor) =>
+        Effect.gen(function* () {
+          const ok = yield* executor.submit(add, 1, 2)
+          const failed = yield* executor.submit(boom, "counted")
+          expect(yield* resultWithin(ok, "add")).toBe(3)
+          yield* awaitExit(failed, "30 seconds", "boom")
+          const submitted = Metric.withAttributes(Observability.tasksSubmitted, Observability.attributes(executor))
+          expect((yield* Metric.value(submitted)).count).toBe(2)
+        }).pipe(Effect.withSpan("caller"), Effect.provideService(Tracer.Tracer, tracer))
+      )
+      const caller = spans.find((span) => span.name === "caller")!
+      const task = spans.find((span) => span.name === Observability.taskSpanName("add"))
+      expect(task).toBeDefined()
+      expect(task!.parent._tag === "Some" && task!.parent.value.spanId).toBe(caller.spanId)
+      expect(task!.attributes.get(Observability.ExecutorKindAttribute)).toBe("Cluster")
+      expect(task!.status._tag).toBe("Ended")
+    })
+  )
+
+  it.effect("names a bad client option, its value and the rule", () =>
+    Effect.gen(function* () {
+      const { filename } = yield* Cluster
+      for (const [options, message] of [
+        [{ maxInFlight: 0 }, "ClusterExecutor: maxInFlight must be a whole number greater than 0, got 0"],
+        [{ maxQueue: -1 }, "ClusterExecutor: maxQueue must be a whole number of pending tasks (0 or more), got -1"],
+        [{ whenFull: "drop" }, 'ClusterExecutor: whenFull must be "suspend" or "reject", got "drop"'],
+        [{ runnerTimeout: -5 }, "ClusterExecutor: runnerTimeout must be zero or more, got -5"]
+      ] as const) {
+        const error = yield* Effect.flip(withOwnClient(filename, options as ClusterExecutor.Options, () => Effect.void))
+        expect(Cause.isIllegalArgumentError(error)).toBe(true)
+        expect((error as Cause.IllegalArgumentError).message).toBe(message)
+      }
     })
   )
 
