@@ -299,6 +299,15 @@ export interface WorkerPoolOptions extends PoolOptions {
    */
   readonly minWorkers?: number | undefined
   /**
+   * Start workers when the layer builds, all at once, and wait until each has started and run the
+   * initializer: `true` starts `maxWorkers`, a number that many (default `false`: workers start on
+   * demand, as in Python). A worker that cannot start (its initializer fails, a bad `execArgv`, a
+   * missing entry) fails the layer or `make` with `BrokenExecutor`, instead of the first call; the
+   * workers started are stopped. Without `minWorkers` or `idleTimeout`, they stay until shutdown.
+   * Beyond Python.
+   */
+  readonly prestart?: boolean | number | undefined
+  /**
    * Retire a worker whose memory exceeds this many MiB, measured after its calls: it takes no more
    * calls, stops once those it holds are answered, and a fresh one replaces it on demand. Beyond Python.
    *
