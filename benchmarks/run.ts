@@ -1,6 +1,6 @@
 /**
  * The benchmark runner: `npm run bench` runs every workload, `npm run bench -- W2`
- * only the named ones. Each workload lives in its own file (`w0.ts` … `w7.ts`)
+ * only the named ones. Each workload lives in its own file (`w0.ts` … `w8.ts`)
  * and exports a `Workload`; add it to `workloads` below.
  *
  * Method, the same for every workload:
@@ -42,6 +42,7 @@ import { W5 } from "./w5.ts"
 import { W5b } from "./w5b.ts"
 import { W6 } from "./w6.ts"
 import { W7 } from "./w7.ts"
+import { W8 } from "./w8.ts"
 
 // ---------------------------------------------------------------------------
 // What a workload module provides
@@ -152,7 +153,7 @@ export interface Workload {
 }
 
 /** Every workload, in report order. */
-const workloads: ReadonlyArray<Workload> = [W0, W1, W1m, W2, W3, W4, W5, W5b, W6, W7]
+const workloads: ReadonlyArray<Workload> = [W0, W1, W1m, W2, W3, W4, W5, W5b, W6, W7, W8]
 
 // ---------------------------------------------------------------------------
 // Measuring

@@ -146,9 +146,16 @@ export interface ShutdownOptions {
 export interface MapOptions {
   /** The stream fails with `TimeoutError` if the next result is not ready this long after the stream started. */
   readonly timeout?: Duration.Input | undefined
-  /** Calls sent to a worker in one message (worker pools; accepted and ignored by the thread pool). */
+  /**
+   * Calls sent to a worker in one message (worker pools; accepted and ignored by the thread pool).
+   * Given without `buffersize`, every call is submitted when the stream starts, as in Python;
+   * `1` is Python's default exactly. Without it and `buffersize`, `map` sizes chunks itself.
+   */
   readonly chunksize?: number | undefined
-  /** At most this many calls submitted ahead of the consumer, so an endless iterable works. */
+  /**
+   * At most this many calls (or chunks) submitted ahead of the consumer, so an endless iterable
+   * works; alone, it means `chunksize: 1`. Without it and `chunksize`, `map` keeps its own window.
+   */
   readonly buffersize?: number | undefined
 }
 
@@ -291,6 +298,15 @@ export interface WorkerPoolOptions extends PoolOptions {
    * answered calls is replaced (default 0; at most `maxWorkers`). Beyond Python.
    */
   readonly minWorkers?: number | undefined
+  /**
+   * Start workers when the layer builds, all at once, and wait until each has started and run the
+   * initializer: `true` starts `maxWorkers`, a number that many (default `false`: workers start on
+   * demand, as in Python). A worker that cannot start (its initializer fails, a bad `execArgv`, a
+   * missing entry) fails the layer or `make` with `BrokenExecutor`, instead of the first call; the
+   * workers started are stopped. Without `minWorkers` or `idleTimeout`, they stay until shutdown.
+   * Beyond Python.
+   */
+  readonly prestart?: boolean | number | undefined
   /**
    * Retire a worker whose memory exceeds this many MiB, measured after its calls: it takes no more
    * calls, stops once those it holds are answered, and a fresh one replaces it on demand. Beyond Python.
@@ -454,6 +470,16 @@ export interface Service {
   /**
    * Runs the task over the iterables, zipped like Python's `map`, and streams
    * the results in input order. Mirrors Python's `Executor.map`.
+   *
+   * **Details**
+   *
+   * A failure ends the stream at its position, after the results before it.
+   * With neither `chunksize` nor `buffersize`, `map` picks both: the input is
+   * read a window ahead of the consumer (4 units per worker, at least 1024
+   * calls on the thread pool), so memory stays flat and an endless iterable
+   * works, where Python reads the whole input at once; on a worker pool,
+   * chunks start at one call and double while each comes back within 5 ms,
+   * up to 1024 calls. `{ chunksize: 1 }` is Python's behaviour exactly.
    */
   readonly map: {
     <Args extends ReadonlyArray<unknown>, A, E>(
@@ -560,6 +586,14 @@ export const submitWith =
  * Maps a task over iterables on the executor in context.
  *
  * Mirrors Python's `Executor.map(fn, *iterables)`.
+ *
+ * **Details**
+ *
+ * Results come in input order; a failure ends the stream at its position.
+ * Without `chunksize` and `buffersize`, `map` picks both itself: a window of
+ * calls (or, on a worker pool, chunks it sizes from how fast they come back)
+ * ahead of the consumer, so an endless iterable works without `buffersize`.
+ * Give `{ chunksize: 1 }` for Python's own default (every call submitted at once).
  *
  * @example
  * ```ts

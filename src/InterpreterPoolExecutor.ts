@@ -13,6 +13,7 @@ import type * as Cause from "effect/Cause"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { BrokenExecutor } from "./Errors.ts"
 import * as Executor from "./Executor.ts"
 import { spawnThread } from "./internal/platform.ts"
 import * as internal from "./internal/workerPool/executor.ts"
@@ -106,7 +107,7 @@ export interface InterpreterPoolExecutor extends Executor.Service {}
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<InterpreterPoolExecutor, Cause.IllegalArgumentError, Scope.Scope> => {
+): Effect.Effect<InterpreterPoolExecutor, Cause.IllegalArgumentError | BrokenExecutor, Scope.Scope> => {
   const spawn = spawnThread({ workerData: { shared: options.shared ?? {} }, resourceLimits: resourceLimits(options) })
   return internal.make("InterpreterPool", options, Math.min(32, availableParallelism() + 4), spawn)
 }
@@ -131,7 +132,9 @@ export const make = (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError> =>
+export const layer = (
+  options: Options = {}
+): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError | BrokenExecutor> =>
   Layer.effect(Executor.Executor, make(options))
 
 /**

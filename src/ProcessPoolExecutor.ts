@@ -12,6 +12,7 @@ import type * as Cause from "effect/Cause"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { BrokenExecutor } from "./Errors.ts"
 import * as Executor from "./Executor.ts"
 import { spawnProcess } from "./internal/platform.ts"
 import * as internal from "./internal/workerPool/executor.ts"
@@ -108,7 +109,7 @@ export interface ProcessPoolExecutor extends Executor.Service {
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<ProcessPoolExecutor, Cause.IllegalArgumentError, Scope.Scope> =>
+): Effect.Effect<ProcessPoolExecutor, Cause.IllegalArgumentError | BrokenExecutor, Scope.Scope> =>
   internal.make(
     "ProcessPool",
     options,
@@ -140,5 +141,7 @@ export const make = (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError> =>
+export const layer = (
+  options: Options = {}
+): Layer.Layer<Executor.Executor, Cause.IllegalArgumentError | BrokenExecutor> =>
   Layer.effect(Executor.Executor, make(options))

@@ -418,13 +418,13 @@ describe("Executor", () => {
 })
 
 describe("pools", () => {
-  it("each pool's layer provides Executor and fails with IllegalArgumentError", () => {
+  it("each pool's layer provides Executor and fails with IllegalArgumentError (worker pools: or BrokenExecutor, with prestart)", () => {
     expectTypeOf(ThreadPoolExecutor.layer()).toEqualTypeOf<Layer.Layer<Executor.Executor, Cause.IllegalArgumentError>>()
     expectTypeOf(InterpreterPoolExecutor.layer({ maxWorkers: 2 })).toEqualTypeOf<
-      Layer.Layer<Executor.Executor, Cause.IllegalArgumentError>
+      Layer.Layer<Executor.Executor, Cause.IllegalArgumentError | BrokenExecutor>
     >()
     expectTypeOf(ProcessPoolExecutor.layer({ maxWorkers: 2 })).toEqualTypeOf<
-      Layer.Layer<Executor.Executor, Cause.IllegalArgumentError>
+      Layer.Layer<Executor.Executor, Cause.IllegalArgumentError | BrokenExecutor>
     >()
   })
 
@@ -445,10 +445,14 @@ describe("pools", () => {
       Effect.Effect<Executor.Service, Cause.IllegalArgumentError, Scope.Scope>
     >()
     expectTypeOf(InterpreterPoolExecutor.make()).toEqualTypeOf<
-      Effect.Effect<InterpreterPoolExecutor.InterpreterPoolExecutor, Cause.IllegalArgumentError, Scope.Scope>
+      Effect.Effect<
+        InterpreterPoolExecutor.InterpreterPoolExecutor,
+        Cause.IllegalArgumentError | BrokenExecutor,
+        Scope.Scope
+      >
     >()
     expectTypeOf(ProcessPoolExecutor.make()).toEqualTypeOf<
-      Effect.Effect<ProcessPoolExecutor.ProcessPoolExecutor, Cause.IllegalArgumentError, Scope.Scope>
+      Effect.Effect<ProcessPoolExecutor.ProcessPoolExecutor, Cause.IllegalArgumentError | BrokenExecutor, Scope.Scope>
     >()
     expectTypeOf<InterpreterPoolExecutor.InterpreterPoolExecutor>().toExtend<Executor.Service>()
     expectTypeOf<ProcessPoolExecutor.ProcessPoolExecutor>().toExtend<Executor.Service>()

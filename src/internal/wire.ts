@@ -84,6 +84,8 @@ export type ToWorker =
   | { readonly _tag: "Stop" }
   /** Report memory use with replies (`maxMemoryPerWorker`): process RSS, or a thread's heap used. */
   | { readonly _tag: "ReportMemory" }
+  /** Answer `Ready` once the initializer has run (`prestart`). */
+  | { readonly _tag: "Ping" }
 
 /** @internal */
 export type FromWorker =
@@ -104,6 +106,8 @@ export type FromWorker =
   | { readonly _tag: "Progress"; readonly id: number; readonly value: unknown }
   /** A call with `timed` starts now: its timeout counts from here, not from when it reached the worker. */
   | { readonly _tag: "Started"; readonly id: number }
+  /** The answer to `Ping`: the worker has started and its initializer has run. */
+  | { readonly _tag: "Ready" }
 
 /** @internal */
 export interface Reply {
@@ -189,6 +193,7 @@ const fromWorkerChecks: Checks<FromWorker> = {
   },
   Progress: (u) => typeof u.id === "number",
   Started: (u) => typeof u.id === "number",
+  Ready: () => true,
   InitFailed: (u) => isDefect(u.defect),
   Dying: (u) =>
     typeof u.how === "string" &&
@@ -220,7 +225,8 @@ const toWorkerChecks: Checks<ToWorker> = {
   Abort: (u) => typeof u.id === "number",
   Init: (u) => typeof u.module === "string" && typeof u.name === "string" && Array.isArray(u.args),
   Stop: () => true,
-  ReportMemory: () => true
+  ReportMemory: () => true,
+  Ping: () => true
 }
 
 /** Whether a message a worker heard is the pool's: anything else is ignored, never run. */

@@ -76,7 +76,7 @@ const result = <A, E>(future: Future.Future<A, E>) => Future.result(future, { ti
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
 
 /** Python's `itertools.count()`, counting how many values were taken from it. */
-const counting = () => {
+export const counting = () => {
   const state = { pulled: 0 }
   function* values(): Generator<number> {
     while (true) yield state.pulled++
@@ -85,7 +85,7 @@ const counting = () => {
 }
 
 /** Python's `itertools.repeat(value)`. */
-function* repeat<A>(value: A): Generator<A> {
+export function* repeat<A>(value: A): Generator<A> {
   while (true) yield value
 }
 

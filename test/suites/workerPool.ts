@@ -95,7 +95,7 @@ export interface WorkerPoolSuiteOptions {
   /** The pool's `make`. */
   readonly make: (
     options: WorkerPoolOptions
-  ) => Effect.Effect<Executor.Service, Cause.IllegalArgumentError, Scope.Scope>
+  ) => Effect.Effect<Executor.Service, Cause.IllegalArgumentError | BrokenExecutor, Scope.Scope>
   /** The pool's `layer`. */
   readonly layer: (options: WorkerPoolOptions) => Layer.Layer<Executor.Executor, unknown>
   /** The `kind` of the pool's `BrokenExecutor`. */

@@ -1,6 +1,8 @@
 /**
  * `map` for every executor, built on its submit (CPython's `Executor.map` in `_base.py`):
  * the arguments zipped, optionally chunked and bounded by `buffersize`, results in order.
+ * Untuned (neither `chunksize` nor `buffersize`), it picks both itself: a window of calls
+ * ahead of the consumer, and on worker pools chunks sized by how fast they come back.
  *
  * @internal
  */
@@ -93,21 +95,54 @@ const exitOf = (call: Call): Exit.Exit<unknown, unknown> | undefined =>
 /** @internal */
 export interface CheckedMapOptions {
   readonly timeout: Duration.Duration | undefined
-  readonly chunksize: number
+  /** `undefined`: neither `chunksize` nor `buffersize` was given, and `map` picks both. */
+  readonly chunksize: number | undefined
   readonly buffersize: number | undefined
 }
 
 const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.IllegalArgumentError => {
   const timeout = decodeTimeout("map: timeout", options.timeout)
   if (Cause.isIllegalArgumentError(timeout)) return timeout
-  const chunksize = options.chunksize ?? 1
-  const badChunk = checkPositiveInt("map: chunksize", chunksize)
-  if (badChunk) return badChunk
+  if (options.chunksize !== undefined) {
+    const badChunk = checkPositiveInt("map: chunksize", options.chunksize)
+    if (badChunk) return badChunk
+  }
   if (options.buffersize !== undefined) {
     const badBuffer = checkPositiveInt("map: buffersize", options.buffersize)
     if (badBuffer) return badBuffer
   }
+  // Either one given is Python's map, whose default chunk is one call.
+  const chunksize = options.chunksize ?? (options.buffersize === undefined ? undefined : 1)
   return { timeout, chunksize, buffersize: options.buffersize }
+}
+
+/**
+ * Untuned `map`'s window: units (calls, or chunks on a worker pool) submitted ahead of the
+ * consumer, per worker, so every worker has one running and more waiting; and, where each
+ * unit is one call, at least `windowCalls` of them, so tiny calls go in runs, not one by one.
+ */
+const windowPerWorker = 4
+const windowCalls = 1024
+
+/**
+ * Untuned `map`'s chunks on a worker pool start at one call, so a first result comes at once
+ * and slow calls spread over every worker; a chunk that came back within `chunkMillis` of its
+ * submit lets the next ones hold twice its calls, up to `maxChunkCalls`, and one that took over
+ * four times that halves them. Tiny calls so end up in chunks of hundreds (one message each way
+ * per chunk, not per call), while a chunk never holds much more than `chunkMillis` of work.
+ */
+const maxChunkCalls = 1024
+const chunkMillis = 5
+
+class ChunkSizer {
+  /** Calls in the next chunk. */
+  size = 1
+
+  /** Learns from a chunk of `calls` calls that ended `millis` after it was submitted. */
+  ended(calls: number, millis: number): void {
+    if (millis <= chunkMillis) this.size = Math.min(maxChunkCalls, Math.max(this.size, 2 * calls))
+    else if (millis > 4 * chunkMillis) this.size = Math.max(1, Math.min(this.size, calls >> 1))
+  }
 }
 
 /**
@@ -133,19 +168,34 @@ interface Chunk {
   readonly calls: ReadonlyArray<ReadonlyArray<unknown>>
 }
 
-/** Python's `itertools.batched`, each batch with the index of its first item. */
-function* batched(items: Iterable<ReadonlyArray<unknown>>, size: number): Generator<Chunk> {
+/** Python's `itertools.batched`, each batch with the index of its first item; `size` is read as each batch starts. */
+function* batched(items: Iterable<ReadonlyArray<unknown>>, size: () => number): Generator<Chunk> {
   let calls: Array<ReadonlyArray<unknown>> = []
   let first = 0
+  let n = size()
   for (const item of items) {
     calls.push(item)
-    if (calls.length === size) {
+    if (calls.length === n) {
       yield { first, calls }
-      first += size
+      first += n
       calls = []
+      n = size()
     }
   }
   if (calls.length > 0) yield { first, calls }
+}
+
+/** What `map` needs of a pool. */
+/** @internal */
+export interface MapTarget {
+  /** Submits one call. */
+  readonly submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted
+  /** Submits a chunk of calls as one unit, where the pool sends chunks whole; `first` is its first map input. */
+  readonly submitChunk:
+    | ((argsList: ReadonlyArray<ReadonlyArray<unknown>>, context: Context.Context<never>, first: number) => Submitted)
+    | undefined
+  /** The pool's `maxWorkers`: the untuned window keeps every worker busy. */
+  readonly maxWorkers: number
 }
 
 /**
@@ -154,18 +204,11 @@ function* batched(items: Iterable<ReadonlyArray<unknown>>, size: number): Genera
  * `buffersize` are ahead of the consumer. The timeout counts from the start;
  * closing the stream cancels the calls that have not started. With
  * `submitChunk` and a `chunksize` above 1, calls go `chunksize` at a time,
- * as `ProcessPoolExecutor.map` does.
+ * as `ProcessPoolExecutor.map` does. With neither option, a window of units
+ * is ahead of the consumer (`windowPerWorker`), chunks sized by `ChunkSizer`.
  */
 /** @internal */
-export const mapWith = (
-  submit: (args: ReadonlyArray<unknown>, context: Context.Context<never>) => Submitted,
-  rest: ReadonlyArray<unknown>,
-  submitChunk?: (
-    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
-    context: Context.Context<never>,
-    first: number
-  ) => Submitted
-): Stream.Stream<unknown, unknown | MapError> =>
+export const mapWith = (target: MapTarget, rest: ReadonlyArray<unknown>): Stream.Stream<unknown, unknown | MapError> =>
   Stream.suspend(() => {
     const { iterables, options: raw } = splitMapArgs(rest)
     const options = checkMapOptions(raw)
@@ -178,14 +221,26 @@ export const mapWith = (
         )
       )
     }
-    const chunked = submitChunk !== undefined && options.chunksize > 1
-    const units: Iterable<unknown> = chunked ? batched(zip(iterables), options.chunksize) : zip(iterables)
+    const { submit, submitChunk } = target
+    const chunksize = options.chunksize
+    const sizer = chunksize === undefined && submitChunk !== undefined ? new ChunkSizer() : undefined
+    const chunked = submitChunk !== undefined && (sizer !== undefined || chunksize! > 1)
+    const units: Iterable<unknown> = chunked
+      ? batched(zip(iterables), sizer === undefined ? () => chunksize! : () => sizer.size)
+      : zip(iterables)
     const submitUnit = (unit: unknown, context: Context.Context<never>): Submitted => {
       const f = chunked
-        ? submitChunk((unit as Chunk).calls, context, (unit as Chunk).first)
+        ? submitChunk!((unit as Chunk).calls, context, (unit as Chunk).first)
         : submit(unit as ReadonlyArray<unknown>, context)
-      // The stream owns its futures: their failures end the stream, or were cut off by closing it.
-      if (f instanceof core.FutureImpl) core.observe(f)
+      if (f instanceof core.FutureImpl) {
+        // The stream owns its futures: their failures end the stream, or were cut off by closing it.
+        core.observe(f)
+        if (sizer !== undefined) {
+          const calls = (unit as Chunk).calls.length
+          const at = performance.now()
+          core.addResume(f, () => sizer.ended(calls, performance.now() - at))
+        }
+      }
       return f
     }
     const timeout = options.timeout
@@ -212,10 +267,13 @@ export const mapWith = (
         const done = isFuture(call) ? partialChunks.get(call) : undefined
         return done === undefined ? Effect.failCause(cause) : Effect.succeed(new PartialChunk(done, cause))
       })
+    const window =
+      options.buffersize ??
+      (chunksize === undefined ? Math.max(windowPerWorker * target.maxWorkers, chunked ? 0 : windowCalls) : undefined)
     const results =
-      options.buffersize === undefined
+      window === undefined
         ? eager(units, submitUnit, chunked ? chunkResultOf : resultOf)
-        : bounded(units, options.buffersize, submitUnit, chunked ? chunkResultOf : resultOf)
+        : bounded(units, window, submitUnit, chunked ? chunkResultOf : resultOf)
     const flat = chunked
       ? Stream.flatMap(results, (values) =>
           values instanceof PartialChunk

@@ -41,6 +41,8 @@ export interface ServedPool {
         first: number
       ) => Submitted)
     | undefined
+  /** `maxWorkers`, which sizes an untuned `map`'s window. */
+  readonly config: { readonly maxWorkers: number }
   shutdown(options: Executor.ShutdownOptions | undefined): Effect.Effect<void>
   close(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void>
   gauges(): PoolGauges
@@ -90,11 +92,15 @@ export const makeService = (options: ServiceOptions): Effect.Effect<Executor.Ser
           )
         )
       return mapWith(
-        (args, context) => pool.call(task, args, context),
-        rest,
-        pool.callChunk === undefined
-          ? undefined
-          : (argsList, context, first) => pool.callChunk!(task, argsList, context, first)
+        {
+          submit: (args, context) => pool.call(task, args, context),
+          submitChunk:
+            pool.callChunk === undefined
+              ? undefined
+              : (argsList, context, first) => pool.callChunk!(task, argsList, context, first),
+          maxWorkers: pool.config.maxWorkers
+        },
+        rest
       )
     }
     const service: Executor.Service = {

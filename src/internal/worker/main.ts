@@ -192,6 +192,10 @@ port.listen((message) => {
     case "ReportMemory":
       replies.reportMemoryUse()
       return
+    case "Ping":
+      // After the initializer, which fails with `InitFailed` instead.
+      void calls.ready.then((ok) => (ok ? port.post({ _tag: "Ready" }, []) : undefined))
+      return
   }
 })
 

@@ -8,6 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import type { BrokenExecutor } from "../../Errors.ts"
 import type * as Executor from "../../Executor.ts"
 import { isTask } from "../../Task.ts"
 import { makeService } from "../executor/service.ts"
@@ -84,7 +85,7 @@ export const make = <Extra extends object = {}>(
   defaultMaxWorkers: number,
   spawnAt: SpawnAt,
   extra?: (pool: WorkerPool) => Extra
-): Effect.Effect<Executor.Service & Extra, Cause.IllegalArgumentError, Scope.Scope> =>
+): Effect.Effect<Executor.Service & Extra, Cause.IllegalArgumentError | BrokenExecutor, Scope.Scope> =>
   Effect.gen(function* () {
     const refused = refusedHere()
     if (refused !== undefined) return yield* refused
@@ -122,6 +123,17 @@ export const make = <Extra extends object = {}>(
     const minWorkers = options.minWorkers ?? 0
     if (typeof minWorkers !== "number" || !Number.isInteger(minWorkers) || minWorkers < 0 || minWorkers > maxWorkers) {
       return yield* badOption("minWorkers", `a whole number from 0 to maxWorkers (${maxWorkers})`, minWorkers)
+    }
+    const prestart = options.prestart === true ? maxWorkers : (options.prestart ?? 0)
+    if (
+      prestart !== false &&
+      (typeof prestart !== "number" || !Number.isInteger(prestart) || prestart < 0 || prestart > maxWorkers)
+    ) {
+      return yield* badOption(
+        "prestart",
+        `true, false or a whole number from 0 to maxWorkers (${maxWorkers})`,
+        prestart
+      )
     }
     if (options.maxMemoryPerWorker !== undefined) {
       const bad = checkPositiveInt("maxMemoryPerWorker", options.maxMemoryPerWorker)
@@ -177,5 +189,11 @@ export const make = <Extra extends object = {}>(
     pool.start()
     const executor: Executor.Service & Extra = { ...(extra?.(pool) as Extra), ...service }
     pools.set(executor, pool)
-    return executor
-  }).pipe(namingOptionErrors(`${kind}Executor`))
+    return { executor, prestart: prestart === false ? 0 : prestart }
+  }).pipe(
+    namingOptionErrors(`${kind}Executor`),
+    // After the option checks, which name the executor: a worker that cannot start fails the layer.
+    Effect.flatMap(({ executor, prestart }) =>
+      prestart === 0 ? Effect.succeed(executor) : Effect.as(pools.get(executor)!.prestart(prestart), executor)
+    )
+  )

@@ -77,6 +77,8 @@ export class WorkerPool extends PoolCore<WorkItem> {
   private readonly idle: IdleShrink | undefined
   /** A worker in messages: a thread or a process. */
   private readonly noun: string
+  /** `prestart`: the workers it waits for (those that have not said `Ready`), and its wake-up. */
+  private starting: { readonly workers: Set<PoolWorker>; readonly wake: () => void } | undefined = undefined
 
   constructor(config: WorkerPoolConfig) {
     super(config.kind, config.observer, config.admission, config.context)
@@ -97,6 +99,41 @@ export class WorkerPool extends PoolCore<WorkItem> {
   /** Starts the `minWorkers` workers. */
   start(): void {
     for (let i = 0; i < this.config.minWorkers && this.broken === undefined; i++) this.spawn()
+  }
+
+  /**
+   * `prestart`: starts workers up to `count`, all at once, and waits until each has started and
+   * run its initializer. A worker that cannot (its spawn fails, it exits, its initializer fails)
+   * breaks the pool, whatever `onWorkerDeath` says, and the Effect fails with that `BrokenExecutor`.
+   */
+  prestart(count: number): Effect.Effect<void, BrokenExecutor> {
+    return Effect.callback<void, BrokenExecutor>((resume) => {
+      const workers = new Set<PoolWorker>()
+      const wake = (): void => {
+        if (this.broken !== undefined) resume(Effect.fail(this.broken))
+        else if (workers.size === 0) resume(Effect.void)
+        else return
+        this.starting = undefined
+      }
+      this.starting = { workers, wake }
+      const ping = (worker: PoolWorker): void => {
+        workers.add(worker)
+        try {
+          worker.handle.send({ _tag: "Ping" })
+        } catch (cause) {
+          this.break(`a worker ${this.noun} could not be reached as it started: ${String(cause)}`, cause)
+        }
+      }
+      for (const worker of this.workers) if (!worker.stopping) ping(worker)
+      while (this.broken === undefined && live(this.workers) < count) {
+        const worker = this.spawn()
+        if (worker !== undefined) ping(worker)
+      }
+      wake()
+      return Effect.sync(() => {
+        this.starting = undefined
+      })
+    })
   }
 
   /** CPython's `submit`: after the common checks and admission, the call is queued and dispatched. */
@@ -422,6 +459,10 @@ export class WorkerPool extends PoolCore<WorkItem> {
       })
       return
     }
+    if (message._tag === "Ready") {
+      if (this.starting?.workers.delete(worker) === true) this.starting.wake()
+      return
+    }
     if (message._tag === "InitFailed") {
       const cause = decodeDefect(message.defect)
       this.break(
@@ -500,7 +541,8 @@ export class WorkerPool extends PoolCore<WorkItem> {
   ): void {
     if (worker.stopping) return
     const death: Death = { kind: this.config.kind, workerId: worker.handle.id, how, cause, exitCode, signal }
-    if (this.config.onWorkerDeath === "break") {
+    // One `prestart` waits for cannot start: the pool cannot, as with a spawn that fails.
+    if (this.config.onWorkerDeath === "break" || this.starting?.workers.has(worker) === true) {
       this.break(brokenByDeath(death), cause)
       return
     }
@@ -558,6 +600,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
   protected abandon(exit: Exit.Exit<never, unknown>): void {
     this.idle?.clear()
     this.abandonWith(exit, { everyWorker: true, queued: true })
+    this.starting?.wake()
   }
 
   /**
