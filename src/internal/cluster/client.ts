@@ -90,7 +90,8 @@ type Send = (call: Call, entity: string) => Effect.Effect<ReadonlyArray<Exit.Exi
 
 interface ClusterPoolConfig {
   readonly name: string
-  readonly maxInFlight: number
+  /** `maxInFlight`: calls out at most, the client's workers. */
+  readonly maxWorkers: number
   readonly entities: number
   readonly send: Send
   readonly observer: ExecutorObserver
@@ -106,7 +107,7 @@ interface ClusterPoolConfig {
  * interrupt to the runner.
  */
 class ClusterPool extends PoolCore<Call> implements ServedPool {
-  private readonly config: ClusterPoolConfig
+  readonly config: ClusterPoolConfig
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
   private nextEntity = 0
 
@@ -152,7 +153,7 @@ class ClusterPool extends PoolCore<Call> implements ServedPool {
   ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
     const refused = this.refuse(policy)
     if (refused !== undefined) return refused
-    const full = this.admission?.admit(this.queue.length, this.config.maxInFlight - this.running.size)
+    const full = this.admission?.admit(this.queue.length, this.config.maxWorkers - this.running.size)
     if (full !== undefined) return full
     const future = this.newFuture()
     if (!isTask(task)) {
@@ -199,7 +200,7 @@ class ClusterPool extends PoolCore<Call> implements ServedPool {
 
   /** Sends queued calls while fewer than `maxInFlight` are out; one cancelled while queued is only notified. */
   private dispatch(): void {
-    while (this.running.size < this.config.maxInFlight) {
+    while (this.running.size < this.config.maxWorkers) {
       const call = this.queue.shift()
       if (call === undefined) break
       this.admission?.freed(1)
@@ -273,7 +274,7 @@ class ClusterPool extends PoolCore<Call> implements ServedPool {
     return {
       queueDepth: () => this.queue.length,
       busy: () => this.running.size,
-      idle: () => this.config.maxInFlight - this.running.size
+      idle: () => this.config.maxWorkers - this.running.size
     }
   }
 }
@@ -422,7 +423,7 @@ export const make = (
     const observer = new ExecutorObserver("Cluster", name)
     const pool = new ClusterPool({
       name,
-      maxInFlight,
+      maxWorkers: maxInFlight,
       entities,
       send,
       observer,
