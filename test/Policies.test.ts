@@ -471,6 +471,19 @@ describe.each(pools)("%s", (_name, layer) => {
     })
   )
 
+  it.live("failOnUnobserved: a call that fails inside map ends the stream and is not reported as unobserved", () =>
+    withPool(
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(
+          Stream.runCollect(Executor.map(tasks.divide, [1, 2, 3], [1, 0, 1])).pipe(Effect.timeout("10 seconds"))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(String(squashed(exit))).toContain("division by zero")
+      }),
+      { failOnUnobserved: true }
+    )
+  )
+
   it.live("failOnUnobserved: failures that were looked at, and cancellations, are not reported", () =>
     withPool(
       Effect.gen(function* () {
