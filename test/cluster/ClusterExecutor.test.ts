@@ -21,6 +21,7 @@ import {
   UnknownTask
 } from "../../src/index.ts"
 import { awaitExit, expectFailure, failureOf, within } from "../fixtures/deadlock.ts"
+import { counting, repeat } from "../suites/executor.ts"
 import { clientLayer, clusterFolder, eventually, lines, type RunnerProcess, spawnRunner } from "./fixtures/harness.ts"
 import {
   add,
@@ -231,6 +232,19 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
         const pids = new Set(where.slice(chunk * 10, chunk * 10 + 10).map((w) => w.pid))
         expect(pids.size).toBe(1)
       }
+    })
+  )
+
+  it.effect("map without options works over an endless iterable, reading only a window ahead of the consumer", () =>
+    Effect.gen(function* () {
+      const input = counting()
+      const first = yield* Executor.map(add, input.values, repeat(1)).pipe(Stream.take(5), Stream.runCollect, (e) =>
+        within(e, "30 seconds", "map over an endless input")
+      )
+      expect(first).toEqual([1, 2, 3, 4, 5])
+      expect(input.state.pulled).toBeGreaterThanOrEqual(5)
+      // The window: 4 chunks for each call that may be out (maxInFlight 256), of at most 1024 calls.
+      expect(input.state.pulled).toBeLessThanOrEqual(4 * 256 * 1024 + 1)
     })
   )
 
