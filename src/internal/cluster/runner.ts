@@ -198,9 +198,14 @@ const handlersLayer = (
     Effect.gen(function* () {
       const pool = yield* Executor.Executor
       const run = (task: Task<any, any, any>, calls: ReadonlyArray<WireArgs>, chunk: boolean) =>
-        chunk
-          ? (runChunk(pool, task, calls) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>)
-          : Effect.map(runOne(pool, task, calls[0]), (exit) => [exit as unknown as Schema.Json])
+        (chunk
+          ? runChunk(pool, task, calls)
+          : calls.length === 1
+            ? Effect.map(runOne(pool, task, calls[0]), (exit) => [exit])
+            : // A batch of independent calls: each runs on its own, and the reply lists every one's ending.
+              Effect.forEach(calls, (wire) => runOne(pool, task, wire), {
+                concurrency: "unbounded"
+              })) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>
       return TaskEntity.of({
         Run: ({ payload }) => {
           const task = lookup(payload.module, payload.name)
