@@ -9,6 +9,8 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, Stream, Tracer } from "effect"
+import * as SocketRunner from "effect/cluster/SocketRunner"
+import type * as Schema from "effect/Schema"
 import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
 import {
   Executor,
@@ -20,6 +22,8 @@ import {
   Task,
   UnknownTask
 } from "../../src/index.ts"
+import { decodeExit, encodeArgs, type WireExit } from "../../src/internal/cluster/codec.ts"
+import { shardingConfig, storage, TaskEntity, transport } from "../../src/internal/cluster/entity.ts"
 import { awaitExit, expectFailure, failureOf, within } from "../fixtures/deadlock.ts"
 import { counting, repeat } from "../suites/executor.ts"
 import { clientLayer, clusterFolder, eventually, lines, type RunnerProcess, spawnRunner } from "./fixtures/harness.ts"
@@ -246,6 +250,40 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
       // The window: 4 chunks for each call that may be out (maxInFlight 256), of at most 1024 calls.
       expect(input.state.pulled).toBeLessThanOrEqual(4 * 256 * 1024 + 1)
     })
+  )
+
+  it.effect(
+    "runs each call of a message of several on its own: a failed one neither stops nor changes the others",
+    () =>
+      Effect.gen(function* () {
+        const { filename } = yield* Cluster
+        // The entity's own client, as the executor's client sends: one message with three calls.
+        const engine = SocketRunner.layerClientOnly.pipe(
+          Layer.provideMerge(storage),
+          Layer.provide(transport),
+          Layer.provide(shardingConfig({}, {})),
+          Layer.provide(ClusterExecutor.layerSqlite({ filename }))
+        )
+        const calls = [
+          [1, 300],
+          [-2, 0],
+          [3, 0]
+        ].map((args) => encodeArgs(checkPositive, args)) as unknown as ReadonlyArray<Schema.Json>
+        const replies = yield* Effect.flatMap(TaskEntity.client, (clientFor) =>
+          clientFor("0").Run({
+            module: checkPositive.module,
+            name: checkPositive.name,
+            chunk: false,
+            calls,
+            once: null
+          })
+        ).pipe(Effect.provide(engine), (e) => within(e, "30 seconds", "a message of three calls"))
+        const exits = replies.map((wire) => decodeExit(checkPositive, wire as unknown as WireExit))
+        expect(exits).toHaveLength(3)
+        expect(exits[0]).toEqual(Exit.succeed(1))
+        expect(expectFailure(exits[1], ClusterTestError, "ClusterTestError").code).toBe(-2)
+        expect(exits[2]).toEqual(Exit.succeed(3))
+      })
   )
 
   it.effect("map gives the results before a failed call, then fails with its typed error", () =>

@@ -12,15 +12,8 @@
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import {
-  BrokenExecutor,
-  CancelledError,
-  ExecutionFailed,
-  QueueFull,
-  SerializationError,
-  UnknownTask,
-  WorkerDied
-} from "../../Errors.ts"
+import * as Errors from "../../Errors.ts"
+import { ExecutionFailed, SerializationError } from "../../Errors.ts"
 import type { Task } from "../../Task.ts"
 
 /** Where a Task made with `ClusterExecutor.withSchemas` keeps its Schemas. */
@@ -249,13 +242,13 @@ export const decodeArgs = (task: Task<any, any, any>, wire: WireArgs): ReadonlyA
 
 /** The errors of this library, which cross as themselves whatever the task's error Schema. */
 const known = Schema.Union([
-  BrokenExecutor,
-  CancelledError,
-  ExecutionFailed,
-  QueueFull,
-  SerializationError,
-  UnknownTask,
-  WorkerDied
+  Errors.BrokenExecutor,
+  Errors.CancelledError,
+  Errors.ExecutionFailed,
+  Errors.QueueFull,
+  Errors.SerializationError,
+  Errors.UnknownTask,
+  Errors.WorkerDied
 ])
 const isKnown = Schema.is(known)
 

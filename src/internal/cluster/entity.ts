@@ -29,6 +29,15 @@ import * as Schema from "effect/Schema"
 export const entityType = "effect-futures/Task"
 
 /**
+ * A list of JSON values that crosses as one JSON text: the transport and the
+ * message storage copy a single string instead of walking every value (the
+ * values are plain JSON already, checked by `codec.ts`).
+ */
+const JsonList = Schema.fromJsonString(
+  Schema.declare((u): u is ReadonlyArray<Schema.Json> => Array.isArray(u), { expected: "an array of JSON values" })
+)
+
+/**
  * One message: a Task and the arguments of one call (`chunk: false`) or of a
  * `map` chunk's calls (`chunk: true`). The reply lists one `WireExit` per call,
  * up to the first failure.
@@ -39,11 +48,11 @@ export const Run = Rpc.make("Run", {
     module: Schema.String,
     name: Schema.String,
     chunk: Schema.Boolean,
-    calls: Schema.Array(Schema.Json),
+    calls: JsonList,
     /** Set for a call that must not run twice (`onRunnerDeath: "fail"`): its id, recorded when it starts. */
     once: Schema.NullOr(Schema.String)
   },
-  success: Schema.Array(Schema.Json)
+  success: JsonList
 }).annotate(ClusterSchema.Persisted, true)
 
 /**

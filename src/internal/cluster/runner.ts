@@ -114,9 +114,10 @@ const runOne = (pool: Executor.Service, task: Task<any, any, any>, wire: WireArg
 }
 
 /**
- * A `map` chunk on the local pool's own `map`, so its calls travel to the
- * local workers in chunks too; the reply stops at the first failure, as the
- * caller's stream does.
+ * A `map` chunk on the local pool's own `map`, as one chunk: it runs on one
+ * local worker, as a chunk does in Python's process pool (splitting it cost a
+ * worker message per piece, about 1.4x the time of W7's chunks of 100 tiny
+ * calls). The reply stops at the first failure, as the caller's stream does.
  */
 const runChunk = (
   pool: Executor.Service,
@@ -131,10 +132,9 @@ const runChunk = (
   }
   const width = argsList.reduce((n, args) => Math.max(n, args.length), 0)
   const iterables = Array.from({ length: width }, (_, i) => argsList.map((args) => args[i]))
-  const chunksize = Math.max(1, Math.ceil(argsList.length / 8))
   const exits: Array<WireExit> = []
   return (pool.map as (task: unknown, ...rest: Array<unknown>) => Stream.Stream<unknown, unknown>)(task, ...iterables, {
-    chunksize
+    chunksize: Math.max(1, argsList.length)
   }).pipe(
     Stream.runForEachArray((values) =>
       Effect.sync(() => {
@@ -198,9 +198,14 @@ const handlersLayer = (
     Effect.gen(function* () {
       const pool = yield* Executor.Executor
       const run = (task: Task<any, any, any>, calls: ReadonlyArray<WireArgs>, chunk: boolean) =>
-        chunk
-          ? (runChunk(pool, task, calls) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>)
-          : Effect.map(runOne(pool, task, calls[0]), (exit) => [exit as unknown as Schema.Json])
+        (chunk
+          ? runChunk(pool, task, calls)
+          : calls.length === 1
+            ? Effect.map(runOne(pool, task, calls[0]), (exit) => [exit])
+            : // A batch of independent calls: each runs on its own, and the reply lists every one's ending.
+              Effect.forEach(calls, (wire) => runOne(pool, task, wire), {
+                concurrency: "unbounded"
+              })) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>
       return TaskEntity.of({
         Run: ({ payload }) => {
           const task = lookup(payload.module, payload.name)
