@@ -30,11 +30,11 @@ import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as SqlClient from "effect/sql/SqlClient"
-import { BrokenExecutor, type QueueFull, SerializationError, UnknownTask } from "../../Errors.ts"
+import { BrokenExecutor, SerializationError, UnknownTask } from "../../Errors.ts"
 import * as Executor from "../../Executor.ts"
 import { isTask, type Task } from "../../Task.ts"
-import { type Closed, PoolCore, type Queued } from "../executor/core.ts"
-import { partialChunks, type Submitted } from "../executor/map.ts"
+import { type NewCall, type Queued, SendingPool } from "../executor/core.ts"
+import { partialChunks } from "../executor/map.ts"
 import { makeService, type ServedPool } from "../executor/service.ts"
 import * as core from "../future/state.ts"
 import { ExecutorObserver, type PoolGauges, type TaskTrace } from "../observe.ts"
@@ -46,8 +46,7 @@ import {
   checkPoolOptions,
   checkPositiveInt,
   decodeTimeout,
-  namingOptionErrors,
-  type TaskPolicy
+  namingOptionErrors
 } from "../policy/options.ts"
 import { decodeExit, encodeArgs, type OnRunnerDeath, onRunnerDeathOf, type WireArgs, type WireExit } from "./codec.ts"
 import { type SharedOptions, shardingConfig, storage, TaskEntity, transport } from "./entity.ts"
@@ -106,7 +105,7 @@ interface ClusterPoolConfig {
  * reply, so `Future.interrupt` and an interrupted scope interrupt the fiber, which sends the
  * interrupt to the runner.
  */
-class ClusterPool extends PoolCore<Call> implements ServedPool {
+class ClusterPool extends SendingPool<Call> implements ServedPool {
   readonly config: ClusterPoolConfig
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
   private nextEntity = 0
@@ -116,56 +115,30 @@ class ClusterPool extends PoolCore<Call> implements ServedPool {
     this.config = config
   }
 
-  submit(
-    task: unknown,
-    args: ReadonlyArray<unknown>,
-    context: Context.Context<never>,
-    policy: TaskPolicy | undefined
-  ): Submitted {
-    return this.enqueue(task, [args], undefined, context, policy)
-  }
-
-  /** One call of `map`. */
-  call(task: unknown, args: ReadonlyArray<unknown>, context: Context.Context<never>): Submitted {
-    return this.enqueue(task, [args], undefined, context, undefined)
-  }
-
-  /** A chunk of `map`'s calls, sent as one message; `first` is the map input of its first call. */
-  callChunk(
-    task: unknown,
-    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
-    context: Context.Context<never>,
-    first: number
-  ): Submitted {
-    return this.enqueue(task, argsList, first, context, undefined)
+  /** Room under `maxInFlight`. */
+  protected free(): number {
+    return this.config.maxWorkers - this.running.size
   }
 
   /**
-   * After the common checks and admission: a call that cannot cross (not a Task, a value that
-   * would not arrive exactly) gets a failed future; the rest is queued and sent when there is room.
+   * A call that cannot cross (not a Task, a value that would not arrive exactly) fails at once;
+   * the rest is queued and sent when there is room.
    */
-  private enqueue(
-    task: unknown,
-    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
-    chunk: number | undefined,
-    context: Context.Context<never>,
-    policy: TaskPolicy | undefined
-  ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
-    const refused = this.refuse(policy)
-    if (refused !== undefined) return refused
-    const full = this.admission?.admit(this.queue.length, this.config.maxWorkers - this.running.size)
-    if (full !== undefined) return full
-    const future = this.newFuture()
+  protected queueCall(
+    future: core.FutureImpl<unknown, unknown>,
+    { args, chunk, context, policy, task }: NewCall
+  ): void {
     if (!isTask(task)) {
       this.end(future, Exit.fail(this.notRunnable(task)))
-      return future
+      return
     }
+    const argsList = (chunk === undefined ? [args] : args) as ReadonlyArray<ReadonlyArray<unknown>>
     const calls: Array<WireArgs> = []
     for (let i = 0; i < argsList.length; i++) {
       const wire = encodeArgs(task, argsList[i])
       if (wire instanceof SerializationError) {
         this.end(future, Exit.fail(chunk === undefined ? wire : inMapInput(wire, chunk + i)))
-        return future
+        return
       }
       calls.push(wire)
     }
@@ -187,7 +160,6 @@ class ClusterPool extends PoolCore<Call> implements ServedPool {
       policy?.priority
     )
     this.dispatch()
-    return future
   }
 
   private notRunnable(task: unknown): UnknownTask {

@@ -21,6 +21,7 @@ import type { Admission } from "../policy/admission.ts"
 import { abortedBeforeQueued } from "../policy/attempt.ts"
 import type { TaskPolicy } from "../policy/options.ts"
 import { Unobserved } from "../policy/unobserved.ts"
+import type { Submitted } from "./map.ts"
 
 /** What a pool queues: at least the call's future. */
 /** @internal */
@@ -166,4 +167,75 @@ export abstract class PoolCore<Item extends Queued> {
   protected checkTerminated(): void {
     if (this.isShutdown && this.pending() === 0 && this.windDown()) Deferred.doneUnsafe(this.terminated, Exit.void)
   }
+}
+
+/**
+ * A call as a sending pool's submit gets it: one call (`chunk` undefined, `args` its arguments)
+ * or a chunk of `map`'s calls (`args` their argument lists, `chunk` the map input of the first).
+ */
+/** @internal */
+export interface NewCall {
+  readonly task: unknown
+  readonly args: ReadonlyArray<unknown>
+  readonly chunk: number | undefined
+  readonly context: Context.Context<never>
+  readonly policy: TaskPolicy | undefined
+}
+
+/**
+ * A pool whose calls leave this thread (the worker pools, the cluster client): every submit
+ * queues its call, and `map`'s chunks (`chunksize`) go as one unit.
+ */
+/** @internal */
+export abstract class SendingPool<Item extends Queued> extends PoolCore<Item> {
+  /** CPython's `submit`: after the common checks and admission, the call is queued and sent. */
+  submit(
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>,
+    policy: TaskPolicy | undefined
+  ): Submitted {
+    return this.enqueue(task, args, undefined, context, policy)
+  }
+
+  /** One call of `map`. */
+  call(task: unknown, args: ReadonlyArray<unknown>, context: Context.Context<never>): Submitted {
+    return this.enqueue(task, args, undefined, context, undefined)
+  }
+
+  /** A chunk of `map`'s calls, sent as one unit; `first` is the map input of its first call. */
+  callChunk(
+    task: unknown,
+    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
+    context: Context.Context<never>,
+    first: number
+  ): Submitted {
+    return this.enqueue(task, argsList, first, context, undefined)
+  }
+
+  /**
+   * Every submit of these pools: the common checks, then admission with `free()` calls that can
+   * leave at once, then the call queued (`queueCall`) under a new future.
+   */
+  private enqueue(
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    chunk: number | undefined,
+    context: Context.Context<never>,
+    policy: TaskPolicy | undefined
+  ): Submitted {
+    const refused = this.refuse(policy)
+    if (refused !== undefined) return refused
+    const full = this.admission?.admit(this.pending(), this.free())
+    if (full !== undefined) return full
+    const future = this.newFuture()
+    this.queueCall(future, { task, args, chunk, context, policy })
+    return future
+  }
+
+  /** How many calls could leave now, were they queued: what admission counts as free workers. */
+  protected abstract free(): number
+
+  /** Queues `call` under `future`, or ends `future` at once where the call cannot be sent. */
+  protected abstract queueCall(future: core.FutureImpl<unknown, unknown>, call: NewCall): void
 }
