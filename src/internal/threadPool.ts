@@ -24,7 +24,7 @@ import * as Fiber from "effect/Fiber"
 import { isPromiseLike } from "effect/Predicate"
 import * as References from "effect/References"
 import type { QueueFull } from "../Errors.ts"
-import { isTask } from "../Task.ts"
+import { isTask, type Task } from "../Task.ts"
 import { type Closed, PoolCore } from "./executor/core.ts"
 import { toEffect } from "./executor/task.ts"
 import * as core from "./future/state.ts"
@@ -61,11 +61,20 @@ interface Slot {
 const callTask = (
   task: unknown,
   args: ReadonlyArray<unknown>,
-  future: core.FutureImpl<unknown, unknown> | undefined
+  future: core.FutureImpl<unknown, unknown> | undefined,
+  isTaskCall: boolean
 ) =>
-  isTask(task)
-    ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future!, value))(...unwrapAll(args, [])), [])
+  isTaskCall
+    ? unwrap(
+        bindProgress((task as Task<ReadonlyArray<unknown>, unknown, unknown>).fn, (value) =>
+          core.reportProgress(future!, value)
+        )(...unwrapAll(args, [])),
+        []
+      )
     : (task as Function)(...args)
+
+/** Whether a call's outcome may be an Effect or a Promise: a cheap test first, for calls that return a plain value. */
+const isObject = (u: unknown): boolean => (typeof u === "object" && u !== null) || typeof u === "function"
 
 /** Task fibers started in one synchronous run before the rest wait a macrotask, so other fibers get a turn. */
 const startsPerTurn = 1024
@@ -85,8 +94,6 @@ export interface ThreadPoolConfig {
 /** @internal */
 export class ThreadPool extends PoolCore<WorkItem> {
   readonly config: ThreadPoolConfig
-  /** The owner of a future made for a call that ended inside submit, its outcome counted already. */
-  private readonly uncounted: core.FutureOwner
   private readonly idle: Array<Slot> = []
   private readonly ready: Array<Slot> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -98,7 +105,6 @@ export class ThreadPool extends PoolCore<WorkItem> {
   constructor(config: ThreadPoolConfig) {
     super("ThreadPool", config.observer, config.admission, config.context)
     this.config = config
-    this.uncounted = { unobserved: this.unobserved, onEnd: undefined }
   }
 
   /**
@@ -114,12 +120,11 @@ export class ThreadPool extends PoolCore<WorkItem> {
     context: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
-    const out = this.call(task, args, context, policy)
-    if (!Exit.isExit(out)) return out
-    // Its outcome was counted as the call ended: the future is not counted again.
-    const future = new core.FutureImpl<unknown, unknown>(this.uncounted)
-    core.completeUnsafe(future, out)
-    return future
+    return this.accept(task, args, context, policy, true) as
+      | core.FutureImpl<unknown, unknown>
+      | Closed
+      | QueueFull
+      | Admission
   }
 
   /**
@@ -132,11 +137,24 @@ export class ThreadPool extends PoolCore<WorkItem> {
     context: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> | Closed | QueueFull | Admission {
+    return this.accept(task, args, context, policy, false)
+  }
+
+  /** `submit` and `call`: `wantsFuture` makes a future even for a call that ends at once. */
+  private accept(
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>,
+    policy: TaskPolicy | undefined,
+    wantsFuture: boolean
+  ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> | Closed | QueueFull | Admission {
     const refused = this.refuse(policy)
     if (refused !== undefined) return refused
-    if (this.queue.length === 0 && policy === undefined && (typeof task === "function" || isTask(task))) {
+    const isTaskCall = isTask(task)
+    const callable = isTaskCall || typeof task === "function"
+    if (this.queue.length === 0 && policy === undefined && callable) {
       const worker = this.readyWorker()
-      if (worker !== undefined) return this.callNow(worker, task, args, context)
+      if (worker !== undefined) return this.callNow(worker, task, args, context, isTaskCall, wantsFuture)
     }
     const full = this.admission?.admit(this.queue.length, this.idle.length + this.config.maxWorkers - this.workerCount)
     if (full !== undefined) return full
@@ -144,7 +162,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     const observer = this.observer
     const trace = observer.trace(context, task)
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
-    if (policy === undefined && (typeof task === "function" || isTask(task))) {
+    if (policy === undefined && callable) {
       this.queue.push({ future, effect: undefined, call: { task, args }, context, submittedAt, trace })
     } else {
       const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
@@ -204,15 +222,18 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   /**
    * Calls the task now, on `worker`. It ran inside `submit`, so its queue wait is 0 and its run
-   * time is not recorded: two clock reads would cost more than the call's bookkeeping. A future
-   * is made only when someone may look at it before it ends: a Task (its progress), or a call
-   * that returned an Effect (run in a fiber) or a Promise (awaited).
+   * time is not recorded: two clock reads would cost more than the call's bookkeeping. Besides
+   * `submit`'s (`wantsFuture`), a future is made only when someone may look at it before it
+   * ends: a Task (its progress), or a call that returned an Effect (run in a fiber) or a Promise
+   * (awaited).
    */
   private callNow(
     worker: Slot,
     task: unknown,
     args: ReadonlyArray<unknown>,
-    context: Context.Context<never>
+    context: Context.Context<never>,
+    isTaskCall: boolean,
+    wantsFuture: boolean
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     const observer = this.observer
     observer.submitted++
@@ -222,12 +243,12 @@ export class ThreadPool extends PoolCore<WorkItem> {
     let future: core.FutureImpl<unknown, unknown> | undefined
     let out: unknown
     try {
-      if (isTask(task)) future = this.runningFuture()
-      out = callTask(task, args, future)
+      if (isTaskCall || wantsFuture) future = this.runningFuture()
+      out = callTask(task, args, future, isTaskCall)
     } catch (error) {
       return this.endedNow(Exit.die(error), worker, future, trace)
     }
-    if (Effect.isEffect(out) || isPromiseLike(out)) {
+    if (isObject(out) && (Effect.isEffect(out) || isPromiseLike(out))) {
       future ??= this.runningFuture()
       const startedAt = performance.now()
       this.run(
@@ -235,7 +256,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
         { future, effect: undefined, call: undefined, context, submittedAt: startedAt, trace },
         startedAt,
         out,
-        isTask(task)
+        isTaskCall
       )
       return future
     }
@@ -386,14 +407,16 @@ export class ThreadPool extends PoolCore<WorkItem> {
   ): void {
     const future = item.future
     if (item.trace !== undefined) this.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
+    const isTaskCall = isTask(task)
     let out: unknown
     try {
-      out = callTask(task, args, future)
+      out = callTask(task, args, future, isTaskCall)
     } catch (error) {
       this.ended(worker, item, startedAt, Exit.die(error))
       return
     }
-    if (Effect.isEffect(out) || isPromiseLike(out)) this.run(worker, item, startedAt, out, isTask(task))
+    if (isObject(out) && (Effect.isEffect(out) || isPromiseLike(out)))
+      this.run(worker, item, startedAt, out, isTaskCall)
     else this.ended(worker, item, startedAt, Exit.succeed(out))
   }
 

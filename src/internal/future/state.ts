@@ -68,7 +68,8 @@ export interface FutureOwner {
 
 /** @internal */
 export class FutureImpl<A, E> {
-  readonly [TypeId] = TypeId
+  /** On the prototype (below): one field less in every future. */
+  declare readonly [TypeId]: typeof TypeId
   readonly id = ++nextId
   state: State = "PENDING"
   exit: FutureExit<A, E> | undefined = undefined
@@ -120,6 +121,8 @@ export class FutureImpl<A, E> {
     return this.toString()
   }
 }
+
+Object.defineProperty(FutureImpl.prototype, TypeId, { value: TypeId })
 
 const typeName = (u: unknown): string => {
   if (u === null || typeof u !== "object") return u === null ? "null" : typeof u
@@ -319,10 +322,18 @@ export const observe = (f: FutureImpl<any, any>): void => {
   if (f.state === "FINISHED" && Exit.isFailure(f.exit!)) f.owner?.unobserved?.seen(f)
 }
 
-/** Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step. */
+/**
+ * Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step.
+ * A success already there is given as it is: looking at a success changes nothing (only failures
+ * are watched for being seen), and a finished future never changes again.
+ */
 /** @internal */
-export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.suspend(() => {
-    observe(f)
-    return f.exit ?? blockForResult(f)
-  })
+export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> => {
+  const exit = f.exit
+  return exit !== undefined && Exit.isSuccess(exit)
+    ? exit
+    : Effect.suspend(() => {
+        observe(f)
+        return f.exit ?? blockForResult(f)
+      })
+}
