@@ -165,7 +165,8 @@ export class ThreadPool extends PoolCore<WorkItem> {
     if (policy === undefined && callable) {
       this.queue.push({ future, effect: undefined, call: { task, args }, context, submittedAt, trace })
     } else {
-      const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
+      // Only a Task reports progress.
+      const effect = toEffect(task, args, isTaskCall ? (value) => core.reportProgress(future, value) : undefined)
       this.queue.push(
         {
           future,

@@ -291,13 +291,6 @@ const blockUntilDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, 
     return Effect.sync(() => removeResume(f, onDone))
   })
 
-/** Blocks until `f` ends and resumes with its exit itself: an Exit is the Effect that gives the result. */
-const blockForResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.callback<A, E | CancelledError>((resume) => {
-    addResume(f, resume)
-    return Effect.sync(() => removeResume(f, resume))
-  })
-
 /** Waits for any end, cancel included, without failing: Python's `_condition.wait()`. */
 /** @internal */
 export const awaitDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
@@ -330,10 +323,12 @@ export const observe = (f: FutureImpl<any, any>): void => {
 /** @internal */
 export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> => {
   const exit = f.exit
-  return exit !== undefined && Exit.isSuccess(exit)
-    ? exit
-    : Effect.suspend(() => {
-        observe(f)
-        return f.exit ?? blockForResult(f)
-      })
+  if (exit !== undefined && Exit.isSuccess(exit)) return exit
+  // One step whether or not it has ended: a blocked fiber resumes with the exit itself.
+  return Effect.callback<A, E | CancelledError>((resume) => {
+    observe(f)
+    if (f.exit !== undefined) return resume(f.exit)
+    addResume(f, resume)
+    return Effect.sync(() => removeResume(f, resume))
+  })
 }
