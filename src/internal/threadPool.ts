@@ -52,10 +52,12 @@ interface WorkItem {
 interface Slot {
   readonly name: string
   initialized: boolean
-  /** The last caller context seen, and it with `threadName` in log and span annotations. */
+  /** The last caller context seen, and how to start a fiber in it with `threadName` in log and span annotations. */
   callerContext: Context.Context<never> | undefined
-  namedContext: Context.Context<never> | undefined
+  fork: Fork | undefined
 }
+
+type Fork = ReturnType<typeof Effect.runForkWith<never>>
 
 /** Calls a function, or a Task with its progress going to `future` (which a Task always has), unwrapping what a Task returns. */
 const callTask = (
@@ -205,20 +207,22 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   private newWorker(initialized: boolean): Slot {
     const name = `${this.config.threadNamePrefix}_${this.workerCount++}`
-    return { name, initialized, callerContext: undefined, namedContext: undefined }
+    return { name, initialized, callerContext: undefined, fork: undefined }
   }
 
-  /** The caller's context as this worker's fiber sees it: with `threadName` in log and span annotations. */
-  private named(worker: Slot, context: Context.Context<never>): Context.Context<never> {
-    if (worker.callerContext === context) return worker.namedContext!
+  /**
+   * Starts fibers in the caller's context as this worker sees it: with `threadName` in log and
+   * span annotations. Kept for the last caller context, since one caller usually submits many.
+   */
+  private forkIn(worker: Slot, context: Context.Context<never>): Fork {
+    if (worker.callerContext === context) return worker.fork!
     const withName = (ref: Context.Reference<Readonly<Record<string, unknown>>>, ctx: Context.Context<never>) =>
       Context.add(ctx, ref, { ...Context.get(ctx, ref), threadName: worker.name })
     worker.callerContext = context
-    worker.namedContext = withName(
-      References.TracerSpanAnnotations,
-      withName(References.CurrentLogAnnotations, context)
+    worker.fork = Effect.runForkWith(
+      withName(References.TracerSpanAnnotations, withName(References.CurrentLogAnnotations, context))
     )
-    return worker.namedContext
+    return worker.fork
   }
 
   /**
@@ -437,7 +441,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
    * run, as a thread runs the callbacks of the future it completed before its next item.
    */
   private start(worker: Slot, item: WorkItem, startedAt: number): void {
-    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item))
+    const fiber = this.forkIn(worker, item.context)(this.program(worker, item))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       this.ended(worker, item, startedAt, exit)
@@ -460,7 +464,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     if (future.state === "RUNNING") {
       this.observer.runTime.record(performance.now() - startedAt)
       if (core.completeUnsafe(future, exit) && core.hasCallbacks(future)) {
-        const fiber = Effect.runForkWith(this.named(worker, item.context))(core.doneCallbacks(future))
+        const fiber = this.forkIn(worker, item.context)(core.doneCallbacks(future))
         if (fiber.pollUnsafe() === undefined) {
           fiber.addObserver(() => this.schedule(worker))
           return
