@@ -227,10 +227,10 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   /**
    * Calls the task now, on `worker`. It ran inside `submit`, so its queue wait is 0 and its run
-   * time is not recorded: two clock reads would cost more than the call's bookkeeping. Besides
-   * `submit`'s (`wantsFuture`), a future is made only when someone may look at it before it
-   * ends: a Task (its progress), or a call that returned an Effect (run in a fiber) or a Promise
-   * (awaited).
+   * time is not recorded: two clock reads would cost more than the call's bookkeeping. A future
+   * is made before the end only when someone may look at it before then: a Task (its progress),
+   * or a call that returned an Effect (run in a fiber) or a Promise (awaited); `submit`
+   * (`wantsFuture`) gets one made ended for any other call.
    */
   private callNow(
     worker: Slot,
@@ -248,10 +248,10 @@ export class ThreadPool extends PoolCore<WorkItem> {
     let future: core.FutureImpl<unknown, unknown> | undefined
     let out: unknown
     try {
-      if (isTaskCall || wantsFuture) future = this.runningFuture()
+      if (isTaskCall) future = this.runningFuture()
       out = callTask(task, args, future, isTaskCall)
     } catch (error) {
-      return this.endedNow(Exit.die(error), worker, future, trace)
+      return this.endedNow(Exit.die(error), worker, future, trace, wantsFuture)
     }
     if (isObject(out) && (Effect.isEffect(out) || isPromiseLike(out))) {
       future ??= this.runningFuture()
@@ -265,7 +265,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
       )
       return future
     }
-    return this.endedNow(Exit.succeed(out), worker, future, trace)
+    return this.endedNow(Exit.succeed(out), worker, future, trace, wantsFuture)
   }
 
   /**
@@ -298,16 +298,19 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   /**
    * A direct call's end: its future's end counts the outcome, or, with no future, the call's.
-   * Nobody holds its future yet, if it has one, so there are no callbacks or waiters to tell.
+   * Nobody holds its future yet, if it has one, so there are no callbacks or waiters to tell;
+   * `submit`'s future (`wantsFuture`) is made ended.
    */
   private endedNow(
     exit: Exit.Exit<unknown, unknown>,
     worker: Slot,
     future: core.FutureImpl<unknown, unknown> | undefined,
-    trace: TaskTrace | undefined
+    trace: TaskTrace | undefined,
+    wantsFuture: boolean
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     if (trace !== undefined) this.observer.endSpan(trace, exit)
     if (future !== undefined) core.completeUnsafe(future, exit)
+    else if (wantsFuture) future = core.endedUnsafe(this.owner, exit)
     else if (Exit.isSuccess(exit)) this.observer.success++
     else this.observer.defect++
     this.release(worker)

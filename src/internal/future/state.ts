@@ -257,6 +257,23 @@ export const completeUnsafe = <A, E>(f: FutureImpl<A, E>, exit: Exit.Exit<A, E>)
 }
 
 /**
+ * A future for a call that ended before anyone could hold it (the thread pool's direct call),
+ * made ended: nobody can be waiting on it, so only its owner is told.
+ */
+/** @internal */
+export const endedUnsafe = <A, E>(owner: FutureOwner, exit: Exit.Exit<A, E>): FutureImpl<A, E> => {
+  const f = new FutureImpl<A, E>(owner)
+  if (Exit.isSuccess(exit)) {
+    f.state = "FINISHED"
+    f.exit = exit
+    owner.onEnd?.(f)
+  } else {
+    completeUnsafe(f, exit)
+  }
+  return f
+}
+
+/**
  * Ends a future its executor gives up on (a broken or closing pool): completes
  * it with `exit`; one cancelled while queued is notified instead, so `wait`
  * and `asCompleted` count it as done. `true` when this call completed it.
