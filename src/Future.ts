@@ -166,7 +166,8 @@ const impl = <A, E>(f: Future<A, E>): core.FutureImpl<A, E> => f as unknown as c
  * @category guards
  * @since 0.1.0
  */
-export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProperty(u, TypeId)
+export const isFuture = (u: unknown): u is Future<unknown, unknown> =>
+  u instanceof core.FutureImpl || hasProperty(u, TypeId)
 
 /**
  * Creates a pending future synchronously, for executor authors.
@@ -356,7 +357,11 @@ export const result: {
   (options: TimeoutOptions): <A, E>(self: Future<A, E>) => Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
   <A, E>(self: Future<A, E>): Effect.Effect<A, E | CancelledError>
   <A, E>(self: Future<A, E>, options: TimeoutOptions): Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
-} = dual(isOptions, resultWithin)
+} = ((self: unknown, options?: TimeoutOptions) =>
+  // `dual` written out: `result` is the hot path of every submit-then-result loop.
+  isFuture(self)
+    ? resultWithin(self, options)
+    : (future: Future<unknown, unknown>) => resultWithin(future, self as TimeoutOptions)) as never
 
 /**
  * Waits for the future and returns its failure, if any: `Option.some` of the

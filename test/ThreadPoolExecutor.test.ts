@@ -21,7 +21,7 @@ import {
   Scope,
   Stream
 } from "effect"
-import { CancelledError, Executor, Future, ThreadPoolExecutor } from "../src/index.ts"
+import { CancelledError, Executor, Future, ThreadPoolExecutor, UnobservedFailures } from "../src/index.ts"
 import { executorSuite } from "./suites/executor.ts"
 import * as tasks from "./suites/executorTasks.ts"
 
@@ -312,6 +312,27 @@ describe("ThreadPoolExecutor", () => {
           expect(Option.getOrUndefined(exception)).toBe(defect)
         })
       )
+    )
+
+    it.live("a function that throws at once, with nobody looking at its future, is reported by failOnUnobserved", () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(
+          withPool(
+            Effect.gen(function* () {
+              const seen = yield* Executor.submit((n: number) => n + 1, 1)
+              expect(yield* Future.result(seen, { timeout })).toBe(2)
+              yield* Executor.submit(() => {
+                throw new RangeError("nobody looked")
+              })
+            }),
+            { failOnUnobserved: true }
+          )
+        )
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        expect(defect).toBeInstanceOf(UnobservedFailures)
+        expect((defect as UnobservedFailures).count).toBe(1)
+        expect(String((defect as UnobservedFailures).failures[0])).toContain("nobody looked")
+      })
     )
 
     it.live("a rejected Promise becomes a defect", () =>

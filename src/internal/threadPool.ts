@@ -24,7 +24,7 @@ import * as Fiber from "effect/Fiber"
 import { isPromiseLike } from "effect/Predicate"
 import * as References from "effect/References"
 import type { QueueFull } from "../Errors.ts"
-import { isTask } from "../Task.ts"
+import { isTask, type Task } from "../Task.ts"
 import { type Closed, PoolCore } from "./executor/core.ts"
 import { toEffect } from "./executor/task.ts"
 import * as core from "./future/state.ts"
@@ -52,20 +52,31 @@ interface WorkItem {
 interface Slot {
   readonly name: string
   initialized: boolean
-  /** The last caller context seen, and it with `threadName` in log and span annotations. */
+  /** The last caller context seen, and how to start a fiber in it with `threadName` in log and span annotations. */
   callerContext: Context.Context<never> | undefined
-  namedContext: Context.Context<never> | undefined
+  fork: Fork | undefined
 }
+
+type Fork = ReturnType<typeof Effect.runForkWith<never>>
 
 /** Calls a function, or a Task with its progress going to `future` (which a Task always has), unwrapping what a Task returns. */
 const callTask = (
   task: unknown,
   args: ReadonlyArray<unknown>,
-  future: core.FutureImpl<unknown, unknown> | undefined
+  future: core.FutureImpl<unknown, unknown> | undefined,
+  isTaskCall: boolean
 ) =>
-  isTask(task)
-    ? unwrap(bindProgress(task.fn, (value) => core.reportProgress(future!, value))(...unwrapAll(args, [])), [])
+  isTaskCall
+    ? unwrap(
+        bindProgress((task as Task<ReadonlyArray<unknown>, unknown, unknown>).fn, (value) =>
+          core.reportProgress(future!, value)
+        )(...unwrapAll(args, [])),
+        []
+      )
     : (task as Function)(...args)
+
+/** Whether a call's outcome may be an Effect or a Promise: a cheap test first, for calls that return a plain value. */
+const isObject = (u: unknown): boolean => (typeof u === "object" && u !== null) || typeof u === "function"
 
 /** Task fibers started in one synchronous run before the rest wait a macrotask, so other fibers get a turn. */
 const startsPerTurn = 1024
@@ -85,8 +96,6 @@ export interface ThreadPoolConfig {
 /** @internal */
 export class ThreadPool extends PoolCore<WorkItem> {
   readonly config: ThreadPoolConfig
-  /** The owner of a future made for a call that ended inside submit, its outcome counted already. */
-  private readonly uncounted: core.FutureOwner
   private readonly idle: Array<Slot> = []
   private readonly ready: Array<Slot> = []
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -98,7 +107,6 @@ export class ThreadPool extends PoolCore<WorkItem> {
   constructor(config: ThreadPoolConfig) {
     super("ThreadPool", config.observer, config.admission, config.context)
     this.config = config
-    this.uncounted = { unobserved: this.unobserved, onEnd: undefined }
   }
 
   /**
@@ -114,12 +122,11 @@ export class ThreadPool extends PoolCore<WorkItem> {
     context: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
-    const out = this.call(task, args, context, policy)
-    if (!Exit.isExit(out)) return out
-    // Its outcome was counted as the call ended: the future is not counted again.
-    const future = new core.FutureImpl<unknown, unknown>(this.uncounted)
-    core.completeUnsafe(future, out)
-    return future
+    return this.accept(task, args, context, policy, true) as
+      | core.FutureImpl<unknown, unknown>
+      | Closed
+      | QueueFull
+      | Admission
   }
 
   /**
@@ -132,11 +139,24 @@ export class ThreadPool extends PoolCore<WorkItem> {
     context: Context.Context<never>,
     policy?: TaskPolicy
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> | Closed | QueueFull | Admission {
+    return this.accept(task, args, context, policy, false)
+  }
+
+  /** `submit` and `call`: `wantsFuture` makes a future even for a call that ends at once. */
+  private accept(
+    task: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>,
+    policy: TaskPolicy | undefined,
+    wantsFuture: boolean
+  ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> | Closed | QueueFull | Admission {
     const refused = this.refuse(policy)
     if (refused !== undefined) return refused
-    if (this.queue.length === 0 && policy === undefined && (typeof task === "function" || isTask(task))) {
+    const isTaskCall = isTask(task)
+    const callable = isTaskCall || typeof task === "function"
+    if (this.queue.length === 0 && policy === undefined && callable) {
       const worker = this.readyWorker()
-      if (worker !== undefined) return this.callNow(worker, task, args, context)
+      if (worker !== undefined) return this.callNow(worker, task, args, context, isTaskCall, wantsFuture)
     }
     const full = this.admission?.admit(this.queue.length, this.idle.length + this.config.maxWorkers - this.workerCount)
     if (full !== undefined) return full
@@ -144,10 +164,11 @@ export class ThreadPool extends PoolCore<WorkItem> {
     const observer = this.observer
     const trace = observer.trace(context, task)
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
-    if (policy === undefined && (typeof task === "function" || isTask(task))) {
+    if (policy === undefined && callable) {
       this.queue.push({ future, effect: undefined, call: { task, args }, context, submittedAt, trace })
     } else {
-      const effect = toEffect(task, args, (value) => core.reportProgress(future, value))
+      // Only a Task reports progress.
+      const effect = toEffect(task, args, isTaskCall ? (value) => core.reportProgress(future, value) : undefined)
       this.queue.push(
         {
           future,
@@ -186,33 +207,38 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   private newWorker(initialized: boolean): Slot {
     const name = `${this.config.threadNamePrefix}_${this.workerCount++}`
-    return { name, initialized, callerContext: undefined, namedContext: undefined }
+    return { name, initialized, callerContext: undefined, fork: undefined }
   }
 
-  /** The caller's context as this worker's fiber sees it: with `threadName` in log and span annotations. */
-  private named(worker: Slot, context: Context.Context<never>): Context.Context<never> {
-    if (worker.callerContext === context) return worker.namedContext!
+  /**
+   * Starts fibers in the caller's context as this worker sees it: with `threadName` in log and
+   * span annotations. Kept for the last caller context, since one caller usually submits many.
+   */
+  private forkIn(worker: Slot, context: Context.Context<never>): Fork {
+    if (worker.callerContext === context) return worker.fork!
     const withName = (ref: Context.Reference<Readonly<Record<string, unknown>>>, ctx: Context.Context<never>) =>
       Context.add(ctx, ref, { ...Context.get(ctx, ref), threadName: worker.name })
     worker.callerContext = context
-    worker.namedContext = withName(
-      References.TracerSpanAnnotations,
-      withName(References.CurrentLogAnnotations, context)
+    worker.fork = Effect.runForkWith(
+      withName(References.TracerSpanAnnotations, withName(References.CurrentLogAnnotations, context))
     )
-    return worker.namedContext
+    return worker.fork
   }
 
   /**
    * Calls the task now, on `worker`. It ran inside `submit`, so its queue wait is 0 and its run
    * time is not recorded: two clock reads would cost more than the call's bookkeeping. A future
-   * is made only when someone may look at it before it ends: a Task (its progress), or a call
-   * that returned an Effect (run in a fiber) or a Promise (awaited).
+   * is made before the end only when someone may look at it before then: a Task (its progress),
+   * or a call that returned an Effect (run in a fiber) or a Promise (awaited); `submit`
+   * (`wantsFuture`) gets one made ended for any other call.
    */
   private callNow(
     worker: Slot,
     task: unknown,
     args: ReadonlyArray<unknown>,
-    context: Context.Context<never>
+    context: Context.Context<never>,
+    isTaskCall: boolean,
+    wantsFuture: boolean
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     const observer = this.observer
     observer.submitted++
@@ -222,12 +248,12 @@ export class ThreadPool extends PoolCore<WorkItem> {
     let future: core.FutureImpl<unknown, unknown> | undefined
     let out: unknown
     try {
-      if (isTask(task)) future = this.runningFuture()
-      out = callTask(task, args, future)
+      if (isTaskCall) future = this.runningFuture()
+      out = callTask(task, args, future, isTaskCall)
     } catch (error) {
-      return this.endedNow(Exit.die(error), worker, future, trace)
+      return this.endedNow(Exit.die(error), worker, future, trace, wantsFuture)
     }
-    if (Effect.isEffect(out) || isPromiseLike(out)) {
+    if (isObject(out) && (Effect.isEffect(out) || isPromiseLike(out))) {
       future ??= this.runningFuture()
       const startedAt = performance.now()
       this.run(
@@ -235,11 +261,11 @@ export class ThreadPool extends PoolCore<WorkItem> {
         { future, effect: undefined, call: undefined, context, submittedAt: startedAt, trace },
         startedAt,
         out,
-        isTask(task)
+        isTaskCall
       )
       return future
     }
-    return this.endedNow(Exit.succeed(out), worker, future, trace)
+    return this.endedNow(Exit.succeed(out), worker, future, trace, wantsFuture)
   }
 
   /**
@@ -272,16 +298,19 @@ export class ThreadPool extends PoolCore<WorkItem> {
 
   /**
    * A direct call's end: its future's end counts the outcome, or, with no future, the call's.
-   * Nobody holds its future yet, if it has one, so there are no callbacks or waiters to tell.
+   * Nobody holds its future yet, if it has one, so there are no callbacks or waiters to tell;
+   * `submit`'s future (`wantsFuture`) is made ended.
    */
   private endedNow(
     exit: Exit.Exit<unknown, unknown>,
     worker: Slot,
     future: core.FutureImpl<unknown, unknown> | undefined,
-    trace: TaskTrace | undefined
+    trace: TaskTrace | undefined,
+    wantsFuture: boolean
   ): core.FutureImpl<unknown, unknown> | Exit.Exit<unknown, unknown> {
     if (trace !== undefined) this.observer.endSpan(trace, exit)
     if (future !== undefined) core.completeUnsafe(future, exit)
+    else if (wantsFuture) future = core.endedUnsafe(this.owner, exit)
     else if (Exit.isSuccess(exit)) this.observer.success++
     else this.observer.defect++
     this.release(worker)
@@ -386,14 +415,16 @@ export class ThreadPool extends PoolCore<WorkItem> {
   ): void {
     const future = item.future
     if (item.trace !== undefined) this.observer.startSpan(item.trace, worker.name, startedAt - item.submittedAt)
+    const isTaskCall = isTask(task)
     let out: unknown
     try {
-      out = callTask(task, args, future)
+      out = callTask(task, args, future, isTaskCall)
     } catch (error) {
       this.ended(worker, item, startedAt, Exit.die(error))
       return
     }
-    if (Effect.isEffect(out) || isPromiseLike(out)) this.run(worker, item, startedAt, out, isTask(task))
+    if (isObject(out) && (Effect.isEffect(out) || isPromiseLike(out)))
+      this.run(worker, item, startedAt, out, isTaskCall)
     else this.ended(worker, item, startedAt, Exit.succeed(out))
   }
 
@@ -413,7 +444,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
    * run, as a thread runs the callbacks of the future it completed before its next item.
    */
   private start(worker: Slot, item: WorkItem, startedAt: number): void {
-    const fiber = Effect.runForkWith(this.named(worker, item.context))(this.program(worker, item))
+    const fiber = this.forkIn(worker, item.context)(this.program(worker, item))
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       this.ended(worker, item, startedAt, exit)
@@ -436,7 +467,7 @@ export class ThreadPool extends PoolCore<WorkItem> {
     if (future.state === "RUNNING") {
       this.observer.runTime.record(performance.now() - startedAt)
       if (core.completeUnsafe(future, exit) && core.hasCallbacks(future)) {
-        const fiber = Effect.runForkWith(this.named(worker, item.context))(core.doneCallbacks(future))
+        const fiber = this.forkIn(worker, item.context)(core.doneCallbacks(future))
         if (fiber.pollUnsafe() === undefined) {
           fiber.addObserver(() => this.schedule(worker))
           return

@@ -7,11 +7,12 @@
  */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ExecutorKind } from "../../Errors.ts"
 import type * as Executor from "../../Executor.ts"
+import { FutureImpl } from "../future/state.ts"
 import type { ExecutorObserver, PoolGauges } from "../observe.ts"
 import { settleSubmit } from "../policy/admission.ts"
 import { makeSubmitWith } from "../policy/attempt.ts"
@@ -78,10 +79,18 @@ export const makeService = (options: ServiceOptions): Effect.Effect<Executor.Ser
       const checked = check?.("submit", task)
       if (checked !== undefined) return Effect.andThen(checked, () => submitPolicy(task, args, policy))
       return Effect.withFiber((fiber) => {
-        const attempt = () => pool.submit(task, args, fiber.context, policy)
-        return settleSubmit(attempt(), attempt, policy?.signal)
+        const out = pool.submit(task, args, fiber.context, policy)
+        // The usual answer, a future, needs no way to try again: that way is made only when needed.
+        return out instanceof FutureImpl ? Exit.succeed(out) : settleLater(out, task, args, fiber.context, policy)
       })
     }
+    const settleLater = (
+      out: Submitted,
+      task: unknown,
+      args: Array<unknown>,
+      context: Context.Context<never>,
+      policy: TaskPolicy | undefined
+    ): Effect.Effect<any, any> => settleSubmit(out, () => pool.submit(task, args, context, policy), policy?.signal)
     const map = (task: unknown, ...rest: Array<unknown>): Stream.Stream<unknown, unknown> => {
       const checked = check?.("map", task)
       if (checked !== undefined)

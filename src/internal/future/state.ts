@@ -68,7 +68,8 @@ export interface FutureOwner {
 
 /** @internal */
 export class FutureImpl<A, E> {
-  readonly [TypeId] = TypeId
+  /** On the prototype (below): one field less in every future. */
+  declare readonly [TypeId]: typeof TypeId
   readonly id = ++nextId
   state: State = "PENDING"
   exit: FutureExit<A, E> | undefined = undefined
@@ -120,6 +121,8 @@ export class FutureImpl<A, E> {
     return this.toString()
   }
 }
+
+Object.defineProperty(FutureImpl.prototype, TypeId, { value: TypeId })
 
 const typeName = (u: unknown): string => {
   if (u === null || typeof u !== "object") return u === null ? "null" : typeof u
@@ -254,6 +257,23 @@ export const completeUnsafe = <A, E>(f: FutureImpl<A, E>, exit: Exit.Exit<A, E>)
 }
 
 /**
+ * A future for a call that ended before anyone could hold it (the thread pool's direct call),
+ * made ended: nobody can be waiting on it, so only its owner is told.
+ */
+/** @internal */
+export const endedUnsafe = <A, E>(owner: FutureOwner, exit: Exit.Exit<A, E>): FutureImpl<A, E> => {
+  const f = new FutureImpl<A, E>(owner)
+  if (Exit.isSuccess(exit)) {
+    f.state = "FINISHED"
+    f.exit = exit
+    owner.onEnd?.(f)
+  } else {
+    completeUnsafe(f, exit)
+  }
+  return f
+}
+
+/**
  * Ends a future its executor gives up on (a broken or closing pool): completes
  * it with `exit`; one cancelled while queued is notified instead, so `wait`
  * and `asCompleted` count it as done. `true` when this call completed it.
@@ -288,13 +308,6 @@ const blockUntilDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, 
     return Effect.sync(() => removeResume(f, onDone))
   })
 
-/** Blocks until `f` ends and resumes with its exit itself: an Exit is the Effect that gives the result. */
-const blockForResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.callback<A, E | CancelledError>((resume) => {
-    addResume(f, resume)
-    return Effect.sync(() => removeResume(f, resume))
-  })
-
 /** Waits for any end, cancel included, without failing: Python's `_condition.wait()`. */
 /** @internal */
 export const awaitDone = <A, E>(f: FutureImpl<A, E>): Effect.Effect<FutureExit<A, E>> =>
@@ -319,10 +332,20 @@ export const observe = (f: FutureImpl<any, any>): void => {
   if (f.state === "FINISHED" && Exit.isFailure(f.exit!)) f.owner?.unobserved?.seen(f)
 }
 
-/** Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step. */
+/**
+ * Waits for the result: an `Exit` is itself the Effect that gives it, so a done future costs one step.
+ * A success already there is given as it is: looking at a success changes nothing (only failures
+ * are watched for being seen), and a finished future never changes again.
+ */
 /** @internal */
-export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.suspend(() => {
+export const awaitResult = <A, E>(f: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> => {
+  const exit = f.exit
+  if (exit !== undefined && Exit.isSuccess(exit)) return exit
+  // One step whether or not it has ended: a blocked fiber resumes with the exit itself.
+  return Effect.callback<A, E | CancelledError>((resume) => {
     observe(f)
-    return f.exit ?? blockForResult(f)
+    if (f.exit !== undefined) return resume(f.exit)
+    addResume(f, resume)
+    return Effect.sync(() => removeResume(f, resume))
   })
+}
