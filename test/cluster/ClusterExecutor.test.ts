@@ -6,6 +6,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, Stream, Tracer } from "effect"
@@ -40,6 +41,7 @@ import {
   nothing,
   notOnRunners,
   record,
+  sleepOrAbort,
   today,
   waitForAbort,
   whereAmI
@@ -81,6 +83,19 @@ const withOwnClient = <A, E>(
 
 const resultWithin = <A, E>(future: Future.Future<A, E>, what: string) =>
   within(Future.result(future), "30 seconds", what)
+
+/** The payloads of the `Run` messages in the cluster's storage that name `text` (a call's file). */
+const runMessagesNaming = (filename: string, text: string): ReadonlyArray<string> => {
+  const db = new DatabaseSync(filename, { readOnly: true })
+  try {
+    const rows = db
+      .prepare("SELECT payload FROM cluster_messages WHERE tag = 'Run' AND instr(payload, ?) > 0")
+      .all(text) as Array<{ payload: string }>
+    return rows.map((row) => row.payload)
+  } finally {
+    db.close()
+  }
+}
 
 // The real clock (no TestClock): runners are real processes.
 layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecutor on two runner processes", (it) => {
@@ -275,7 +290,8 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
             name: checkPositive.name,
             chunk: false,
             calls,
-            once: null
+            once: null,
+            batch: null
           })
         ).pipe(Effect.provide(engine), (e) => within(e, "30 seconds", "a message of three calls"))
         const exits = replies.map((wire) => decodeExit(checkPositive, wire as unknown as WireExit))
@@ -312,6 +328,65 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
       expect(yield* Future.cancelled(future)).toBe(true)
       yield* eventually(() => (lines(file).includes("aborted") ? true : undefined), "10 seconds", "the abort arriving")
     })
+  )
+
+  it.effect("sends a burst of calls of one Task in one message while calls are out, each its own result", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const file = join(dir, "burst.txt")
+      yield* withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+        Effect.gen(function* () {
+          // A fresh run of this fiber: the burst below is not cut by a scheduler yield.
+          yield* Effect.yieldNow
+          const first = yield* executor.submit(add, 1, 1)
+          const burst: Array<Future.Future<{ readonly pid: number; readonly value: number }, unknown>> = []
+          for (let i = 0; i < 8; i++) burst.push(yield* executor.submit(record, file, i, 0))
+          expect(yield* resultWithin(first, "the first call")).toBe(2)
+          const results = yield* Effect.forEach(burst, (f) => resultWithin(f, "a call of the burst"))
+          expect(results.map((r) => r.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+          expect(new Set(results.map((r) => r.pid)).size).toBe(1)
+        })
+      )
+      // maxInFlight 64: up to 8 calls per message; the eight went as one.
+      expect(runMessagesNaming(filename, file)).toHaveLength(1)
+    })
+  )
+
+  it.effect(
+    "Future.interrupt of one call of a message of several stops it alone on its runner; the others run on",
+    () =>
+      Effect.gen(function* () {
+        const { dir, filename } = yield* Cluster
+        const files = [0, 1, 2].map((i) => join(dir, `batched-abort-${i}.txt`))
+        yield* withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+          Effect.gen(function* () {
+            yield* Effect.yieldNow
+            const first = yield* executor.submit(add, 1, 1)
+            const futures: Array<Future.Future<string, unknown>> = []
+            for (const file of files) futures.push(yield* executor.submit(sleepOrAbort, file, 4_000))
+            // The runner's two workers start two of the three: stop one that has started.
+            const started = yield* eventually(
+              () => files.findIndex((file) => lines(file).includes("started")) + 1 || undefined,
+              "30 seconds",
+              "a call of the message starting"
+            )
+            const stopped = started - 1
+            const payloads = runMessagesNaming(filename, files[0])
+            expect(payloads).toHaveLength(1)
+            for (const file of files) expect(payloads[0]).toContain(file)
+            expect(yield* within(Future.interrupt(futures[stopped]), "10 seconds", "Future.interrupt")).toBe(true)
+            expect(yield* Future.cancelled(futures[stopped])).toBe(true)
+            expect(lines(files[stopped])).toContain("aborted")
+            for (let i = 0; i < files.length; i++) {
+              if (i === stopped) continue
+              expect(yield* Future.done(futures[i])).toBe(false)
+              expect(yield* resultWithin(futures[i], "a call of the message that was not stopped")).toBe("slept")
+              expect(lines(files[i])).not.toContain("aborted")
+            }
+            expect(yield* resultWithin(first, "the first call")).toBe(2)
+          })
+        )
+      })
   )
 
   it.effect("cancels a call still waiting for room, which then never runs", () =>
