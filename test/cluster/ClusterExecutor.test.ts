@@ -389,6 +389,35 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
       })
   )
 
+  it.effect("an interrupted scope interrupts every call of a message of several on its runner", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const files = [0, 1, 2].map((i) => join(dir, `batched-scope-${i}.txt`))
+      const futures: Array<Future.Future<string, unknown>> = []
+      const client = yield* Effect.forkChild(
+        withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+          Effect.gen(function* () {
+            yield* Effect.yieldNow
+            yield* executor.submit(add, 1, 1)
+            for (const file of files) futures.push(yield* executor.submit(waitForAbort, file))
+            return yield* Effect.never
+          })
+        )
+      )
+      const started = () => files.filter((file) => lines(file).includes("started"))
+      yield* eventually(() => (started().length >= 2 ? true : undefined), "30 seconds", "the calls starting")
+      expect(runMessagesNaming(filename, files[0])).toHaveLength(1)
+      yield* within(Fiber.interrupt(client), "30 seconds", "the client's scope closing by interruption")
+      for (const future of futures) expect(yield* Future.cancelled(future)).toBe(true)
+      const running = started()
+      yield* eventually(
+        () => (running.every((file) => lines(file).includes("aborted")) ? true : undefined),
+        "10 seconds",
+        "the aborts arriving"
+      )
+    })
+  )
+
   it.effect("cancels a call still waiting for room, which then never runs", () =>
     Effect.gen(function* () {
       const { dir, filename } = yield* Cluster

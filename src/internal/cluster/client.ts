@@ -169,22 +169,20 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     }
     const observer = this.observer
     const trace = observer.trace(context, task)
-    this.queue.push(
-      {
-        future,
-        task,
-        calls,
-        chunk,
-        attempts:
-          policy === undefined || (policy.timeout === undefined && policy.retries === undefined)
-            ? undefined
-            : new Attempts(policy),
-        submittedAt: trace === undefined ? observer.stamp() : performance.now(),
-        trace
-      },
-      policy?.priority
-    )
-    this.dispatch()
+    const call: Call = {
+      future,
+      task,
+      calls,
+      chunk,
+      attempts:
+        policy === undefined || (policy.timeout === undefined && policy.retries === undefined)
+          ? undefined
+          : new Attempts(policy),
+      submittedAt: trace === undefined ? observer.stamp() : performance.now(),
+      trace
+    }
+    this.queue.push(call, policy?.priority)
+    this.dispatch(batchable(call))
   }
 
   private notRunnable(task: unknown): UnknownTask {
@@ -196,12 +194,13 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
   }
 
   /**
-   * Sends queued calls while fewer than `maxInFlight` are out. While calls are out, the send
-   * waits for the end of the current burst of submits (one microtask), so that the burst's
-   * calls can leave together.
+   * Sends queued calls while fewer than `maxInFlight` are out. While calls are out, a call that
+   * may go with others (`together`: one just queued or ended was `batchable`) waits for the end
+   * of the current burst of submits or replies (one microtask), so that the burst's calls can
+   * leave together; `map`'s chunks and calls with a policy leave at once.
    */
-  private dispatch(): void {
-    if (this.out === 0 || this.config.batchSize === 1) this.sendQueued()
+  private dispatch(together: boolean): void {
+    if (!together || this.out === 0 || this.config.batchSize === 1) this.sendQueued()
     else if (!this.sendScheduled) {
       this.sendScheduled = true
       queueMicrotask(() => {
@@ -335,7 +334,7 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     const outcome = call.chunk === undefined || Exit.isFailure(exit) ? exit : chunkExit(call.future, exit.value as any)
     if (call.trace !== undefined) this.observer.endSpan(call.trace, outcome)
     this.end(call.future, outcome)
-    if (this.queue.length > 0) this.dispatch()
+    if (this.queue.length > 0) this.dispatch(batchable(call))
     else this.admission?.freed(1)
     this.checkTerminated()
   }
