@@ -212,10 +212,12 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
 
   /**
    * Sends queued calls while fewer than `maxInFlight` are out: consecutive calls that may go
-   * together (`batchable`, one Task) in one message of up to `batchSize`. One cancelled while
-   * queued is only notified.
+   * together (`batchable`, one Task) in one message of up to `batchSize`, and of no more than
+   * a `spreadOver`-th of the calls queued, so that a short burst still spreads over the runners.
+   * One cancelled while queued is only notified.
    */
   private sendQueued(): void {
+    const most = Math.min(this.config.batchSize, Math.ceil(this.queue.length / spreadOver))
     let carried: Call | undefined
     while (this.out < this.config.maxWorkers) {
       const call = carried ?? this.take()
@@ -226,7 +228,7 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
         continue
       }
       const batch = [call]
-      while (batch.length < this.config.batchSize && this.out + batch.length < this.config.maxWorkers) {
+      while (batch.length < most && this.out + batch.length < this.config.maxWorkers) {
         const next = this.take()
         if (next === undefined) break
         if (!batchable(next) || next.task !== call.task) {
@@ -403,6 +405,9 @@ let executorCount = 0
  * spread over that many messages (over the runners), while a burst costs few messages.
  */
 const batchDivisor = 8
+
+/** The fewest messages a burst of calls leaves in, where it has that many calls. */
+const spreadOver = 16
 
 /** How long `Future.interrupt` of a call sent with others waits for its runner to confirm the stop. */
 const stopCallMillis = 5_000
