@@ -6,6 +6,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, Stream, Tracer } from "effect"
@@ -40,6 +41,7 @@ import {
   nothing,
   notOnRunners,
   record,
+  sleepOrAbort,
   today,
   waitForAbort,
   whereAmI
@@ -81,6 +83,19 @@ const withOwnClient = <A, E>(
 
 const resultWithin = <A, E>(future: Future.Future<A, E>, what: string) =>
   within(Future.result(future), "30 seconds", what)
+
+/** The payloads of the `Run` messages in the cluster's storage that name `text` (a call's file). */
+const runMessagesNaming = (filename: string, text: string): ReadonlyArray<string> => {
+  const db = new DatabaseSync(filename, { readOnly: true })
+  try {
+    const rows = db
+      .prepare("SELECT payload FROM cluster_messages WHERE tag = 'Run' AND instr(payload, ?) > 0")
+      .all(text) as Array<{ payload: string }>
+    return rows.map((row) => row.payload)
+  } finally {
+    db.close()
+  }
+}
 
 // The real clock (no TestClock): runners are real processes.
 layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecutor on two runner processes", (it) => {
@@ -275,7 +290,8 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
             name: checkPositive.name,
             chunk: false,
             calls,
-            once: null
+            once: null,
+            batch: null
           })
         ).pipe(Effect.provide(engine), (e) => within(e, "30 seconds", "a message of three calls"))
         const exits = replies.map((wire) => decodeExit(checkPositive, wire as unknown as WireExit))
@@ -311,6 +327,100 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
       expect(yield* within(Future.interrupt(future), "10 seconds", "Future.interrupt")).toBe(true)
       expect(yield* Future.cancelled(future)).toBe(true)
       yield* eventually(() => (lines(file).includes("aborted") ? true : undefined), "10 seconds", "the abort arriving")
+    })
+  )
+
+  it.effect("sends a burst of calls of one Task in one message while calls are out, each its own result", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const file = join(dir, "burst.txt")
+      yield* withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+        Effect.gen(function* () {
+          // A fresh run of this fiber: the burst below is not cut by a scheduler yield.
+          yield* Effect.yieldNow
+          const first = yield* executor.submit(add, 1, 1)
+          const burst: Array<Future.Future<{ readonly pid: number; readonly value: number }, unknown>> = []
+          for (let i = 0; i < 128; i++) burst.push(yield* executor.submit(record, file, i, 0))
+          expect(yield* resultWithin(first, "the first call")).toBe(2)
+          const results = yield* Effect.forEach(burst, (f) => resultWithin(f, "a call of the burst"))
+          expect(results.map((r) => r.value)).toEqual(Array.from({ length: 128 }, (_, i) => i))
+        })
+      )
+      // maxInFlight 64: up to 8 calls per message, and a sixteenth of those waiting; one message each would be 128.
+      const messages = runMessagesNaming(filename, file)
+      expect(messages.length).toBeLessThan(64)
+      expect(messages.length).toBeGreaterThanOrEqual(128 / 8)
+      expect(lines(file)).toHaveLength(128)
+    })
+  )
+
+  it.effect(
+    "Future.interrupt of one call of a message of several stops it alone on its runner; the others run on",
+    () =>
+      Effect.gen(function* () {
+        const { dir, filename } = yield* Cluster
+        const files = [0, 1].map((i) => join(dir, `batched-abort-${i}.txt`))
+        yield* withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+          Effect.gen(function* () {
+            yield* Effect.yieldNow
+            const first = yield* executor.submit(add, 1, 1)
+            const futures: Array<Future.Future<string, unknown>> = []
+            for (const file of files) futures.push(yield* executor.submit(sleepOrAbort, file, 4_000))
+            // 32 calls waiting: messages of 2 (a sixteenth), the two of sleepOrAbort together.
+            for (let i = 0; i < 30; i++) yield* executor.submit(add, i, 1)
+            yield* eventually(
+              () => (files.every((file) => lines(file).includes("started")) ? true : undefined),
+              "30 seconds",
+              "the calls of the message starting"
+            )
+            const stopped = 1
+            const payloads = runMessagesNaming(filename, files[0])
+            expect(payloads).toHaveLength(1)
+            for (const file of files) expect(payloads[0]).toContain(file)
+            expect(yield* within(Future.interrupt(futures[stopped]), "10 seconds", "Future.interrupt")).toBe(true)
+            expect(yield* Future.cancelled(futures[stopped])).toBe(true)
+            expect(lines(files[stopped])).toContain("aborted")
+            for (let i = 0; i < files.length; i++) {
+              if (i === stopped) continue
+              expect(yield* Future.done(futures[i])).toBe(false)
+              expect(yield* resultWithin(futures[i], "a call of the message that was not stopped")).toBe("slept")
+              expect(lines(files[i])).not.toContain("aborted")
+            }
+            expect(yield* resultWithin(first, "the first call")).toBe(2)
+          })
+        )
+      })
+  )
+
+  it.effect("an interrupted scope interrupts every call of a message of several on its runner", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const files = [0, 1].map((i) => join(dir, `batched-scope-${i}.txt`))
+      const futures: Array<Future.Future<string, unknown>> = []
+      const client = yield* Effect.forkChild(
+        withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+          Effect.gen(function* () {
+            yield* Effect.yieldNow
+            yield* executor.submit(add, 1, 1)
+            for (const file of files) futures.push(yield* executor.submit(waitForAbort, file))
+            for (let i = 0; i < 30; i++) yield* executor.submit(add, i, 1)
+            return yield* Effect.never
+          })
+        )
+      )
+      const started = () => files.filter((file) => lines(file).includes("started"))
+      yield* eventually(() => (started().length >= 2 ? true : undefined), "30 seconds", "the calls starting")
+      const payloads = runMessagesNaming(filename, files[0])
+      expect(payloads).toHaveLength(1)
+      expect(payloads[0]).toContain(files[1])
+      yield* within(Fiber.interrupt(client), "30 seconds", "the client's scope closing by interruption")
+      for (const future of futures) expect(yield* Future.cancelled(future)).toBe(true)
+      const running = started()
+      yield* eventually(
+        () => (running.every((file) => lines(file).includes("aborted")) ? true : undefined),
+        "10 seconds",
+        "the aborts arriving"
+      )
     })
   )
 

@@ -84,8 +84,22 @@ interface Call extends Queued {
   readonly trace: TaskTrace | undefined
 }
 
-/** One attempt of a call: sent to entity `entity`, its reply decoded into one Exit per call, up to the first failure. */
-type Send = (call: Call, entity: string) => Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>, BrokenExecutor>
+/** What one `Run` message carries: one call, a chunk's calls, or several calls sent together (`batch` their id). */
+interface Message {
+  readonly task: Task<any, any, any>
+  readonly calls: ReadonlyArray<WireArgs>
+  readonly chunk: boolean
+  readonly batch: string | null
+}
+
+/** One attempt of a message: sent to entity `entity`, its reply decoded into one Exit per call, a chunk's up to the first failure. */
+type Send = (
+  message: Message,
+  entity: string
+) => Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>, BrokenExecutor>
+
+/** Stops the call at `index` of the message `batch` sent to `entity`, on its runner; resolves once it has stopped. */
+type StopCall = (entity: string, batch: string, index: number) => Effect.Effect<void>
 
 interface ClusterPoolConfig {
   readonly name: string
@@ -93,6 +107,9 @@ interface ClusterPoolConfig {
   readonly maxWorkers: number
   readonly entities: number
   readonly send: Send
+  readonly stopCall: StopCall
+  /** Calls sent together in one message at most (1: each alone). */
+  readonly batchSize: number
   readonly observer: ExecutorObserver
   readonly admission: Admission | undefined
   /** The layer's context: the cluster's sharding, where calls run and done callbacks of ended futures. */
@@ -101,14 +118,22 @@ interface ClusterPoolConfig {
 
 /**
  * The client's pool: the queue, admission and lifecycle of the pool core, with calls out in
- * the cluster in place of workers. Each call out is a fiber of this process waiting for its
- * reply, so `Future.interrupt` and an interrupted scope interrupt the fiber, which sends the
- * interrupt to the runner.
+ * the cluster in place of workers. Each message out is a fiber of this process waiting for its
+ * reply, so an interrupted scope interrupts the fiber, which sends the interrupt to the runner,
+ * and so does `Future.interrupt` of a call sent alone. Calls queued together of one Task and no
+ * `submitWith` policy leave in one message (`sendBatch`), each still one call out: there
+ * `Future.interrupt` stops its call alone (`InterruptCall`), and the others run on.
  */
 class ClusterPool extends SendingPool<Call> implements ServedPool {
   readonly config: ClusterPoolConfig
   private readonly running = new Set<Fiber.Fiber<unknown, unknown>>()
+  /** Calls out: what `maxInFlight` bounds. */
+  private out = 0
   private nextEntity = 0
+  /** A send deferred to the end of the current burst of submits. */
+  private sendScheduled = false
+  private readonly batchPrefix = randomUUID()
+  private nextBatch = 0
 
   constructor(config: ClusterPoolConfig) {
     super("Cluster", config.observer, config.admission, config.context)
@@ -117,7 +142,7 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
 
   /** Room under `maxInFlight`. */
   protected free(): number {
-    return this.config.maxWorkers - this.running.size
+    return this.config.maxWorkers - this.out
   }
 
   /**
@@ -144,22 +169,20 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     }
     const observer = this.observer
     const trace = observer.trace(context, task)
-    this.queue.push(
-      {
-        future,
-        task,
-        calls,
-        chunk,
-        attempts:
-          policy === undefined || (policy.timeout === undefined && policy.retries === undefined)
-            ? undefined
-            : new Attempts(policy),
-        submittedAt: trace === undefined ? observer.stamp() : performance.now(),
-        trace
-      },
-      policy?.priority
-    )
-    this.dispatch()
+    const call: Call = {
+      future,
+      task,
+      calls,
+      chunk,
+      attempts:
+        policy === undefined || (policy.timeout === undefined && policy.retries === undefined)
+          ? undefined
+          : new Attempts(policy),
+      submittedAt: trace === undefined ? observer.stamp() : performance.now(),
+      trace
+    }
+    this.queue.push(call, policy?.priority)
+    this.dispatch(batchable(call))
   }
 
   private notRunnable(task: unknown): UnknownTask {
@@ -170,28 +193,84 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     })
   }
 
-  /** Sends queued calls while fewer than `maxInFlight` are out; one cancelled while queued is only notified. */
-  private dispatch(): void {
-    while (this.running.size < this.config.maxWorkers) {
-      const call = this.queue.shift()
-      if (call === undefined) break
-      this.admission?.freed(1)
-      if (core.setRunningOrNotifyCancelUnsafe(call.future) === true) this.start(call)
+  /**
+   * Sends queued calls while fewer than `maxInFlight` are out. While calls are out, a call that
+   * may go with others (`together`: one just queued or ended was `batchable`) waits for the end
+   * of the current burst of submits or replies (one microtask), so that the burst's calls can
+   * leave together; `map`'s chunks and calls with a policy leave at once.
+   */
+  private dispatch(together: boolean): void {
+    if (!together || this.out === 0 || this.config.batchSize === 1) this.sendQueued()
+    else if (!this.sendScheduled) {
+      this.sendScheduled = true
+      queueMicrotask(() => {
+        this.sendScheduled = false
+        this.sendQueued()
+      })
     }
+  }
+
+  /**
+   * Sends queued calls while fewer than `maxInFlight` are out: consecutive calls that may go
+   * together (`batchable`, one Task) in one message of up to `batchSize`, and of no more than
+   * a `spreadOver`-th of the calls queued, so that a short burst still spreads over the runners.
+   * One cancelled while queued is only notified.
+   */
+  private sendQueued(): void {
+    const most = Math.min(this.config.batchSize, Math.ceil(this.queue.length / spreadOver))
+    let carried: Call | undefined
+    while (this.out < this.config.maxWorkers) {
+      const call = carried ?? this.take()
+      carried = undefined
+      if (call === undefined) break
+      if (!batchable(call)) {
+        this.start(call)
+        continue
+      }
+      const batch = [call]
+      while (batch.length < most && this.out + batch.length < this.config.maxWorkers) {
+        const next = this.take()
+        if (next === undefined) break
+        if (!batchable(next) || next.task !== call.task) {
+          carried = next
+          break
+        }
+        batch.push(next)
+      }
+      if (batch.length === 1) this.start(call)
+      else this.sendBatch(batch)
+    }
+  }
+
+  /** The next queued call still to send, RUNNING from now on; one cancelled while queued is only notified. */
+  private take(): Call | undefined {
+    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
+      this.admission?.freed(1)
+      if (core.setRunningOrNotifyCancelUnsafe(call.future) === true) return call
+    }
+    return undefined
+  }
+
+  /** A call leaving: its queue wait, its span's start; the time it started. */
+  private leaving(call: Call, entity: string): number {
+    const startedAt = performance.now()
+    this.observer.queueWait.record(startedAt - call.submittedAt)
+    if (call.trace !== undefined) this.observer.startSpan(call.trace, entity, startedAt - call.submittedAt)
+    this.out++
+    return startedAt
   }
 
   /** The call's attempts, in a fiber of its own; the fiber's end ends the future. */
   private start(call: Call): void {
-    const startedAt = performance.now()
     const entity = this.pickEntity()
-    this.observer.queueWait.record(startedAt - call.submittedAt)
-    if (call.trace !== undefined) this.observer.startSpan(call.trace, entity, startedAt - call.submittedAt)
+    const startedAt = this.leaving(call, entity)
+    const message: Message = { task: call.task, calls: call.calls, chunk: call.chunk !== undefined, batch: null }
     // The first attempt goes to `entity`; a retry is a new call, to the next entity id.
     let next: string | undefined = entity
     const attempt = Effect.suspend(() => {
       const to = next ?? this.pickEntity()
       next = undefined
-      return this.config.send(call, to)
+      return this.config.send(message, to)
     })
     const work =
       call.chunk !== undefined
@@ -207,17 +286,57 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     })
   }
 
+  /**
+   * Calls sent together in one message, in a fiber of its own whose end ends each call's future
+   * with its own reply. `Future.interrupt` of one stops it alone on its runner and ends its
+   * future; the message's fiber runs on for the others.
+   */
+  private sendBatch(calls: ReadonlyArray<Call>): void {
+    const entity = this.pickEntity()
+    const batch = `${this.batchPrefix}:${this.nextBatch++}`
+    const startedAt = calls.map((call) => this.leaving(call, entity))
+    /** The calls whose futures the message still ends. */
+    const open = new Set(calls)
+    const fiber = Effect.runForkWith(this.context)(
+      this.config.send({ task: calls[0].task, calls: calls.map((call) => call.calls[0]), chunk: false, batch }, entity)
+    )
+    this.running.add(fiber)
+    calls.forEach((call, index) => {
+      call.future.interruptor = Effect.suspend(() =>
+        open.has(call)
+          ? Effect.andThen(
+              this.config.stopCall(entity, batch, index),
+              Effect.sync(() => {
+                if (open.delete(call)) this.ended(call, startedAt[index], Exit.interrupt())
+              })
+            )
+          : Effect.void
+      )
+    })
+    fiber.addObserver((exit) => {
+      this.running.delete(fiber)
+      calls.forEach((call, index) => {
+        if (!open.delete(call)) return
+        const outcome = Exit.isFailure(exit)
+          ? exit
+          : (exit.value[index] ?? Exit.die(new Error("ClusterExecutor: a reply without this call")))
+        this.ended(call, startedAt[index], outcome)
+      })
+    })
+  }
+
   private pickEntity(): string {
     return String(this.nextEntity++ % this.config.entities)
   }
 
   /** A call's end: a chunk's replies become its results (those before a failure kept for `map`); room for the next. */
   private ended(call: Call, startedAt: number, exit: Exit.Exit<unknown, unknown>): void {
+    this.out--
     this.observer.runTime.record(performance.now() - startedAt)
     const outcome = call.chunk === undefined || Exit.isFailure(exit) ? exit : chunkExit(call.future, exit.value as any)
     if (call.trace !== undefined) this.observer.endSpan(call.trace, outcome)
     this.end(call.future, outcome)
-    if (this.queue.length > 0) this.dispatch()
+    if (this.queue.length > 0) this.dispatch(batchable(call))
     else this.admission?.freed(1)
     this.checkTerminated()
   }
@@ -226,8 +345,9 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     return this.queue.length
   }
 
+  /** Every call out has ended, and every message's fiber too (one may outlive its call stopped alone). */
   protected windDown(): boolean {
-    return this.running.size === 0
+    return this.out === 0 && this.running.size === 0
   }
 
   /** Queued calls fail with `exit`; calls out are interrupted, on their runners too. */
@@ -245,11 +365,14 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
   gauges(): PoolGauges {
     return {
       queueDepth: () => this.queue.length,
-      busy: () => this.running.size,
-      idle: () => this.config.maxWorkers - this.running.size
+      busy: () => this.out,
+      idle: () => this.config.maxWorkers - this.out
     }
   }
 }
+
+/** A call that may leave in one message with others: a single call with no timeout or retries. */
+const batchable = (call: Call): boolean => call.chunk === undefined && call.attempts === undefined
 
 /** A chunk's replies as its future's end: every result, or the first failure, the results before it kept for `map`. */
 const chunkExit = (
@@ -276,6 +399,18 @@ const inMapInput = (error: SerializationError, input: number): SerializationErro
   })
 
 let executorCount = 0
+
+/**
+ * Calls out per message of several, at most: `maxInFlight / batchDivisor`, so the calls out still
+ * spread over that many messages (over the runners), while a burst costs few messages.
+ */
+const batchDivisor = 8
+
+/** The fewest messages a burst of calls leaves in, where it has that many calls. */
+const spreadOver = 16
+
+/** How long `Future.interrupt` of a call sent with others waits for its runner to confirm the stop. */
+const stopCallMillis = 5_000
 
 /** The client executor, with the cluster's sharding and runner storage in context. */
 /** @internal */
@@ -365,17 +500,18 @@ export const make = (
       })
 
     /** One attempt: wait for a runner, send, decode the reply into the calls' Exits. */
-    const send: Send = (call, entity) =>
+    const send: Send = (message, entity) =>
       Effect.andThen(
         waitForRunner,
         clientFor(entity)
           .Run({
-            module: call.task.module,
-            name: call.task.name,
-            chunk: call.chunk !== undefined,
-            calls: call.calls as unknown as ReadonlyArray<Schema.Json>,
+            module: message.task.module,
+            name: message.task.name,
+            chunk: message.chunk,
+            calls: message.calls as unknown as ReadonlyArray<Schema.Json>,
             // A fresh id per attempt: a retry (submitWith's retries) is a new call.
-            once: (onRunnerDeathOf(call.task) ?? onRunnerDeath) === "fail" ? randomUUID() : null
+            once: (onRunnerDeathOf(message.task) ?? onRunnerDeath) === "fail" ? randomUUID() : null,
+            batch: message.batch
           })
           .pipe(
             Effect.catch((error) => Effect.fail(brokenBy(error))),
@@ -383,7 +519,7 @@ export const make = (
             Effect.map((replies) =>
               replies.map((wire) => {
                 try {
-                  return decodeExit(call.task, wire as unknown as WireExit)
+                  return decodeExit(message.task, wire as unknown as WireExit)
                 } catch (cause) {
                   return Exit.die(cause)
                 }
@@ -392,12 +528,18 @@ export const make = (
           )
       )
 
+    /** The runner may be gone: the call's future ends interrupted here after `stopCallMillis` all the same. */
+    const stopCall: StopCall = (entity, batch, index) =>
+      clientFor(entity).InterruptCall({ batch, index }).pipe(Effect.timeoutOption(stopCallMillis), Effect.ignore)
+
     const observer = new ExecutorObserver("Cluster", name)
     const pool = new ClusterPool({
       name,
       maxWorkers: maxInFlight,
       entities,
       send,
+      stopCall,
+      batchSize: Math.max(1, Math.floor(maxInFlight / batchDivisor)),
       observer,
       admission: policy.maxQueue === undefined ? undefined : new Admission("Cluster", policy.maxQueue, policy.whenFull),
       context

@@ -1,8 +1,8 @@
 /**
- * The cluster entity both sides share: one RPC, `Run`, carrying a Task's
- * module and name and its calls' arguments, all as JSON (see `codec.ts`), and
- * the cluster wiring (storage, transport, sharding settings) a runner and a
- * client assemble alike.
+ * The cluster entity both sides share: `Run`, carrying a Task's module and
+ * name and its calls' arguments, all as JSON (see `codec.ts`); `InterruptCall`,
+ * which stops one call of a message of several; and the cluster wiring
+ * (storage, transport, sharding settings) a runner and a client assemble alike.
  *
  * `Run` is persisted: the call is written to the message storage before it is
  * sent, so a call whose runner dies is read again by the shard's next owner
@@ -38,9 +38,10 @@ const JsonList = Schema.fromJsonString(
 )
 
 /**
- * One message: a Task and the arguments of one call (`chunk: false`) or of a
- * `map` chunk's calls (`chunk: true`). The reply lists one `WireExit` per call,
- * up to the first failure.
+ * One message: a Task and the arguments of its calls: independent calls
+ * (`chunk: false`: one, or several the client sent together, each run on its
+ * own) or a `map` chunk's calls (`chunk: true`). The reply lists one
+ * `WireExit` per call, a chunk's up to the first failure.
  */
 /** @internal */
 export const Run = Rpc.make("Run", {
@@ -50,17 +51,33 @@ export const Run = Rpc.make("Run", {
     chunk: Schema.Boolean,
     calls: JsonList,
     /** Set for a call that must not run twice (`onRunnerDeath: "fail"`): its id, recorded when it starts. */
-    once: Schema.NullOr(Schema.String)
+    once: Schema.NullOr(Schema.String),
+    /** Set for a message of several independent calls: its id, which `InterruptCall` names to stop one of them. */
+    batch: Schema.NullOr(Schema.String)
   },
   success: JsonList
 }).annotate(ClusterSchema.Persisted, true)
+
+/**
+ * Stops the call at `index` of the message of several `batch` (`Future.interrupt`
+ * of that call alone), sent to the message's entity id; the message's other
+ * calls run on. It answers once the call has stopped. Not persisted: it means
+ * nothing once its message has ended.
+ */
+/** @internal */
+export const InterruptCall = Rpc.make("InterruptCall", {
+  payload: { batch: Schema.String, index: Schema.Number }
+})
 
 /**
  * The client's RPC spans are off: a finished span keeps the call's Exit (so
  * its result) in fibers that live as long as the client, and costs every call.
  */
 /** @internal */
-export const TaskEntity = Entity.make(entityType, [Run]).annotate(ClusterSchema.ClientTracingEnabled, false)
+export const TaskEntity = Entity.make(entityType, [Run, InterruptCall]).annotate(
+  ClusterSchema.ClientTracingEnabled,
+  false
+)
 
 /** What both sides of one cluster must agree on. */
 /** @internal */

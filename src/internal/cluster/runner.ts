@@ -97,20 +97,93 @@ const makeRegistry = (tasks: ReadonlyArray<Task<any, any, any>>) => {
   }
 }
 
-/** One call on the local pool; interrupting it reaches the task there. */
-const runOne = (pool: Executor.Service, task: Task<any, any, any>, wire: WireArgs): Effect.Effect<WireExit> => {
+/** One call of a message of several, where `InterruptCall` finds it: stopped before it starts, or its local future. */
+interface Slot {
+  stopped: boolean
+  future: Future.Future<unknown, unknown> | undefined
+}
+
+/**
+ * One call on the local pool; interrupting it reaches the task there. A call of a message of
+ * several has a `slot`: `InterruptCall` stops it alone, before or after it is submitted.
+ */
+const runOne = (
+  pool: Executor.Service,
+  task: Task<any, any, any>,
+  wire: WireArgs,
+  slot?: Slot
+): Effect.Effect<WireExit> => {
   const args = decodeArgs(task, wire)
   if (!Array.isArray(args)) return Effect.succeed(encodeExit(task, Exit.fail(args)))
   return Effect.uninterruptibleMask((restore) =>
-    Effect.matchCauseEffect(pool.submit(task, ...args), {
-      onFailure: (cause) => Effect.succeed(encodeExit(task, Exit.failCause(cause))),
-      onSuccess: (future) =>
-        restore(Future.await(future)).pipe(
-          Effect.onInterrupt(() => Future.interrupt(future)),
-          Effect.map((exit) => encodeExit(task, exit))
-        )
-    })
+    slot?.stopped === true
+      ? Effect.succeed(encodeExit(task, Exit.interrupt()))
+      : Effect.matchCauseEffect(pool.submit(task, ...args), {
+          onFailure: (cause) => Effect.succeed(encodeExit(task, Exit.failCause(cause))),
+          onSuccess: (future) => {
+            if (slot !== undefined) slot.future = future
+            return (
+              slot?.stopped === true
+                ? Effect.andThen(Future.interrupt(future), Future.await(future))
+                : restore(Future.await(future))
+            ).pipe(
+              Effect.onInterrupt(() => Future.interrupt(future)),
+              Effect.map((exit) => encodeExit(task, exit))
+            )
+          }
+        })
   )
+}
+
+/** How long an `InterruptCall` that came before its message is kept for it. */
+const earlyInterruptMillis = 60_000
+
+/**
+ * The messages of several calls running on this runner, by their `batch` id, for
+ * `InterruptCall`. An interrupt may come before its message (the message is stored first,
+ * the interrupt is not): it is kept a while, and the message starts with that call stopped.
+ */
+class Batches {
+  private readonly running = new Map<string, ReadonlyArray<Slot>>()
+  private readonly early = new Map<string, { readonly at: number; readonly indexes: Array<number> }>()
+
+  /** `body` with the message's slots registered while it runs. */
+  run<A>(batch: string, size: number, body: (slots: ReadonlyArray<Slot>) => Effect.Effect<A>): Effect.Effect<A> {
+    return Effect.suspend(() => {
+      const slots: Array<Slot> = Array.from({ length: size }, () => ({ stopped: false, future: undefined }))
+      for (const index of this.early.get(batch)?.indexes ?? [])
+        if (slots[index] !== undefined) slots[index].stopped = true
+      this.early.delete(batch)
+      this.running.set(batch, slots)
+      return Effect.ensuring(
+        body(slots),
+        Effect.sync(() => this.running.delete(batch))
+      )
+    })
+  }
+
+  /** Stops one call of a message: at once if it has not started, else its local future, awaited. */
+  interrupt(batch: string, index: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const slots = this.running.get(batch)
+      if (slots === undefined) {
+        this.keepEarly(batch, index)
+        return Effect.void
+      }
+      const slot = slots[index]
+      if (slot === undefined) return Effect.void
+      slot.stopped = true
+      return slot.future === undefined ? Effect.void : Effect.asVoid(Future.interrupt(slot.future))
+    })
+  }
+
+  private keepEarly(batch: string, index: number): void {
+    const now = Date.now()
+    for (const [id, entry] of this.early) if (now - entry.at > earlyInterruptMillis) this.early.delete(id)
+    const entry = this.early.get(batch)
+    if (entry === undefined) this.early.set(batch, { at: now, indexes: [index] })
+    else entry.indexes.push(index)
+  }
 }
 
 /**
@@ -186,26 +259,50 @@ const makeOnceGuard = Effect.gen(function* () {
 /** The entity's handler, registered with the sharding of this runner. */
 const entityLayer = (options: RunnerOptions) => {
   const lookup = makeRegistry(options.tasks)
-  // The guard's table is made once per runner; the handlers below are built per entity.
-  return Layer.unwrap(Effect.map(Effect.orDie(makeOnceGuard), (claim) => handlersLayer(lookup, claim)))
+  // The guard's table and the running messages are one per runner; the handlers below are built per entity.
+  return Layer.unwrap(Effect.map(Effect.orDie(makeOnceGuard), (claim) => handlersLayer(lookup, claim, new Batches())))
 }
 
 const handlersLayer = (
   lookup: ReturnType<typeof makeRegistry>,
-  claim: (callId: string) => Effect.Effect<WorkerDied | undefined, unknown>
+  claim: (callId: string) => Effect.Effect<WorkerDied | undefined, unknown>,
+  batches: Batches
 ) =>
   TaskEntity.toLayer(
     Effect.gen(function* () {
       const pool = yield* Executor.Executor
-      const run = (task: Task<any, any, any>, calls: ReadonlyArray<WireArgs>, chunk: boolean) =>
+      const run = (
+        task: Task<any, any, any>,
+        calls: ReadonlyArray<WireArgs>,
+        chunk: boolean,
+        slots: ReadonlyArray<Slot> | undefined
+      ) =>
         (chunk
           ? runChunk(pool, task, calls)
           : calls.length === 1
-            ? Effect.map(runOne(pool, task, calls[0]), (exit) => [exit])
-            : // A batch of independent calls: each runs on its own, and the reply lists every one's ending.
-              Effect.forEach(calls, (wire) => runOne(pool, task, wire), {
+            ? Effect.map(runOne(pool, task, calls[0], slots?.[0]), (exit) => [exit])
+            : // Independent calls: each runs on its own, and the reply lists every one's ending.
+              Effect.forEach(calls, (wire, i) => runOne(pool, task, wire, slots?.[i]), {
                 concurrency: "unbounded"
               })) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>
+      const claimed = (
+        task: Task<any, any, any>,
+        calls: ReadonlyArray<WireArgs>,
+        once: string | null,
+        body: Effect.Effect<ReadonlyArray<Schema.Json>>
+      ): Effect.Effect<ReadonlyArray<Schema.Json>> =>
+        once === null
+          ? body
+          : // Without a record of its start, a call that must not run twice does not run at all.
+            // A message's calls start together, so one record stands for all of them.
+            Effect.matchCauseEffect(claim(once), {
+              onFailure: (cause) =>
+                Effect.succeed(
+                  calls.map(() => encodeExit(task, Exit.die(Cause.squash(cause))) as unknown as Schema.Json)
+                ),
+              onSuccess: (died) =>
+                died === undefined ? body : Effect.succeed(calls.map(() => encodeKnown(died) as unknown as Schema.Json))
+            })
       return TaskEntity.of({
         Run: ({ payload }) => {
           const task = lookup(payload.module, payload.name)
@@ -213,19 +310,12 @@ const handlersLayer = (
             return Effect.succeed(payload.calls.map(() => encodeKnown(task) as unknown as Schema.Json))
           }
           const calls = payload.calls as unknown as ReadonlyArray<WireArgs>
-          if (payload.once === null) return run(task, calls, payload.chunk)
-          // Without a record of its start, a call that must not run twice does not run at all.
-          return Effect.matchCauseEffect(claim(payload.once), {
-            onFailure: (cause) =>
-              Effect.succeed(
-                calls.map(() => encodeExit(task, Exit.die(Cause.squash(cause))) as unknown as Schema.Json)
-              ),
-            onSuccess: (died) =>
-              died === undefined
-                ? run(task, calls, payload.chunk)
-                : Effect.succeed(calls.map(() => encodeKnown(died) as unknown as Schema.Json))
-          })
-        }
+          const { batch, chunk, once } = payload
+          return batch === null
+            ? claimed(task, calls, once, run(task, calls, chunk, undefined))
+            : batches.run(batch, calls.length, (slots) => claimed(task, calls, once, run(task, calls, chunk, slots)))
+        },
+        InterruptCall: ({ payload }) => batches.interrupt(payload.batch, payload.index)
       })
     }),
     // The local pool bounds how many calls run at once; the entity only hands them over.
