@@ -40,14 +40,7 @@ import * as core from "../future/state.ts"
 import { ExecutorObserver, type PoolGauges, type TaskTrace } from "../observe.ts"
 import { Admission } from "../policy/admission.ts"
 import { Attempts } from "../policy/attempt.ts"
-import {
-  badOption,
-  checkName,
-  checkPoolOptions,
-  checkPositiveInt,
-  decodeTimeout,
-  namingOptionErrors
-} from "../policy/options.ts"
+import * as check from "../policy/options.ts"
 import { decodeExit, encodeArgs, type OnRunnerDeath, onRunnerDeathOf, type WireArgs, type WireExit } from "./codec.ts"
 import { type SharedOptions, shardingConfig, storage, TaskEntity, transport } from "./entity.ts"
 
@@ -422,19 +415,19 @@ export const make = (
   Scope.Scope | Sharding.Sharding | RunnerStorage.RunnerStorage
 > =>
   Effect.gen(function* () {
-    const runnerTimeout = decodeTimeout("runnerTimeout", options.runnerTimeout) ?? Duration.seconds(30)
+    const runnerTimeout = check.decodeTimeout("runnerTimeout", options.runnerTimeout) ?? Duration.seconds(30)
     if (Cause.isIllegalArgumentError(runnerTimeout)) return yield* runnerTimeout
     const maxInFlight = options.maxInFlight ?? 256
     const entities = options.entities ?? 64
-    const bad = checkPositiveInt("maxInFlight", maxInFlight) ?? checkPositiveInt("entities", entities)
+    const bad = check.checkPositiveInt("maxInFlight", maxInFlight) ?? check.checkPositiveInt("entities", entities)
     if (bad) return yield* bad
-    const policy = checkPoolOptions(options)
+    const policy = check.checkPoolOptions(options)
     if (policy instanceof Error) return yield* policy
     const onRunnerDeath = options.onRunnerDeath ?? "rerun"
     if (onRunnerDeath !== "rerun" && onRunnerDeath !== "fail") {
-      return yield* badOption("onRunnerDeath", '"rerun" or "fail"', onRunnerDeath)
+      return yield* check.badOption("onRunnerDeath", '"rerun" or "fail"', onRunnerDeath)
     }
-    const name = checkName(options.name, () => `ClusterExecutor-${++executorCount}`)
+    const name = check.checkName(options.name, () => `ClusterExecutor-${++executorCount}`)
     if (typeof name !== "string") return yield* name
     const runnerStorage = yield* RunnerStorage.RunnerStorage
     const clientFor = yield* TaskEntity.client
@@ -552,7 +545,7 @@ export const make = (
       context,
       failOnUnobserved: policy.failOnUnobserved
     })
-  }).pipe(namingOptionErrors("ClusterExecutor"))
+  }).pipe(check.namingOptionErrors("ClusterExecutor"))
 
 /**
  * The client as a layer over the `SqlClient` in context: a client-only
