@@ -24,7 +24,7 @@ import type { Spawn, WorkerHandle } from "../platform.ts"
 import type { Admission } from "../policy/admission.ts"
 import { Attempts } from "../policy/attempt.ts"
 import type { TaskPolicy } from "../policy/options.ts"
-import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "../protocol.ts"
+import { type Call, decodeDefect, decodeExit, type FromWorker, messagesApart, unclonable } from "../protocol.ts"
 import { unwrapAll } from "../transfer.ts"
 import { Balancer } from "./balancer.ts"
 import { abandonedWarning, brokenByDeath, type Death, diedRunning, killLater, lostWithWorker } from "./faults.ts"
@@ -249,8 +249,6 @@ export class WorkerPool extends PoolCore<WorkItem> {
       item.sentAt = now
       if (item.trace !== undefined) observer.startSpan(item.trace, worker.handle.id, now - item.submittedAt)
     }
-    const transfer: Array<Transferable> = []
-    const calls = batch.map((item) => this.wireCall(item, transfer))
     if (worker.items.size === 0) worker.since = now
     for (const item of batch) {
       item.worker = worker
@@ -261,6 +259,14 @@ export class WorkerPool extends PoolCore<WorkItem> {
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
       worker.retiring = true
     }
+    // Each call gets its own copy of its arguments, as Python pickles each call apart.
+    for (const message of messagesApart(batch, (item) => item.args)) this.post(worker, message)
+  }
+
+  /** Posts calls to `worker` in one `Run` message; a call that cannot be cloned fails alone. */
+  private post(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
+    const transfer: Array<Transferable> = []
+    const calls = batch.map((item) => this.wireCall(item, transfer))
     try {
       worker.handle.send({ _tag: "Run", calls }, transfer)
     } catch {
