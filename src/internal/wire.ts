@@ -109,6 +109,11 @@ export type FromWorker =
 export interface Reply {
   readonly id: number
   readonly exit: WireExit
+  /**
+   * How long the worker ran the call, in milliseconds, posting the replies before it included: what
+   * it cost the worker, without the wait for messages. Absent for a call that did not run.
+   */
+  readonly millis?: number
   /** A chunk that failed: the results of its calls before the one that failed, in order. */
   readonly done?: ReadonlyArray<unknown>
   /** The spans a traced call made, for the caller's tracer. */
@@ -172,6 +177,7 @@ const isReply = (u: unknown): u is Reply =>
   isObject(u) &&
   typeof u.id === "number" &&
   isWireExit(u.exit) &&
+  (u.millis === undefined || typeof u.millis === "number") &&
   (u.spans === undefined || Array.isArray(u.spans)) &&
   (u.done === undefined || Array.isArray(u.done))
 

@@ -64,9 +64,9 @@ export class Replies {
     this.replies.push(reply)
   }
 
-  /** Adds the reply of a call that ran, with the buffers it moves. */
-  pushRun(reply: Reply, transfer: ReadonlyArray<Transferable>): void {
-    if (this.replies.length === 0) this.batchStarted = performance.now()
+  /** Adds the reply of a call that ran until `now` (`performance.now()`), with the buffers it moves. */
+  pushRun(reply: Reply, transfer: ReadonlyArray<Transferable>, now: number): void {
+    if (this.replies.length === 0) this.batchStarted = now
     if (transfer.length > 0) {
       this.transfersOf.set(reply, transfer)
       for (const t of transfer) this.transfers.push(t)
@@ -75,8 +75,8 @@ export class Replies {
   }
 
   /** Posts the batch when its first reply has waited long enough: not behind a call that may run long. */
-  flushIfDue(): void {
-    if (this.replies.length > 0 && performance.now() - this.batchStarted > flushAfterMillis) this.flush()
+  flushIfDue(now: number): void {
+    if (this.replies.length > 0 && now - this.batchStarted > flushAfterMillis) this.flush()
   }
 
   /**

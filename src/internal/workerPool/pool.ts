@@ -149,6 +149,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
         worker: undefined,
         submittedAt,
         sentAt: -1,
+        postMillis: 0,
         trace,
         attempts: policy === undefined ? undefined : new Attempts(policy)
       },
@@ -267,6 +268,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
   private post(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
     const transfer: Array<Transferable> = []
     const calls = batch.map((item) => this.wireCall(item, transfer))
+    const start = performance.now()
     try {
       worker.handle.send({ _tag: "Run", calls }, transfer)
     } catch {
@@ -274,13 +276,18 @@ export class WorkerPool extends PoolCore<WorkItem> {
       for (let i = 0; i < batch.length; i++) {
         const one: Array<Transferable> = []
         const call = this.wireCall(batch[i], one)
+        const started = performance.now()
         try {
           worker.handle.send({ _tag: "Run", calls: [call] }, one)
+          batch[i].postMillis = performance.now() - started
         } catch (error) {
           this.failArgument(batch[i], error)
         }
       }
+      return
     }
+    const share = (performance.now() - start) / batch.length
+    for (const item of batch) item.postMillis = share
   }
 
   /** The call as it crosses to a worker, its transferables collected in `transfer`. */
@@ -436,21 +443,21 @@ export class WorkerPool extends PoolCore<WorkItem> {
       )
       return
     }
-    this.balancer.measure(worker, message.replies.length)
     worker.answered = true
     // Over `maxMemoryPerWorker`: no more calls (not even from the callers these replies wake); it
     // stops once those it holds are answered.
     if (message.memory !== undefined && message.memory > this.config.maxMemoryBytes!) worker.retiring = true
-    // `measure` just read the clock into `since`.
-    const now = worker.since
+    const now = performance.now()
     for (const reply of message.replies) {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
+      if (reply.millis !== undefined) this.balancer.measure(reply.millis + item.postMillis)
       if (reply.spans !== undefined && item.trace !== undefined) this.observer.replay(item.trace, reply.spans)
       if (reply.done !== undefined) partialChunks.set(item.future, reply.done)
       this.settle(item, decodeExit(item.task, reply.exit), now)
     }
+    worker.since = now
     if (worker.items.size === 0) {
       if (worker.retiring || (this.isShutdown && this.pending() === 0)) this.stop(worker)
       else this.idle?.arm()
