@@ -129,6 +129,50 @@ for (const pool of pools) {
         )
     )
 
+    it.live("calls sent together that share an argument each get their own copy of it", () =>
+      withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          yield* warmUp(executor)
+          const calls = 50
+          const box = { n: 7 }
+          const data = new Float64Array(4).fill(3)
+          // Submitted at once to a warm worker: they go in batches, every call with the same objects.
+          const same = yield* Effect.forEach(range(calls), () => executor.submit(wire.bump, box))
+          const inner = yield* Effect.forEach(range(calls), () => executor.submit(wire.bumpInner, { inner: box }))
+          const array = yield* Effect.forEach(range(calls), () => executor.submit(wire.bumpFirst, data))
+          const twice = yield* Effect.forEach(range(calls), () => executor.submit(wire.sameObject, box, box))
+          const results = (futures: ReadonlyArray<Future.Future<unknown, unknown>>, what: string) =>
+            Effect.forEach(futures, (future) => within(Future.result(future), callDeadline, what))
+          expect(yield* results(same, "calls mutating one shared argument")).toStrictEqual(range(calls).map(() => 8))
+          expect(yield* results(inner, "calls mutating an object inside their arguments")).toStrictEqual(
+            range(calls).map(() => 8)
+          )
+          expect(yield* results(array, "calls mutating one shared array")).toStrictEqual(range(calls).map(() => 4))
+          // Within one call, an object given twice still arrives as one object, as with pickle.
+          expect(yield* results(twice, "calls given one object twice")).toStrictEqual(range(calls).map(() => true))
+          expect(box.n).toBe(7)
+          expect(data[0]).toBe(3)
+        })
+      )
+    )
+
+    it.live("calls answered together that return one object of their worker each give a copy of their own", () =>
+      withPool(pool.make({ maxWorkers: 1 }), (executor) =>
+        Effect.gen(function* () {
+          yield* warmUp(executor)
+          const calls = 50
+          // Submitted at once to a warm worker: they run in batches, and their replies come back together.
+          const futures = yield* Effect.forEach(range(calls), () => executor.submit(wire.sharedResult))
+          const results = (yield* Effect.forEach(futures, (future) =>
+            within(Future.result(future), callDeadline, "calls returning one object")
+          )) as ReadonlyArray<{ readonly inner: object }>
+          expect(results[0]).toStrictEqual({ n: 1, inner: { n: 2 } })
+          expect(new Set(results).size).toBe(calls)
+          expect(new Set(results.map((result) => result.inner)).size).toBe(calls)
+        })
+      )
+    )
+
     it.live(
       "an error with fields that cannot cross arrives as the defect it was, with the fields and causes that can",
       () =>

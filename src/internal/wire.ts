@@ -113,6 +113,11 @@ export type FromWorker =
 export interface Reply {
   readonly id: number
   readonly exit: WireExit
+  /**
+   * How long the worker ran the call, in milliseconds, posting the replies before it included: what
+   * it cost the worker, without the wait for messages. Absent for a call that did not run.
+   */
+  readonly millis?: number
   /** A chunk that failed: the results of its calls before the one that failed, in order. */
   readonly done?: ReadonlyArray<unknown>
   /** The spans a traced call made, for the caller's tracer. */
@@ -176,6 +181,7 @@ const isReply = (u: unknown): u is Reply =>
   isObject(u) &&
   typeof u.id === "number" &&
   isWireExit(u.exit) &&
+  (u.millis === undefined || typeof u.millis === "number") &&
   (u.spans === undefined || Array.isArray(u.spans)) &&
   (u.done === undefined || Array.isArray(u.done))
 
@@ -459,3 +465,87 @@ const safely = <A>(f: () => A): A | undefined => {
 /** @internal */
 export const typeName = (u: unknown): string =>
   u === null ? "null" : typeof u === "object" ? (u.constructor?.name ?? "Object") : typeof u
+
+let utilTypes: typeof import("node:util").types | undefined
+
+/** Whether `u` is a Proxy, whose traps a walk must not run (clone refuses one anyway). */
+const isProxy = (u: object): boolean => (utilTypes ??= process.getBuiltinModule("node:util").types).isProxy(u)
+
+/**
+ * Marks in `owners`, as `owner`'s, the objects structured clone reaches from `values`: own
+ * enumerable properties, array elements, Map and Set entries, an Error's `cause`, a view's buffer.
+ * Says `"shared"` as soon as one is already another owner's, `"opaque"` when a part cannot be
+ * reached without running code (a getter), else `"own"`. Iterative: a deep value cannot overflow the stack.
+ */
+const mark = (
+  values: ReadonlyArray<unknown>,
+  owner: number,
+  owners: Map<object, number>
+): "own" | "shared" | "opaque" => {
+  const stack: Array<object> = []
+  for (let i = 0; i < values.length; i++) if (isObject(values[i])) stack.push(values[i] as object)
+  while (stack.length > 0) {
+    const u = stack.pop()!
+    const had = owners.get(u)
+    if (had === owner) continue
+    if (had !== undefined) return "shared"
+    owners.set(u, owner)
+    if (ArrayBuffer.isView(u)) {
+      stack.push(u.buffer)
+    } else if (Array.isArray(u)) {
+      for (let i = 0; i < u.length; i++) if (isObject(u[i])) stack.push(u[i])
+    } else if (u instanceof Map) {
+      for (const [k, v] of u) {
+        if (isObject(k)) stack.push(k)
+        if (isObject(v)) stack.push(v)
+      }
+    } else if (u instanceof Set) {
+      for (const v of u) if (isObject(v)) stack.push(v)
+    } else if (!(u instanceof ArrayBuffer) && !isProxy(u)) {
+      const keys = u instanceof Error ? (Object.hasOwn(u, "cause") ? ["cause"] : []) : Object.keys(u)
+      for (const key of keys) {
+        const descriptor = Object.getOwnPropertyDescriptor(u, key)
+        if (descriptor === undefined) continue
+        if (descriptor.get !== undefined) return "opaque"
+        if (isObject(descriptor.value)) stack.push(descriptor.value)
+      }
+    }
+  }
+  return "own"
+}
+
+/**
+ * `items` in the messages they go in, in order: one structured clone per message would give the
+ * items of a message that hold the same object (`partsOf` each item's values) one shared copy of
+ * it, so an item that shares an object with an earlier one starts a new message, and one whose
+ * parts cannot all be seen goes alone. Python pickles each call and result apart; this keeps that
+ * while most batches still go in one message. Values without objects cost no walk.
+ */
+/** @internal */
+export const messagesApart = <A>(
+  items: ReadonlyArray<A>,
+  partsOf: (item: A) => ReadonlyArray<unknown>
+): ReadonlyArray<ReadonlyArray<A>> => {
+  if (items.length < 2) return [items]
+  let owners: Map<object, number> | undefined
+  const messages: Array<ReadonlyArray<A>> = []
+  let start = 0
+  for (let i = 0; i < items.length; i++) {
+    const parts = partsOf(items[i])
+    if (!parts.some(isObject)) continue
+    owners ??= new Map()
+    let found = mark(parts, i, owners)
+    if (found === "own") continue
+    if (i > start) messages.push(items.slice(start, i))
+    start = i
+    owners.clear()
+    if (found === "shared") found = mark(parts, i, owners)
+    if (found === "opaque") {
+      messages.push([items[i]])
+      start = i + 1
+      owners.clear()
+    }
+  }
+  if (start < items.length) messages.push(start === 0 ? items : items.slice(start))
+  return messages
+}

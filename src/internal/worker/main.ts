@@ -49,8 +49,10 @@ const drain = async (): Promise<void> => {
   const queue = calls.queue
   while (queue.length > 0) {
     const call = queue.shift()!
-    // Replies wait to go in one message, but not behind a call that may run long.
-    replies.flushIfDue()
+    // Replies wait to go in one message, but not behind a call that may run long. The call's run
+    // time counts from here: posting the replies before it is work the calls cost this worker.
+    const started = performance.now()
+    replies.flushIfDue(started)
     // The call is current from here, so an abort that comes while its module loads is heard.
     const controller = new AbortController()
     const current: Current = { id: call.id, controller, fiber: undefined, recorder: undefined }
@@ -107,16 +109,19 @@ const drain = async (): Promise<void> => {
     const spans = current.recorder?.wire()
     // A chunk that failed part way: the results before the failure go back too, for `map` to give.
     const partial = done !== undefined && done.length > 0 && exit._tag !== "Success" ? done : undefined
+    const now = performance.now()
+    const millis = now - started
     const reply: Reply =
       spans === undefined && partial === undefined
-        ? { id: call.id, exit }
+        ? { id: call.id, exit, millis }
         : {
             id: call.id,
             exit,
+            millis,
             ...(partial === undefined ? {} : { done: partial }),
             ...(spans === undefined ? {} : { spans })
           }
-    replies.pushRun(reply, transfer)
+    replies.pushRun(reply, transfer, now)
   }
   replies.flush()
   calls.draining = false

@@ -9,7 +9,7 @@
 
 import type { Transferable } from "node:worker_threads"
 import * as WorkerThreads from "node:worker_threads"
-import { type Reply, unclonableDetail, v8 } from "../wire.ts"
+import { messagesApart, type Reply, unclonableDetail, v8 } from "../wire.ts"
 import type { Port } from "./port.ts"
 
 /** How long a finished call's reply may wait for others to share its message. */
@@ -20,6 +20,10 @@ const memoryEveryMillis = 5
 /** This worker's memory use in bytes: the process's RSS, or the thread's own heap used. */
 const memoryUsed = (): number =>
   WorkerThreads.isMainThread ? process.memoryUsage.rss() : v8().getHeapStatistics().used_heap_size
+
+/** What of a reply the task made: its result, or its failure and a failed chunk's results. */
+const partsOf = (reply: Reply): ReadonlyArray<unknown> =>
+  reply.exit._tag === "Success" ? [reply.exit.value] : [reply.exit, reply.done]
 
 const clones = (u: unknown): boolean => {
   try {
@@ -60,9 +64,9 @@ export class Replies {
     this.replies.push(reply)
   }
 
-  /** Adds the reply of a call that ran, with the buffers it moves. */
-  pushRun(reply: Reply, transfer: ReadonlyArray<Transferable>): void {
-    if (this.replies.length === 0) this.batchStarted = performance.now()
+  /** Adds the reply of a call that ran until `now` (`performance.now()`), with the buffers it moves. */
+  pushRun(reply: Reply, transfer: ReadonlyArray<Transferable>, now: number): void {
+    if (this.replies.length === 0) this.batchStarted = now
     if (transfer.length > 0) {
       this.transfersOf.set(reply, transfer)
       for (const t of transfer) this.transfers.push(t)
@@ -71,11 +75,14 @@ export class Replies {
   }
 
   /** Posts the batch when its first reply has waited long enough: not behind a call that may run long. */
-  flushIfDue(): void {
-    if (this.replies.length > 0 && performance.now() - this.batchStarted > flushAfterMillis) this.flush()
+  flushIfDue(now: number): void {
+    if (this.replies.length > 0 && now - this.batchStarted > flushAfterMillis) this.flush()
   }
 
-  /** Posts the batch; a result that cannot be cloned fails only its own call. */
+  /**
+   * Posts the batch; a result that cannot be cloned fails only its own call. Results that hold the
+   * same object (one the task module keeps) go in messages apart, so each caller gets a copy of its own.
+   */
   flush(): void {
     if (this.replies.length === 0) return
     const batch = this.replies
@@ -90,6 +97,21 @@ export class Replies {
         memory = memoryUsed()
       }
     }
+    const messages = messagesApart(batch, partsOf)
+    if (messages.length === 1) {
+      this.post(batch, transfer, memory)
+      return
+    }
+    for (const replies of messages) {
+      const moved: Array<Transferable> = []
+      for (const reply of replies) for (const t of this.transfersOf.get(reply) ?? []) moved.push(t)
+      this.post(replies, moved, memory)
+      memory = undefined
+    }
+  }
+
+  /** Posts replies in one `Done` message, with the buffers they move. */
+  private post(batch: ReadonlyArray<Reply>, transfer: ReadonlyArray<Transferable>, memory: number | undefined): void {
     const port = this.port
     try {
       port.post(

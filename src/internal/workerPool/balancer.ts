@@ -18,12 +18,14 @@ export class Balancer {
   /** What a call costs a worker, on average lately; `undefined` until a reply came. */
   private millisPerCall: number | undefined = undefined
 
-  /** Learns what a call costs from a batch of replies: the time since the worker last answered or started. */
-  measure(worker: PoolWorker, replies: number): void {
-    const now = performance.now()
-    const sample = (now - worker.since) / replies
-    worker.since = now
-    this.millisPerCall = this.millisPerCall === undefined ? sample : this.millisPerCall * 0.8 + sample * 0.2
+  /**
+   * Learns what a call costs from one that ran: `millis`, the time its worker ran it (posting the
+   * replies before it included) and the time its arguments took to post here, about what reading
+   * them costs the worker. A call's payload weighs as its run time does, and neither the wait for a
+   * message nor a pause of this thread (a collection) counts.
+   */
+  measure(millis: number): void {
+    this.millisPerCall = this.millisPerCall === undefined ? millis : this.millisPerCall * 0.8 + millis * 0.2
   }
 
   /**

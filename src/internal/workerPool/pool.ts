@@ -24,7 +24,7 @@ import type { Spawn, WorkerHandle } from "../platform.ts"
 import type { Admission } from "../policy/admission.ts"
 import { Attempts } from "../policy/attempt.ts"
 import type { TaskPolicy } from "../policy/options.ts"
-import { type Call, decodeDefect, decodeExit, type FromWorker, unclonable } from "../protocol.ts"
+import { type Call, decodeDefect, decodeExit, type FromWorker, messagesApart, unclonable } from "../protocol.ts"
 import { unwrapAll } from "../transfer.ts"
 import { Balancer } from "./balancer.ts"
 import { abandonedWarning, brokenByDeath, type Death, diedRunning, killLater, lostWithWorker } from "./faults.ts"
@@ -186,6 +186,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
         worker: undefined,
         submittedAt,
         sentAt: -1,
+        postMillis: 0,
         trace,
         attempts: policy === undefined ? undefined : new Attempts(policy)
       },
@@ -286,8 +287,6 @@ export class WorkerPool extends PoolCore<WorkItem> {
       item.sentAt = now
       if (item.trace !== undefined) observer.startSpan(item.trace, worker.handle.id, now - item.submittedAt)
     }
-    const transfer: Array<Transferable> = []
-    const calls = batch.map((item) => this.wireCall(item, transfer))
     if (worker.items.size === 0) worker.since = now
     for (const item of batch) {
       item.worker = worker
@@ -298,6 +297,15 @@ export class WorkerPool extends PoolCore<WorkItem> {
     if (this.config.maxTasksPerChild !== undefined && worker.sent >= this.config.maxTasksPerChild) {
       worker.retiring = true
     }
+    // Each call gets its own copy of its arguments, as Python pickles each call apart.
+    for (const message of messagesApart(batch, (item) => item.args)) this.post(worker, message)
+  }
+
+  /** Posts calls to `worker` in one `Run` message; a call that cannot be cloned fails alone. */
+  private post(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {
+    const transfer: Array<Transferable> = []
+    const calls = batch.map((item) => this.wireCall(item, transfer))
+    const start = performance.now()
     try {
       worker.handle.send({ _tag: "Run", calls }, transfer)
     } catch {
@@ -305,13 +313,18 @@ export class WorkerPool extends PoolCore<WorkItem> {
       for (let i = 0; i < batch.length; i++) {
         const one: Array<Transferable> = []
         const call = this.wireCall(batch[i], one)
+        const started = performance.now()
         try {
           worker.handle.send({ _tag: "Run", calls: [call] }, one)
+          batch[i].postMillis = performance.now() - started
         } catch (error) {
           this.failArgument(batch[i], error)
         }
       }
+      return
     }
+    const share = (performance.now() - start) / batch.length
+    for (const item of batch) item.postMillis = share
   }
 
   /** The call as it crosses to a worker, its transferables collected in `transfer`. */
@@ -471,21 +484,21 @@ export class WorkerPool extends PoolCore<WorkItem> {
       )
       return
     }
-    this.balancer.measure(worker, message.replies.length)
     worker.answered = true
     // Over `maxMemoryPerWorker`: no more calls (not even from the callers these replies wake); it
     // stops once those it holds are answered.
     if (message.memory !== undefined && message.memory > this.config.maxMemoryBytes!) worker.retiring = true
-    // `measure` just read the clock into `since`.
-    const now = worker.since
+    const now = performance.now()
     for (const reply of message.replies) {
       const item = worker.items.get(reply.id)
       if (item === undefined) continue
       worker.items.delete(reply.id)
+      if (reply.millis !== undefined) this.balancer.measure(reply.millis + item.postMillis)
       if (reply.spans !== undefined && item.trace !== undefined) this.observer.replay(item.trace, reply.spans)
       if (reply.done !== undefined) partialChunks.set(item.future, reply.done)
       this.settle(item, decodeExit(item.task, reply.exit), now)
     }
+    worker.since = now
     if (worker.items.size === 0) {
       if (worker.retiring || (this.isShutdown && this.pending() === 0)) this.stop(worker)
       else this.idle?.arm()

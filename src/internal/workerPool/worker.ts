@@ -29,6 +29,8 @@ export interface WorkItem {
   /** When it was submitted and when last sent to a worker (`performance.now()`; -1: not sent). */
   readonly submittedAt: number
   sentAt: number
+  /** Its share of the time its `Run` message took to post (milliseconds): the weight of its arguments. */
+  postMillis: number
   /** Its span's making, when the caller traces. */
   readonly trace: TaskTrace | undefined
 }
@@ -40,7 +42,7 @@ export interface PoolWorker {
   /** Calls sent and not yet answered, in the order sent. */
   readonly items: SentCalls<WorkItem>
   sent: number
-  /** When it last answered, or started on calls after being idle. */
+  /** When it last answered, or was sent calls while holding none. */
   since: number
   /** No more calls: `maxTasksPerChild` reached, or being replaced. */
   retiring: boolean
