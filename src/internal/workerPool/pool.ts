@@ -14,16 +14,15 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { BrokenExecutor, type QueueFull, type SerializationError } from "../../Errors.ts"
-import { type Closed, PoolCore } from "../executor/core.ts"
-import { partialChunks, type Submitted } from "../executor/map.ts"
+import { BrokenExecutor, type SerializationError } from "../../Errors.ts"
+import { type NewCall, SendingPool } from "../executor/core.ts"
+import { partialChunks } from "../executor/map.ts"
 import { Fifo, SentCalls } from "../fifo.ts"
 import * as core from "../future/state.ts"
 import type { ExecutorObserver, PoolGauges } from "../observe.ts"
 import type { Spawn, WorkerHandle } from "../platform.ts"
 import type { Admission } from "../policy/admission.ts"
 import { Attempts } from "../policy/attempt.ts"
-import type { TaskPolicy } from "../policy/options.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, messagesApart, unclonable } from "../protocol.ts"
 import { unwrapAll } from "../transfer.ts"
 import { Balancer } from "./balancer.ts"
@@ -64,7 +63,7 @@ export interface WorkerPoolConfig {
 let nextCallId = 0
 
 /** @internal */
-export class WorkerPool extends PoolCore<WorkItem> {
+export class WorkerPool extends SendingPool<WorkItem> {
   readonly config: WorkerPoolConfig
   /** Calls between two attempts (`retries`): running, though on no worker and in no queue. */
   private readonly retryWaits = new Set<WorkItem>()
@@ -136,43 +135,11 @@ export class WorkerPool extends PoolCore<WorkItem> {
     })
   }
 
-  /** CPython's `submit`: after the common checks and admission, the call is queued and dispatched. */
-  submit(
-    task: unknown,
-    args: ReadonlyArray<unknown>,
-    context: Context.Context<never>,
-    policy: TaskPolicy | undefined
-  ): Submitted {
-    return this.enqueue(task as AnyTask, args, undefined, context, policy)
-  }
-
-  /** One call of `map`. */
-  call(task: unknown, args: ReadonlyArray<unknown>, context: Context.Context<never>): Submitted {
-    return this.enqueue(task as AnyTask, args, undefined, context, undefined)
-  }
-
-  /** A chunk of `map`'s calls, sent to a worker as one unit; `first` is the map input of its first call. */
-  callChunk(
-    task: unknown,
-    argsList: ReadonlyArray<ReadonlyArray<unknown>>,
-    context: Context.Context<never>,
-    first: number
-  ): Submitted {
-    return this.enqueue(task as AnyTask, argsList, first, context, undefined)
-  }
-
-  private enqueue(
-    task: AnyTask,
-    args: ReadonlyArray<unknown>,
-    chunk: number | undefined,
-    context: Context.Context<never>,
-    policy: TaskPolicy | undefined
-  ): core.FutureImpl<unknown, unknown> | Closed | QueueFull | Admission {
-    const refused = this.refuse(policy)
-    if (refused !== undefined) return refused
-    const full = this.admission?.admit(this.pending(), this.freeWorkers())
-    if (full !== undefined) return full
-    const future = this.newFuture()
+  /** The call queued, then dispatched. */
+  protected queueCall(
+    future: core.FutureImpl<unknown, unknown>,
+    { args, chunk, context, policy, task }: NewCall
+  ): void {
     const observer = this.observer
     const trace = observer.trace(context, task)
     const submittedAt = trace === undefined ? observer.stamp() : performance.now()
@@ -180,7 +147,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
       {
         id: ++nextCallId,
         future,
-        task,
+        task: task as AnyTask,
         args,
         chunk,
         worker: undefined,
@@ -196,7 +163,6 @@ export class WorkerPool extends PoolCore<WorkItem> {
     // the burst waits for the submitting fiber to yield, to leave in batches.
     if (this.queue.length === 1) this.dispatch()
     else this.scheduleDispatch()
-    return future
   }
 
   /** Dispatch once the submitting fiber yields, so a burst of submits leaves in few messages. */
@@ -224,7 +190,7 @@ export class WorkerPool extends PoolCore<WorkItem> {
   }
 
   /** Workers that could take a call now: live ones holding none, and those `maxWorkers` still allows to start. */
-  private freeWorkers(): number {
+  protected free(): number {
     // Idle live workers plus the ones still to start: `maxWorkers` less the live workers holding calls.
     let free = this.config.maxWorkers
     for (const w of this.workers) if (!w.retiring && w.items.size > 0) free--
