@@ -4,7 +4,9 @@
  */
 import { execFile, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import type { System } from "./run.ts"
+import { ManagedRuntime } from "effect"
+import { InterpreterPoolExecutor, ProcessPoolExecutor } from "../src/index.ts"
+import type { Bench, Row, System } from "./run.ts"
 
 /** What a workload's figures are, and which way is better. */
 export interface Unit {
@@ -90,6 +92,53 @@ export const pythonSystem = (options: {
     startupMs: () => (startups.length === 0 ? undefined : median(startups))
   }
 }
+
+/** A workload's Python `ProcessPoolExecutor` peer, or the row that says why there is none. */
+export interface PythonPeer {
+  /** `Python 3.x.y ProcessPoolExecutor`, without the version where there is no `python3`. */
+  readonly name: string
+  /** The peer, or none where there is no `python3`. */
+  readonly systems: ReadonlyArray<System>
+  /** `rows`, with the peer's row saying why it did not run where there is no `python3`. */
+  readonly withSkipped: (rows: Array<Row>, unit: Unit) => Array<Row>
+}
+
+/** The Python peer of `workload`: `python3 fixtures/peers.py ...args`, or a skipped row, logged. */
+export const pythonPeer = (
+  bench: Bench,
+  workload: string,
+  args: ReadonlyArray<string>,
+  reports: "ms" | "figure",
+  note: string
+): PythonPeer => {
+  const python = pythonVersion()
+  if ("missing" in python) {
+    const name = "Python ProcessPoolExecutor"
+    bench.log(`${workload}: skipping the Python peer: ${python.missing}`)
+    return {
+      name,
+      systems: [],
+      withSkipped: (rows, unit) => [...rows, bench.skipped(workload, name, unit, python.missing, note)]
+    }
+  }
+  const name = `Python ${python.version} ProcessPoolExecutor`
+  return { name, systems: [pythonSystem({ name, note, args, reports })], withSkipped: (rows) => rows }
+}
+
+/** Logs the pools' start-up times: `W1: pools started (Piscina 93 ms, ...) and warmed`. */
+export const logStartup = (bench: Bench, workload: string, startup: ReadonlyMap<string, number>, warmed = true): void =>
+  bench.log(
+    `${workload}: pools started (${[...startup].map(([name, ms]) => `${name} ${ms.toFixed(0)} ms`).join(", ")})${warmed ? " and warmed" : ""}`
+  )
+
+/** Our two worker pools, of `workers` workers each, each started on its first use. */
+export const ourPools = (workers: number) => ({
+  interpreter: ManagedRuntime.make(InterpreterPoolExecutor.layer({ maxWorkers: workers })),
+  process: ManagedRuntime.make(ProcessPoolExecutor.layer({ maxWorkers: workers }))
+})
+
+/** The module of the tasks Piscina runs. */
+export const piscinaTasks = new URL("./fixtures/piscinaTasks.mjs", import.meta.url).href
 
 /** Milliseconds that `f` takes. */
 export const timed = async (f: () => Promise<unknown>): Promise<number> => {

@@ -5,12 +5,12 @@
  * ProcessPoolExecutor. Pools are started and warmed before timing; start-up is
  * measured apart.
  */
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, type ManagedRuntime } from "effect"
 import { Piscina } from "piscina"
 import { Tinypool } from "tinypool"
 import workerpool from "workerpool"
-import { Executor, Future, InterpreterPoolExecutor, ProcessPoolExecutor } from "../src/index.ts"
-import { pythonSystem, pythonVersion, timed, Units } from "./common.ts"
+import { Executor, Future } from "../src/index.ts"
+import { logStartup, ourPools, pythonPeer, timed, Units } from "./common.ts"
 import { inc } from "./fixtures/tasks.ts"
 import type { Bench, Row, System, Workload } from "./run.ts"
 
@@ -27,6 +27,11 @@ const submitAll = (runtime: ManagedRuntime.ManagedRuntime<Executor.Executor, unk
     })
   )
 
+/** What the Python peer runs. */
+const pythonNote =
+  "`ProcessPoolExecutor(max_workers=2)` (default start method): `submit(inc, i)` for every i, then `result()` of each; " +
+  "a fresh `python3` per round, timed inside after a 1,000-call warm-up."
+
 export const W1: Workload = {
   id: "W1",
   title: "100k tiny tasks to a 2-worker pool",
@@ -38,8 +43,7 @@ export const W1: Workload = {
   target: "InterpreterPoolExecutor ≥ 1.0× Piscina's tasks/s; ProcessPoolExecutor ≥ 10× Python's ProcessPoolExecutor.",
   run: async (bench: Bench): Promise<Array<Row>> => {
     const startup = new Map<string, number>()
-    const interpreter = ManagedRuntime.make(InterpreterPoolExecutor.layer({ maxWorkers: workers }))
-    const process = ManagedRuntime.make(ProcessPoolExecutor.layer({ maxWorkers: workers }))
+    const { interpreter, process } = ourPools(workers)
     let piscina: Piscina | undefined
     let tinypool: Tinypool | undefined
     let wpool: workerpool.Pool | undefined
@@ -77,17 +81,9 @@ export const W1: Workload = {
       await Promise.all(xs.slice(0, 1000).map((x) => piscina!.run(x)))
       await Promise.all(xs.slice(0, 1000).map((x) => tinypool!.run(x)))
       await Promise.all(xs.slice(0, 1000).map((x) => wpool!.exec("inc", [x])))
-      bench.log(
-        `W1: pools started (${[...startup].map(([name, ms]) => `${name} ${ms.toFixed(0)} ms`).join(", ")}) and warmed`
-      )
+      logStartup(bench, "W1", startup)
       const startupOf = (name: string) => () => startup.get(name)
-      const python = pythonVersion()
-      const pythonName =
-        "version" in python ? `Python ${python.version} ProcessPoolExecutor` : "Python ProcessPoolExecutor"
-      const pythonNote =
-        "`ProcessPoolExecutor(max_workers=2)` (default start method): `submit(inc, i)` for every i, then `result()` of each; " +
-        "a fresh `python3` per round, timed inside after a 1,000-call warm-up."
-      if ("missing" in python) bench.log(`W1: skipping the Python peer: ${python.missing}`)
+      const python = pythonPeer(bench, "W1", ["submit", String(tasks), String(workers)], "ms", pythonNote)
       const systems: ReadonlyArray<System> = [
         {
           name: "Piscina",
@@ -107,16 +103,7 @@ export const W1: Workload = {
           run: () => Promise.all(xs.map((x) => wpool!.exec("inc", [x]))),
           startupMs: startupOf("workerpool")
         },
-        ...("version" in python
-          ? [
-              pythonSystem({
-                name: pythonName,
-                note: pythonNote,
-                args: ["submit", String(tasks), String(workers)],
-                reports: "ms"
-              })
-            ]
-          : []),
+        ...python.systems,
         {
           name: "InterpreterPoolExecutor",
           note: "`InterpreterPoolExecutor.layer({ maxWorkers: 2 })`: `Executor.submit(inc, x)` for every x, then `Future.result` of each.",
@@ -132,10 +119,10 @@ export const W1: Workload = {
           startupMs: startupOf("ProcessPoolExecutor")
         }
       ]
-      const rows = await bench.compare({ workload: "W1", tasks, baseline: "Piscina", systems })
-      return "missing" in python
-        ? [...rows, bench.skipped("W1", pythonName, Units.tasksPerSecond, python.missing, pythonNote)]
-        : rows
+      return python.withSkipped(
+        await bench.compare({ workload: "W1", tasks, baseline: "Piscina", systems }),
+        Units.tasksPerSecond
+      )
     } finally {
       await Promise.all([
         interpreter.dispose(),

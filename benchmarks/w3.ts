@@ -5,11 +5,11 @@
  */
 import { availableParallelism } from "node:os"
 import { isDeepStrictEqual } from "node:util"
-import { ManagedRuntime, Stream } from "effect"
+import { type ManagedRuntime, Stream } from "effect"
 import { Piscina } from "piscina"
 import { isPrime as isPrimeFn, PRIMES } from "../examples/tasks/isPrime.ts"
-import { Executor, InterpreterPoolExecutor, ProcessPoolExecutor } from "../src/index.ts"
-import { median, pythonSystem, pythonVersion, timed, Units } from "./common.ts"
+import { Executor } from "../src/index.ts"
+import { logStartup, median, ourPools, piscinaTasks, pythonPeer, timed, Units } from "./common.ts"
 import { isPrime } from "./fixtures/tasks.ts"
 import type { Bench, Row, System, Workload } from "./run.ts"
 
@@ -29,6 +29,11 @@ const check = (out: ReadonlyArray<boolean>): void => {
 const mapAll = (runtime: Runtime, items: ReadonlyArray<number>): Promise<Array<boolean>> =>
   runtime.runPromise(Executor.map(isPrime, items, { chunksize: 1 }).pipe(Stream.runCollect))
 
+/** What the Python peer runs. */
+const pythonNote =
+  `\`list(executor.map(is_prime, PRIMES * ${repeat}))\` on \`ProcessPoolExecutor(max_workers=${workers})\` ` +
+  "(default start method), over the same list run sequentially in the same `python3` just before; a fresh `python3` per round."
+
 export const W3: Workload = {
   id: "W3",
   title: "CPU-bound: is_prime over the docs' PRIMES on 2 workers",
@@ -40,9 +45,7 @@ export const W3: Workload = {
     `its first ${workers} calls, submitted together, have come back (not timed). Machine: ${availableParallelism()} CPUs.`,
   target: "speedup ≥ 0.95 × cores (1.90 on 2 cores) for both of our worker pools.",
   run: async (bench: Bench): Promise<Array<Row>> => {
-    const interpreter = ManagedRuntime.make(InterpreterPoolExecutor.layer({ maxWorkers: workers }))
-    const process = ManagedRuntime.make(ProcessPoolExecutor.layer({ maxWorkers: workers }))
-    const module = new URL("./fixtures/piscinaTasks.mjs", import.meta.url).href
+    const { interpreter, process } = ourPools(workers)
     let piscina: Piscina | undefined
     try {
       const startup = new Map<string, number>()
@@ -52,19 +55,14 @@ export const W3: Workload = {
       startup.set(
         "Piscina",
         await timed(() => {
-          piscina = new Piscina({ filename: module, minThreads: workers, maxThreads: workers })
+          piscina = new Piscina({ filename: piscinaTasks, minThreads: workers, maxThreads: workers })
           return Promise.all(small.map((n) => piscina!.run(n, { name: "isPrime" })))
         })
       )
-      bench.log(`W3: pools started (${[...startup].map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(", ")})`)
+      logStartup(bench, "W3", startup, false)
       const sequentialMs: Array<number> = []
-      const python = pythonVersion()
-      const pythonName = `Python ${"version" in python ? `${python.version} ` : ""}ProcessPoolExecutor`
-      const pythonNote =
-        `\`list(executor.map(is_prime, PRIMES * ${repeat}))\` on \`ProcessPoolExecutor(max_workers=${workers})\` ` +
-        "(default start method), over the same list run sequentially in the same `python3` just before; a fresh `python3` per round."
-      const peers = ["Piscina", ...("version" in python ? [pythonName] : [])]
-      if ("missing" in python) bench.log(`W3: skipping the Python peer: ${python.missing}`)
+      const python = pythonPeer(bench, "W3", ["primes", String(repeat), String(workers)], "figure", pythonNote)
+      const peers = ["Piscina", ...python.systems.map((system) => system.name)]
       const systems: ReadonlyArray<System> = [
         {
           name: sequentialName,
@@ -79,16 +77,7 @@ export const W3: Workload = {
           run: async () => check(await Promise.all(numbers.map((n) => piscina!.run(n, { name: "isPrime" })))),
           startupMs: () => startup.get("Piscina")
         },
-        ...("version" in python
-          ? [
-              pythonSystem({
-                name: pythonName,
-                note: pythonNote,
-                args: ["primes", String(repeat), String(workers)],
-                reports: "figure"
-              })
-            ]
-          : []),
+        ...python.systems,
         {
           name: "InterpreterPoolExecutor",
           note: `\`InterpreterPoolExecutor.layer({ maxWorkers: ${workers} })\`: \`Executor.map(isPrime, numbers, { chunksize: 1 }).pipe(Stream.runCollect)\`.`,
@@ -114,8 +103,10 @@ export const W3: Workload = {
         const xs = raw.get(system.name)!
         figures.set(system.name, system.selfMeasured === true ? xs : xs.map((ms, i) => sequential[i]! / ms))
       }
-      const rows = bench.rows({ workload: "W3", unit: Units.speedup, tasks: numbers.length, systems, figures })
-      return "missing" in python ? [...rows, bench.skipped("W3", pythonName, Units.speedup, python.missing)] : rows
+      return python.withSkipped(
+        bench.rows({ workload: "W3", unit: Units.speedup, tasks: numbers.length, systems, figures }),
+        Units.speedup
+      )
     } finally {
       await Promise.all([interpreter.dispose(), process.dispose(), piscina?.destroy()])
     }

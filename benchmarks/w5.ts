@@ -3,10 +3,10 @@
  * back, one after another: copied (structured clone) both ways, and moved
  * (`Task.transfer`; Piscina's `transferList` and `move`) both ways.
  */
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, type ManagedRuntime } from "effect"
 import { Piscina } from "piscina"
-import { Executor, Future, InterpreterPoolExecutor, ProcessPoolExecutor, Task } from "../src/index.ts"
-import { timed, Units } from "./common.ts"
+import { Executor, Future, Task } from "../src/index.ts"
+import { logStartup, ourPools, piscinaTasks, timed, Units } from "./common.ts"
 import { echo, echoTransfer } from "./fixtures/tasks.ts"
 import type { Bench, Row, System, Workload } from "./run.ts"
 
@@ -58,9 +58,7 @@ export const W5: Workload = {
     "until its first call has come back.",
   target: "InterpreterPoolExecutor with transfer ≥ 1.0× Piscina with transfer.",
   run: async (bench: Bench): Promise<Array<Row>> => {
-    const interpreter = ManagedRuntime.make(InterpreterPoolExecutor.layer({ maxWorkers: workers }))
-    const process = ManagedRuntime.make(ProcessPoolExecutor.layer({ maxWorkers: workers }))
-    const module = new URL("./fixtures/piscinaTasks.mjs", import.meta.url).href
+    const { interpreter, process } = ourPools(workers)
     let piscina: Piscina | undefined
     try {
       const startup = new Map<string, number>()
@@ -69,7 +67,7 @@ export const W5: Workload = {
       startup.set(
         "Piscina",
         await timed(() => {
-          piscina = new Piscina({ filename: module, minThreads: workers, maxThreads: workers })
+          piscina = new Piscina({ filename: piscinaTasks, minThreads: workers, maxThreads: workers })
           return piscinaTrips(piscina, 1, false)
         })
       )
@@ -78,9 +76,7 @@ export const W5: Workload = {
         await ours(process, 50, move)
         await piscinaTrips(piscina!, 50, move)
       }
-      bench.log(
-        `W5: pools started (${[...startup].map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(", ")}) and warmed`
-      )
+      logStartup(bench, "W5", startup)
       const systems: ReadonlyArray<System> = [
         {
           name: "Piscina, copy",

@@ -4,10 +4,10 @@
  * and sends it back. Copied (structured clone, or a child's IPC) both ways,
  * and moved both ways (`Task.transfer`; Piscina's `transferList` and `move`).
  */
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, type ManagedRuntime } from "effect"
 import { Piscina } from "piscina"
-import { Executor, Future, InterpreterPoolExecutor, ProcessPoolExecutor, Task } from "../src/index.ts"
-import { pythonSystem, pythonVersion, timed, Units } from "./common.ts"
+import { Executor, Future, Task } from "../src/index.ts"
+import { logStartup, ourPools, piscinaTasks, pythonPeer, timed, Units } from "./common.ts"
 import { sumBack, sumBackTransfer } from "./fixtures/tasks.ts"
 import type { Bench, Row, System, Workload } from "./run.ts"
 
@@ -19,8 +19,8 @@ const length = mib / Float64Array.BYTES_PER_ELEMENT
 type Runtime = ManagedRuntime.ManagedRuntime<Executor.Executor, unknown>
 
 /**
- * One array per call, made before the timing: a moved buffer is gone from the sender, and copied
- * calls that shared one array could share one copy too.
+ * One array per call, made before the timing: a moved buffer is gone from the sender, and calls
+ * that share an array go to their worker in messages apart.
  */
 const arrays = (n: number): Array<Float64Array<ArrayBuffer>> =>
   Array.from({ length: n }, () => new Float64Array(length).fill(1))
@@ -63,6 +63,11 @@ const piscinaCalls = async (piscina: Piscina, n: number, move: boolean): Promise
   return ms
 }
 
+/** What the Python peer runs. */
+const pythonNote =
+  "`ProcessPoolExecutor(max_workers=2)`: 500 × `submit(sum_back, data)` with `data` an `array('d')` of 1 MiB, " +
+  "then `result()` of each; a fresh `python3` per round, timed inside after a warm-up."
+
 export const W5b: Workload = {
   id: "W5b",
   title: "many in flight: 500 calls with a 1 MiB Float64Array each, submitted at once",
@@ -77,9 +82,7 @@ export const W5b: Workload = {
     "InterpreterPoolExecutor ≥ 1.0× Piscina copying and ≥ 1.3× Piscina moving; ProcessPoolExecutor ≥ 1.0× " +
     "Python's ProcessPoolExecutor.",
   run: async (bench: Bench): Promise<Array<Row>> => {
-    const interpreter = ManagedRuntime.make(InterpreterPoolExecutor.layer({ maxWorkers: workers }))
-    const process = ManagedRuntime.make(ProcessPoolExecutor.layer({ maxWorkers: workers }))
-    const module = new URL("./fixtures/piscinaTasks.mjs", import.meta.url).href
+    const { interpreter, process } = ourPools(workers)
     let piscina: Piscina | undefined
     try {
       const startup = new Map<string, number>()
@@ -88,7 +91,7 @@ export const W5b: Workload = {
       startup.set(
         "Piscina",
         await timed(() => {
-          piscina = new Piscina({ filename: module, minThreads: workers, maxThreads: workers })
+          piscina = new Piscina({ filename: piscinaTasks, minThreads: workers, maxThreads: workers })
           return piscinaCalls(piscina, workers, false)
         })
       )
@@ -97,16 +100,8 @@ export const W5b: Workload = {
         await ours(process, 50, move)
         await piscinaCalls(piscina!, 50, move)
       }
-      bench.log(
-        `W5b: pools started (${[...startup].map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(", ")}) and warmed`
-      )
-      const python = pythonVersion()
-      const pythonName =
-        "version" in python ? `Python ${python.version} ProcessPoolExecutor` : "Python ProcessPoolExecutor"
-      const pythonNote =
-        "`ProcessPoolExecutor(max_workers=2)`: 500 × `submit(sum_back, data)` with `data` an `array('d')` of 1 MiB, " +
-        "then `result()` of each; a fresh `python3` per round, timed inside after a warm-up."
-      if ("missing" in python) bench.log(`W5b: skipping the Python peer: ${python.missing}`)
+      logStartup(bench, "W5b", startup)
+      const python = pythonPeer(bench, "W5b", ["many", String(calls), String(workers)], "ms", pythonNote)
       const systems: ReadonlyArray<System> = [
         {
           name: "Piscina, copy",
@@ -122,16 +117,7 @@ export const W5b: Workload = {
           run: () => piscinaCalls(piscina!, calls, true),
           startupMs: () => startup.get("Piscina")
         },
-        ...("version" in python
-          ? [
-              pythonSystem({
-                name: pythonName,
-                note: pythonNote,
-                args: ["many", String(calls), String(workers)],
-                reports: "ms"
-              })
-            ]
-          : []),
+        ...python.systems,
         {
           name: "InterpreterPoolExecutor, copy",
           note: "`InterpreterPoolExecutor.layer({ maxWorkers: 2 })`: 500 × `Executor.submit(sumBack, data)`, then `Future.result` of each.",
@@ -154,22 +140,22 @@ export const W5b: Workload = {
           name: "ProcessPoolExecutor, copy",
           note: "`ProcessPoolExecutor.layer({ maxWorkers: 2 })`, the copying calls (a process cannot take a moved buffer).",
           ours: true,
-          vs: [pythonName],
+          vs: [python.name],
           selfTimed: true,
           run: () => ours(process, calls, false),
           startupMs: () => startup.get("ProcessPoolExecutor")
         }
       ]
-      const rows = await bench.compare({
-        workload: "W5b",
-        tasks: calls,
-        systems,
-        unit: Units.mibPerSecond,
-        figure: (ms) => (calls * 2) / (ms / 1000)
-      })
-      return "missing" in python
-        ? [...rows, bench.skipped("W5b", pythonName, Units.mibPerSecond, python.missing, pythonNote)]
-        : rows
+      return python.withSkipped(
+        await bench.compare({
+          workload: "W5b",
+          tasks: calls,
+          systems,
+          unit: Units.mibPerSecond,
+          figure: (ms) => (calls * 2) / (ms / 1000)
+        }),
+        Units.mibPerSecond
+      )
     } finally {
       await Promise.all([interpreter.dispose(), process.dispose(), piscina?.destroy()])
     }
