@@ -7,7 +7,7 @@
  * with known outcomes.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Metric, Option, Tracer } from "effect"
+import { Deferred, Effect, Exit, Metric, Option, type Tracer } from "effect"
 import {
   BrokenExecutor,
   Executor,
@@ -17,23 +17,11 @@ import {
   ProcessPoolExecutor,
   ThreadPoolExecutor
 } from "../src/index.ts"
+import { memoryTracer } from "./fixtures/memoryTracer.ts"
 import * as traced from "./fixtures/traced.ts"
 
 /** Every wait is bounded, so a hang fails fast. */
 const timeout = "10 seconds"
-
-/** An in-memory tracer as a layer, and the spans it made, in order. */
-const memoryTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, layer: Layer.succeed(Tracer.Tracer, tracer) }
-}
 
 const parentId = (span: Tracer.AnySpan): string | undefined => {
   if (span._tag !== "Span") return undefined

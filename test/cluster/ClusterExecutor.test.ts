@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, Stream, Tracer } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, Stream } from "effect"
 import * as SocketRunner from "effect/cluster/SocketRunner"
 import type * as Schema from "effect/Schema"
 import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
@@ -26,6 +26,7 @@ import {
 import { decodeExit, encodeArgs, type WireExit } from "../../src/internal/cluster/codec.ts"
 import { shardingConfig, storage, TaskEntity, transport } from "../../src/internal/cluster/entity.ts"
 import { awaitExit, expectFailure, failureOf, within } from "../fixtures/deadlock.ts"
+import { memoryTracer } from "../fixtures/memoryTracer.ts"
 import { counting, repeat } from "../suites/executor.ts"
 import { clientLayer, clusterFolder, eventually, lines, type RunnerProcess, spawnRunner } from "./fixtures/harness.ts"
 import {
@@ -491,14 +492,7 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
   it.effect("counts its calls in the executor metrics, and traces each call in a task span under the caller's", () =>
     Effect.gen(function* () {
       const { filename } = yield* Cluster
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span: (options) => {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { layer: tracing, spans } = memoryTracer()
       const name = "ClusterExecutor-metrics"
       yield* withOwnClient(filename, { name }, (executor) =>
         Effect.gen(function* () {
@@ -508,7 +502,7 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
           yield* awaitExit(failed, "30 seconds", "boom")
           const submitted = Metric.withAttributes(Observability.tasksSubmitted, Observability.attributes(executor))
           expect((yield* Metric.value(submitted)).count).toBe(2)
-        }).pipe(Effect.withSpan("caller"), Effect.provideService(Tracer.Tracer, tracer))
+        }).pipe(Effect.withSpan("caller"), Effect.provide(tracing))
       )
       const caller = spans.find((span) => span.name === "caller")!
       const task = spans.find((span) => span.name === Observability.taskSpanName("add"))
