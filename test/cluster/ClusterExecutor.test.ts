@@ -289,7 +289,7 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
           clientFor("0").Run({
             module: checkPositive.module,
             name: checkPositive.name,
-            chunk: false,
+            chunks: null,
             calls,
             once: null,
             batch: null
@@ -301,6 +301,83 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
         expect(expectFailure(exits[1], ClusterTestError, "ClusterTestError").code).toBe(-2)
         expect(exits[2]).toEqual(Exit.succeed(3))
       })
+  )
+
+  it.effect(
+    "runs each map chunk of a message of several on its own: the reply lists per chunk its endings up to its first failure",
+    () =>
+      Effect.gen(function* () {
+        const { filename } = yield* Cluster
+        const engine = SocketRunner.layerClientOnly.pipe(
+          Layer.provideMerge(storage),
+          Layer.provide(transport),
+          Layer.provide(shardingConfig({}, {})),
+          Layer.provide(ClusterExecutor.layerSqlite({ filename }))
+        )
+        const calls = [
+          [1, 0],
+          [-2, 0],
+          [9, 0],
+          [3, 0],
+          [4, 300]
+        ].map((args) => encodeArgs(checkPositive, args)) as unknown as ReadonlyArray<Schema.Json>
+        const send = (chunks: ReadonlyArray<number>) =>
+          Effect.flatMap(TaskEntity.client, (clientFor) =>
+            clientFor("0").Run({
+              module: checkPositive.module,
+              name: checkPositive.name,
+              chunks,
+              calls,
+              once: null,
+              batch: `map-chunks-${chunks.join("-")}`
+            })
+          ).pipe(Effect.provide(engine), (e) => within(e, "30 seconds", "a message of map chunks"))
+        const replies = yield* send([3, 2])
+        expect(replies).toHaveLength(2)
+        const [first, second] = replies.map((wires) =>
+          (wires as ReadonlyArray<unknown>).map((wire) => decodeExit(checkPositive, wire as unknown as WireExit))
+        )
+        // The first chunk stops at its failure; the second, slower, is not cut short by it.
+        expect(first).toHaveLength(2)
+        expect(first[0]).toEqual(Exit.succeed(1))
+        expect(expectFailure(first[1], ClusterTestError, "ClusterTestError").code).toBe(-2)
+        expect(second).toEqual([Exit.succeed(3), Exit.succeed(4)])
+        // Chunk sizes that do not cover the calls: every chunk fails with a defect, nothing runs on a guess.
+        const bad = yield* send([2, 2])
+        expect(bad).toHaveLength(2)
+        for (const wires of bad) {
+          const [exit] = (wires as ReadonlyArray<unknown>).map((wire) =>
+            decodeExit(checkPositive, wire as unknown as WireExit)
+          )
+          expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toContain("do not add up")
+        }
+      })
+  )
+
+  it.effect("sends map chunks queued while calls are out in one message, each chunk still on one runner", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const file = join(dir, "map-burst.txt")
+      const n = 256
+      const results = yield* withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+        executor
+          .map(
+            record,
+            Array.from({ length: n }, () => file),
+            Array.from({ length: n }, (_, i) => i),
+            Array.from({ length: n }, () => 0),
+            { chunksize: 2 }
+          )
+          .pipe(Stream.runCollect, (e) => within(e, "60 seconds", "map of 128 chunks"))
+      )
+      expect(results.map((r) => r.value)).toEqual(Array.from({ length: n }, (_, i) => i))
+      for (let chunk = 0; chunk < n / 2; chunk++) expect(results[2 * chunk].pid).toBe(results[2 * chunk + 1].pid)
+      // maxInFlight 64: up to 8 chunks per message; one message each would be 128.
+      const messages = runMessagesNaming(filename, file)
+      expect(messages.length).toBeLessThan(64)
+      expect(messages.length).toBeGreaterThanOrEqual(n / 2 / 8)
+      expect(lines(file)).toHaveLength(n)
+    })
   )
 
   it.effect("map gives the results before a failed call, then fails with its typed error", () =>
@@ -416,6 +493,30 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
       expect(payloads[0]).toContain(files[1])
       yield* within(Fiber.interrupt(client), "30 seconds", "the client's scope closing by interruption")
       for (const future of futures) expect(yield* Future.cancelled(future)).toBe(true)
+      const running = started()
+      yield* eventually(
+        () => (running.every((file) => lines(file).includes("aborted")) ? true : undefined),
+        "10 seconds",
+        "the aborts arriving"
+      )
+    })
+  )
+
+  it.effect("an interrupted scope interrupts every map chunk of a message of several on its runner", () =>
+    Effect.gen(function* () {
+      const { dir, filename } = yield* Cluster
+      const files = Array.from({ length: 40 }, (_, i) => join(dir, `map-scope-${i}.txt`))
+      const client = yield* Effect.forkChild(
+        withOwnClient(filename, { maxInFlight: 64 }, (executor) =>
+          executor.map(waitForAbort, files, { chunksize: 1 }).pipe(Stream.runDrain)
+        )
+      )
+      const started = () => files.filter((file) => lines(file).includes("started"))
+      yield* eventually(() => (started().length >= 2 ? true : undefined), "30 seconds", "the chunks starting")
+      // A message of several chunks: its payload names more than one file.
+      const payloads = runMessagesNaming(filename, "map-scope-")
+      expect(payloads.some((payload) => payload.split("map-scope-").length > 2)).toBe(true)
+      yield* within(Fiber.interrupt(client), "30 seconds", "the client's scope closing by interruption")
       const running = started()
       yield* eventually(
         () => (running.every((file) => lines(file).includes("aborted")) ? true : undefined),

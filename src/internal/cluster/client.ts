@@ -77,15 +77,21 @@ interface Call extends Queued {
   readonly trace: TaskTrace | undefined
 }
 
-/** What one `Run` message carries: one call, a chunk's calls, or several calls sent together (`batch` their id). */
+/**
+ * What one `Run` message carries: one call or `map` chunk, or several sent together (`batch`
+ * their id); `chunks` the sizes of its chunks, the calls one chunk after the other.
+ */
 interface Message {
   readonly task: Task<any, any, any>
   readonly calls: ReadonlyArray<WireArgs>
-  readonly chunk: boolean
+  readonly chunks: ReadonlyArray<number> | null
   readonly batch: string | null
 }
 
-/** One attempt of a message: sent to entity `entity`, its reply decoded into one Exit per call, a chunk's up to the first failure. */
+/**
+ * One attempt of a message: sent to entity `entity`, its reply decoded into one Exit per call,
+ * or per chunk a success holding the Exits of its calls up to the first failure.
+ */
 type Send = (
   message: Message,
   entity: string
@@ -101,7 +107,7 @@ interface ClusterPoolConfig {
   readonly entities: number
   readonly send: Send
   readonly stopCall: StopCall
-  /** Calls sent together in one message at most (1: each alone). */
+  /** Calls (or `map` chunks) sent together in one message at most (1: each alone). */
   readonly batchSize: number
   readonly observer: ExecutorObserver
   readonly admission: Admission | undefined
@@ -113,9 +119,9 @@ interface ClusterPoolConfig {
  * The client's pool: the queue, admission and lifecycle of the pool core, with calls out in
  * the cluster in place of workers. Each message out is a fiber of this process waiting for its
  * reply, so an interrupted scope interrupts the fiber, which sends the interrupt to the runner,
- * and so does `Future.interrupt` of a call sent alone. Calls queued together of one Task and no
- * `submitWith` policy leave in one message (`sendBatch`), each still one call out: there
- * `Future.interrupt` stops its call alone (`InterruptCall`), and the others run on.
+ * and so does `Future.interrupt` of a call sent alone. Calls (or `map` chunks) queued together
+ * of one Task and no `submitWith` policy leave in one message (`sendBatch`), each still one call
+ * out: there `Future.interrupt` stops its call alone (`InterruptCall`), and the others run on.
  */
 class ClusterPool extends SendingPool<Call> implements ServedPool {
   readonly config: ClusterPoolConfig
@@ -190,7 +196,7 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
    * Sends queued calls while fewer than `maxInFlight` are out. While calls are out, a call that
    * may go with others (`together`: one just queued or ended was `batchable`) waits for the end
    * of the current burst of submits or replies (one microtask), so that the burst's calls can
-   * leave together; `map`'s chunks and calls with a policy leave at once.
+   * leave together; calls with a policy leave at once.
    */
   private dispatch(together: boolean): void {
     if (!together || this.out === 0 || this.config.batchSize === 1) this.sendQueued()
@@ -205,7 +211,8 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
 
   /**
    * Sends queued calls while fewer than `maxInFlight` are out: consecutive calls that may go
-   * together (`batchable`, one Task) in one message of up to `batchSize`, and of no more than
+   * together (`batchable`, one Task, all single calls or all `map` chunks) in one message of up
+   * to `batchSize`, and of no more than
    * a `spreadOver`-th of the calls queued, so that a short burst still spreads over the runners.
    * One cancelled while queued is only notified.
    */
@@ -224,7 +231,7 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
       while (batch.length < most && this.out + batch.length < this.config.maxWorkers) {
         const next = this.take()
         if (next === undefined) break
-        if (!batchable(next) || next.task !== call.task) {
+        if (!batchable(next) || next.task !== call.task || (next.chunk === undefined) !== (call.chunk === undefined)) {
           carried = next
           break
         }
@@ -257,7 +264,12 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
   private start(call: Call): void {
     const entity = this.pickEntity()
     const startedAt = this.leaving(call, entity)
-    const message: Message = { task: call.task, calls: call.calls, chunk: call.chunk !== undefined, batch: null }
+    const message: Message = {
+      task: call.task,
+      calls: call.calls,
+      chunks: call.chunk === undefined ? null : [call.calls.length],
+      batch: null
+    }
     // The first attempt goes to `entity`; a retry is a new call, to the next entity id.
     let next: string | undefined = entity
     const attempt = Effect.suspend(() => {
@@ -265,10 +277,7 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
       next = undefined
       return this.config.send(message, to)
     })
-    const work =
-      call.chunk !== undefined
-        ? attempt
-        : Effect.flatMap(attempt, (exits) => exits[0] ?? Exit.die(new Error("ClusterExecutor: an empty reply")))
+    const work = Effect.flatMap(attempt, (exits) => exits[0] ?? Exit.die(new Error("ClusterExecutor: an empty reply")))
     const fiber = Effect.runForkWith(this.context)(call.attempts === undefined ? work : call.attempts.run(work))
     this.running.add(fiber)
     // Future.interrupt: interrupting the call's fiber sends the interrupt to the runner running it.
@@ -290,9 +299,14 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
     const startedAt = calls.map((call) => this.leaving(call, entity))
     /** The calls whose futures the message still ends. */
     const open = new Set(calls)
-    const fiber = Effect.runForkWith(this.context)(
-      this.config.send({ task: calls[0].task, calls: calls.map((call) => call.calls[0]), chunk: false, batch }, entity)
-    )
+    const chunked = calls[0].chunk !== undefined
+    const message: Message = {
+      task: calls[0].task,
+      calls: chunked ? calls.flatMap((call) => call.calls) : calls.map((call) => call.calls[0]),
+      chunks: chunked ? calls.map((call) => call.calls.length) : null,
+      batch
+    }
+    const fiber = Effect.runForkWith(this.context)(this.config.send(message, entity))
     this.running.add(fiber)
     calls.forEach((call, index) => {
       call.future.interruptor = Effect.suspend(() =>
@@ -364,8 +378,8 @@ class ClusterPool extends SendingPool<Call> implements ServedPool {
   }
 }
 
-/** A call that may leave in one message with others: a single call with no timeout or retries. */
-const batchable = (call: Call): boolean => call.chunk === undefined && call.attempts === undefined
+/** A call or `map` chunk that may leave in one message with others of its kind: one with no timeout or retries. */
+const batchable = (call: Call): boolean => call.attempts === undefined
 
 /** A chunk's replies as its future's end: every result, or the first failure, the results before it kept for `map`. */
 const chunkExit = (
@@ -381,6 +395,15 @@ const chunkExit = (
     values.push(exit.value)
   }
   return Exit.succeed(values)
+}
+
+/** One call's ending as the runner sent it; a reply that does not decode is a defect of that call. */
+const decodeOne = (task: Task<any, any, any>, wire: Schema.Json): Exit.Exit<unknown, unknown> => {
+  try {
+    return decodeExit(task, wire as unknown as WireExit)
+  } catch (cause) {
+    return Exit.die(cause)
+  }
 }
 
 /** A `map` chunk's argument that cannot cross, named by its map input. */
@@ -500,7 +523,7 @@ export const make = (
           .Run({
             module: message.task.module,
             name: message.task.name,
-            chunk: message.chunk,
+            chunks: message.chunks,
             calls: message.calls as unknown as ReadonlyArray<Schema.Json>,
             // A fresh id per attempt: a retry (submitWith's retries) is a new call.
             once: (onRunnerDeathOf(message.task) ?? onRunnerDeath) === "fail" ? randomUUID() : null,
@@ -510,13 +533,13 @@ export const make = (
             Effect.catch((error) => Effect.fail(brokenBy(error))),
             whileRunners,
             Effect.map((replies) =>
-              replies.map((wire) => {
-                try {
-                  return decodeExit(message.task, wire as unknown as WireExit)
-                } catch (cause) {
-                  return Exit.die(cause)
-                }
-              })
+              message.chunks === null
+                ? replies.map((wire) => decodeOne(message.task, wire))
+                : replies.map((wires) =>
+                    Array.isArray(wires)
+                      ? Exit.succeed(wires.map((wire) => decodeOne(message.task, wire)))
+                      : Exit.die(new Error("ClusterExecutor: a chunk's reply that is not a list"))
+                  )
             )
           )
       )

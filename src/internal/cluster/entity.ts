@@ -1,7 +1,7 @@
 /**
  * The cluster entity both sides share: `Run`, carrying a Task's module and
  * name and its calls' arguments, all as JSON (see `codec.ts`); `InterruptCall`,
- * which stops one call of a message of several; and the cluster wiring
+ * which stops one call or chunk of a message of several; and the cluster wiring
  * (storage, transport, sharding settings) a runner and a client assemble alike.
  *
  * `Run` is persisted: the call is written to the message storage before it is
@@ -39,29 +39,33 @@ const JsonList = Schema.fromJsonString(
 
 /**
  * One message: a Task and the arguments of its calls: independent calls
- * (`chunk: false`: one, or several the client sent together, each run on its
- * own) or a `map` chunk's calls (`chunk: true`). The reply lists one
- * `WireExit` per call, a chunk's up to the first failure.
+ * (`chunks: null`: one, or several the client sent together, each run on its
+ * own; the reply lists one `WireExit` per call) or `map` chunks (`chunks` their
+ * sizes, the calls one chunk after the other; the reply lists, per chunk, its
+ * `WireExit`s up to its first failure).
  */
 /** @internal */
 export const Run = Rpc.make("Run", {
   payload: {
     module: Schema.String,
     name: Schema.String,
-    chunk: Schema.Boolean,
+    chunks: Schema.NullOr(Schema.Array(Schema.Int)),
     calls: JsonList,
     /** Set for a call that must not run twice (`onRunnerDeath: "fail"`): its id, recorded when it starts. */
     once: Schema.NullOr(Schema.String),
-    /** Set for a message of several independent calls: its id, which `InterruptCall` names to stop one of them. */
+    /**
+     * Set for a message of several calls or chunks sent together: its id, which `InterruptCall`
+     * names to stop one of them.
+     */
     batch: Schema.NullOr(Schema.String)
   },
   success: JsonList
 }).annotate(ClusterSchema.Persisted, true)
 
 /**
- * Stops the call at `index` of the message of several `batch` (`Future.interrupt`
- * of that call alone), sent to the message's entity id; the message's other
- * calls run on. It answers once the call has stopped. Not persisted: it means
+ * Stops the call or chunk at `index` of the message of several `batch`
+ * (`Future.interrupt` of that call alone), sent to the message's entity id; the
+ * message's other calls run on. It answers once the call has stopped. Not persisted: it means
  * nothing once its message has ended.
  */
 /** @internal */

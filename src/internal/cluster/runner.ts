@@ -97,43 +97,47 @@ const makeRegistry = (tasks: ReadonlyArray<Task<any, any, any>>) => {
   }
 }
 
-/** One call of a message of several, where `InterruptCall` finds it: stopped before it starts, or its local future. */
+/** One call or chunk of a message of several, where `InterruptCall` finds it: stopped before it starts, or its fiber. */
 interface Slot {
   stopped: boolean
-  future: Future.Future<unknown, unknown> | undefined
+  fiber: Fiber.Fiber<unknown> | undefined
 }
 
-/**
- * One call on the local pool; interrupting it reaches the task there. A call of a message of
- * several has a `slot`: `InterruptCall` stops it alone, before or after it is submitted.
- */
-const runOne = (
-  pool: Executor.Service,
-  task: Task<any, any, any>,
-  wire: WireArgs,
-  slot?: Slot
-): Effect.Effect<WireExit> => {
+/** The ending of a call stopped alone. */
+const interrupted: WireExit = { _tag: "Interrupt" }
+
+/** One call on the local pool; interrupting it reaches the task there. */
+const runOne = (pool: Executor.Service, task: Task<any, any, any>, wire: WireArgs): Effect.Effect<WireExit> => {
   const args = decodeArgs(task, wire)
   if (!Array.isArray(args)) return Effect.succeed(encodeExit(task, Exit.fail(args)))
   return Effect.uninterruptibleMask((restore) =>
-    slot?.stopped === true
-      ? Effect.succeed(encodeExit(task, Exit.interrupt()))
-      : Effect.matchCauseEffect(pool.submit(task, ...args), {
-          onFailure: (cause) => Effect.succeed(encodeExit(task, Exit.failCause(cause))),
-          onSuccess: (future) => {
-            if (slot !== undefined) slot.future = future
-            return (
-              slot?.stopped === true
-                ? Effect.andThen(Future.interrupt(future), Future.await(future))
-                : restore(Future.await(future))
-            ).pipe(
-              Effect.onInterrupt(() => Future.interrupt(future)),
-              Effect.map((exit) => encodeExit(task, exit))
-            )
-          }
-        })
+    Effect.matchCauseEffect(pool.submit(task, ...args), {
+      onFailure: (cause) => Effect.succeed(encodeExit(task, Exit.failCause(cause))),
+      onSuccess: (future) =>
+        restore(Future.await(future)).pipe(
+          Effect.onInterrupt(() => Future.interrupt(future)),
+          Effect.map((exit) => encodeExit(task, exit))
+        )
+    })
   )
 }
+
+/**
+ * `body`, one call or chunk of a message of several, in a fiber of its own that
+ * `InterruptCall` stops alone (`stopped` its reply then); one stopped before it
+ * starts does not run. Interrupting the message stops it too, and waits for it.
+ */
+const inSlot = <A>(slot: Slot, body: Effect.Effect<A>, stopped: A): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    if (slot.stopped) return Effect.succeed(stopped)
+    return Effect.flatMap(Effect.forkChild(body), (fiber) => {
+      slot.fiber = fiber
+      return Fiber.await(fiber).pipe(
+        Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+        Effect.map((exit) => (Exit.isSuccess(exit) ? exit.value : stopped))
+      )
+    })
+  })
 
 /** How long an `InterruptCall` that came before its message is kept for it. */
 const earlyInterruptMillis = 60_000
@@ -150,7 +154,7 @@ class Batches {
   /** `body` with the message's slots registered while it runs. */
   run<A>(batch: string, size: number, body: (slots: ReadonlyArray<Slot>) => Effect.Effect<A>): Effect.Effect<A> {
     return Effect.suspend(() => {
-      const slots: Array<Slot> = Array.from({ length: size }, () => ({ stopped: false, future: undefined }))
+      const slots: Array<Slot> = Array.from({ length: size }, () => ({ stopped: false, fiber: undefined }))
       for (const index of this.early.get(batch)?.indexes ?? [])
         if (slots[index] !== undefined) slots[index].stopped = true
       this.early.delete(batch)
@@ -162,7 +166,7 @@ class Batches {
     })
   }
 
-  /** Stops one call of a message: at once if it has not started, else its local future, awaited. */
+  /** Stops one call or chunk of a message: at once if it has not started, else its fiber, awaited. */
   interrupt(batch: string, index: number): Effect.Effect<void> {
     return Effect.suspend(() => {
       const slots = this.running.get(batch)
@@ -173,7 +177,7 @@ class Batches {
       const slot = slots[index]
       if (slot === undefined) return Effect.void
       slot.stopped = true
-      return slot.future === undefined ? Effect.void : Effect.asVoid(Future.interrupt(slot.future))
+      return slot.fiber === undefined ? Effect.void : Fiber.interrupt(slot.fiber)
     })
   }
 
@@ -218,6 +222,28 @@ const runChunk = (
     Effect.map(() => exits)
   )
 }
+
+/** A message's calls cut into its `map` chunks, `chunks` their sizes. */
+const piecesOf = (
+  calls: ReadonlyArray<WireArgs>,
+  chunks: ReadonlyArray<number>
+): ReadonlyArray<ReadonlyArray<WireArgs>> => {
+  let from = 0
+  return chunks.map((size) => calls.slice(from, (from += size)))
+}
+
+/** Whether chunk sizes are positive and add up to the message's calls. */
+const chunksCover = (chunks: ReadonlyArray<number>, calls: number): boolean =>
+  chunks.every((size) => size > 0) && chunks.reduce((sum, size) => sum + size, 0) === calls
+
+/** The reply of a message whose every call ends alike: one ending per call, or a list of one per chunk. */
+const endAll = (
+  payload: { readonly calls: ReadonlyArray<unknown>; readonly chunks: ReadonlyArray<number> | null },
+  wire: WireExit
+): ReadonlyArray<Schema.Json> =>
+  (payload.chunks === null
+    ? payload.calls.map(() => wire)
+    : payload.chunks.map(() => [wire])) as unknown as ReadonlyArray<Schema.Json>
 
 /** Where runners record the calls that must not run twice (`onRunnerDeath: "fail"`) as they start them. */
 const callsTable = "effect_futures_cluster_calls"
@@ -271,23 +297,28 @@ const handlersLayer = (
   TaskEntity.toLayer(
     Effect.gen(function* () {
       const pool = yield* Executor.Executor
+      /**
+       * A message's units, each on its own: its calls, or (`chunks`) its `map` chunks; the reply
+       * one entry per unit. In a message of several (`slots`), `InterruptCall` stops one alone.
+       */
       const run = (
         task: Task<any, any, any>,
         calls: ReadonlyArray<WireArgs>,
-        chunk: boolean,
+        chunks: ReadonlyArray<number> | null,
         slots: ReadonlyArray<Slot> | undefined
-      ) =>
-        (chunk
-          ? runChunk(pool, task, calls)
-          : calls.length === 1
-            ? Effect.map(runOne(pool, task, calls[0], slots?.[0]), (exit) => [exit])
-            : // Independent calls: each runs on its own, and the reply lists every one's ending.
-              Effect.forEach(calls, (wire, i) => runOne(pool, task, wire, slots?.[i]), {
-                concurrency: "unbounded"
-              })) as unknown as Effect.Effect<ReadonlyArray<Schema.Json>>
+      ): Effect.Effect<ReadonlyArray<Schema.Json>> => {
+        const units: ReadonlyArray<Effect.Effect<unknown>> =
+          chunks === null
+            ? calls.map((wire) => runOne(pool, task, wire))
+            : piecesOf(calls, chunks).map((piece) => runChunk(pool, task, piece))
+        const stopped = chunks === null ? interrupted : [interrupted]
+        return Effect.forEach(units, (unit, i) => (slots === undefined ? unit : inSlot(slots[i], unit, stopped)), {
+          concurrency: "unbounded"
+        }) as Effect.Effect<ReadonlyArray<Schema.Json>>
+      }
       const claimed = (
         task: Task<any, any, any>,
-        calls: ReadonlyArray<WireArgs>,
+        payload: { readonly calls: ReadonlyArray<unknown>; readonly chunks: ReadonlyArray<number> | null },
         once: string | null,
         body: Effect.Effect<ReadonlyArray<Schema.Json>>
       ): Effect.Effect<ReadonlyArray<Schema.Json>> =>
@@ -296,24 +327,27 @@ const handlersLayer = (
           : // Without a record of its start, a call that must not run twice does not run at all.
             // A message's calls start together, so one record stands for all of them.
             Effect.matchCauseEffect(claim(once), {
-              onFailure: (cause) =>
-                Effect.succeed(
-                  calls.map(() => encodeExit(task, Exit.die(Cause.squash(cause))) as unknown as Schema.Json)
-                ),
-              onSuccess: (died) =>
-                died === undefined ? body : Effect.succeed(calls.map(() => encodeKnown(died) as unknown as Schema.Json))
+              onFailure: (cause) => Effect.succeed(endAll(payload, encodeExit(task, Exit.die(Cause.squash(cause))))),
+              onSuccess: (died) => (died === undefined ? body : Effect.succeed(endAll(payload, encodeKnown(died))))
             })
       return TaskEntity.of({
         Run: ({ payload }) => {
           const task = lookup(payload.module, payload.name)
-          if (task instanceof UnknownTask) {
-            return Effect.succeed(payload.calls.map(() => encodeKnown(task) as unknown as Schema.Json))
-          }
+          if (task instanceof UnknownTask) return Effect.succeed(endAll(payload, encodeKnown(task)))
           const calls = payload.calls as unknown as ReadonlyArray<WireArgs>
-          const { batch, chunk, once } = payload
+          const { batch, chunks, once } = payload
+          if (chunks !== null && !chunksCover(chunks, calls.length)) {
+            // A reply all the same: a handler's defect would stop the entity, and the message would come back.
+            const error = new Error(
+              `ClusterExecutor runner: a message's chunk sizes (${chunks.join(", ")}) do not add up to its ${calls.length} calls`
+            )
+            return Effect.succeed(endAll(payload, encodeExit(task, Exit.die(error))))
+          }
           return batch === null
-            ? claimed(task, calls, once, run(task, calls, chunk, undefined))
-            : batches.run(batch, calls.length, (slots) => claimed(task, calls, once, run(task, calls, chunk, slots)))
+            ? claimed(task, payload, once, run(task, calls, chunks, undefined))
+            : batches.run(batch, chunks?.length ?? calls.length, (slots) =>
+                claimed(task, payload, once, run(task, calls, chunks, slots))
+              )
         },
         InterruptCall: ({ payload }) => batches.interrupt(payload.batch, payload.index)
       })
