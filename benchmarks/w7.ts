@@ -20,6 +20,8 @@ import type { Bench, Row, System, Workload } from "./run.ts"
 const calls = 2_000
 const items = 20_000
 const chunksize = 100
+/** A second `map` row: ten times the chunk, so that the per-message cost shows apart from the per-item. */
+const bigChunks = 1000
 const inFlight = 64
 const runnerProgram = fileURLToPath(new URL("./fixtures/clusterRunner.ts", import.meta.url))
 
@@ -35,12 +37,12 @@ const submitAll = (runtime: ManagedRuntime.ManagedRuntime<Executor.Executor, unk
     })
   )
 
-const mapAll = (runtime: ManagedRuntime.ManagedRuntime<Executor.Executor, unknown>, n: number) =>
+const mapAll = (runtime: ManagedRuntime.ManagedRuntime<Executor.Executor, unknown>, n: number, size = chunksize) =>
   runtime.runPromise(
     Executor.map(
       inc,
       Array.from({ length: n }, (_, i) => i),
-      { chunksize }
+      { chunksize: size }
     ).pipe(Stream.runDrain)
   )
 
@@ -77,7 +79,7 @@ export const W7: Workload = {
   description:
     `${calls.toLocaleString("en")} calls of \`x => x + 1\` submitted one by one with at most ${inFlight} in flight ` +
     `(\`maxInFlight: ${inFlight}\`), then all awaited, over two runner processes of 2 worker threads each sharing a ` +
-    `SQLite file; and \`Executor.map\` of ${items.toLocaleString("en")} items in chunks of ${chunksize} (figure: items/s). ` +
+    `SQLite file; and \`Executor.map\` of ${items.toLocaleString("en")} items in chunks of ${chunksize}, and of ${bigChunks} (figure: items/s). ` +
     "Runners are started, their shards settled and the client warmed before timing. Reference: ProcessPoolExecutor " +
     "with 2 workers on the same calls.",
   target: `≥ 2,000 calls/s for the tiny calls; ≥ 200,000 items/s for map with chunksize ${chunksize}.`,
@@ -118,6 +120,12 @@ export const W7: Workload = {
           ours: true,
           note: `\`Executor.map(inc, xs, { chunksize: ${chunksize} })\`: one message per ${chunksize} items, run on the runner's pool with its own chunked map.`,
           run: () => mapAll(cluster, items)
+        },
+        {
+          name: `ClusterExecutor map (chunksize ${bigChunks})`,
+          ours: true,
+          note: `The same with \`chunksize: ${bigChunks}\`: what a message's fixed cost leaves of the per-item cost.`,
+          run: () => mapAll(cluster, items, bigChunks)
         }
       ]
       // One "task" of this row is one item.

@@ -108,8 +108,12 @@ export const shardingConfig = (
 ): Layer.Layer<ShardingConfig.ShardingConfig> =>
   ShardingConfig.layer({
     shardLockExpiration: options.shardLockExpiration ?? defaultShardLockExpiration,
-    // A caller waiting for a reply from storage (its runner went away) looks this often.
-    entityReplyPollInterval: "200 millis",
+    // A caller waiting for a reply from storage looks this often. Not only when its runner went
+    // away: a runner that read a message from storage before the message's own notice came
+    // answers that notice with EntityNotAssignedToRunner, and the caller reads the reply from
+    // storage. With calls in flight that happens to a few messages in a hundred (W7), and the
+    // engine's default of 200 ms held a whole map up for it. It queries only while replies are awaited.
+    entityReplyPollInterval: "20 millis",
     // How soon a client sees a runner join or leave, and a runner rebalances.
     refreshAssignmentsInterval: "1 second",
     // How soon a runner reads messages left in storage (a dead runner's calls, once it has their shard).
