@@ -12,6 +12,7 @@ import * as WorkerThreads from "node:worker_threads"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Stream } from "effect"
 import { Executor, Future, InterpreterPoolExecutor, Task, ThreadPoolExecutor } from "../src/index.ts"
+import { poolOf } from "../src/internal/workerPool/executor.ts"
 import * as tasks from "./fixtures/tasks.ts"
 import { executorSuite } from "./suites/executor.ts"
 import {
@@ -218,6 +219,36 @@ describe("InterpreterPoolExecutor", () => {
           expect(yield* result(yield* Executor.submit(tasks.lastMadeByteLength))).toBe(0)
         })
       )
+    )
+
+    it.live(
+      "a burst of calls moving large buffers: the workers hold a few MiB of them at a time, not a batch's worth",
+      () =>
+        withPool(
+          Effect.gen(function* () {
+            const executor = yield* Executor.Executor
+            const pool = poolOf(executor) as unknown as {
+              balancer: { millisPerCall: number }
+              workers: Set<{ items: { size: number } }>
+            }
+            expect(yield* result(yield* Executor.submit(tasks.add, 1, 1))).toBe(2)
+            // Say calls are tiny: by their cost alone, a dozen of these would go to the worker at once.
+            pool.balancer.millisPerCall = 0.001
+            const buffers = range(24).map((i) => new Uint8Array(1 << 20).fill(i % 2).buffer)
+            const futures = yield* Effect.forEach(buffers, (buffer) =>
+              Executor.submit(tasks.sumBytesAfter, Task.transfer(buffer, [buffer]), 20)
+            )
+            yield* Effect.yieldNow
+            const held = [...pool.workers].reduce((n, worker) => n + worker.items.size, 0)
+            // Moved buffers the parent is waiting for count as memory it allocated since its last full
+            // collection, once they come back: a batch's worth of them would start one every few calls.
+            expect(held, "calls the worker holds").toBeGreaterThan(1)
+            expect(held, "calls the worker holds").toBeLessThanOrEqual(8)
+            // Moved when sent: the calls still queued have their buffers here.
+            expect(buffers.filter((buffer) => buffer.byteLength === 0).length).toBe(held)
+            expect(yield* Effect.forEach(futures, result)).toEqual(range(24).map((i) => (i % 2) << 20))
+          })
+        )
     )
   })
 

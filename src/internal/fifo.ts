@@ -77,6 +77,13 @@ export class PriorityFifo<A> {
     this.others[i].items.push(item)
   }
 
+  /** What `shift` would give next, left in place. */
+  peek(): A | undefined {
+    if (this.others.length === 0) return this.normal.peek()
+    const first = this.others[0]
+    return first.priority < 0 && this.normal.length > 0 ? this.normal.peek() : first.items.peek()
+  }
+
   shift(): A | undefined {
     if (this.count === 0) return undefined
     this.count--
@@ -106,18 +113,25 @@ export class PriorityFifo<A> {
  *
  * @internal
  */
-export class SentCalls<A extends { readonly id: number }> {
+export class SentCalls<A extends { readonly id: number; readonly moved: number }> {
   private items: Array<A | undefined> = []
   private head = 0
   private count = 0
+  private movedBytes = 0
 
   get size(): number {
     return this.count
   }
 
+  /** The bytes of the buffers the items moved (`moved`), all together. */
+  get moved(): number {
+    return this.movedBytes
+  }
+
   add(item: A): void {
     this.items.push(item)
     this.count++
+    this.movedBytes += item.moved
   }
 
   private indexOf(id: number): number {
@@ -138,6 +152,7 @@ export class SentCalls<A extends { readonly id: number }> {
   delete(id: number): boolean {
     const i = this.indexOf(id)
     if (i < 0) return false
+    this.movedBytes -= this.items[i]!.moved
     this.items[i] = undefined
     this.count--
     if (this.count === 0) {
@@ -167,5 +182,6 @@ export class SentCalls<A extends { readonly id: number }> {
     this.items = []
     this.head = 0
     this.count = 0
+    this.movedBytes = 0
   }
 }

@@ -38,6 +38,20 @@ export const unwrapAll = (values: ReadonlyArray<unknown>, list: Array<Transferab
   return out ?? values
 }
 
+/**
+ * The bytes of the buffers that `values` (with `chunk`, a list of argument lists) move: what the
+ * sender's heap gives up until they come back.
+ */
+/** @internal */
+export const movedBytes = (values: ReadonlyArray<unknown>, chunk: boolean): number => {
+  let bytes = 0
+  for (const v of values) {
+    if (chunk) bytes += movedBytes(v as ReadonlyArray<unknown>, false)
+    else if (isTransfer(v)) for (const t of v.transfer) if (t instanceof ArrayBuffer) bytes += t.byteLength
+  }
+  return bytes
+}
+
 /** Unwraps one value, adding its buffers to `list`. */
 /** @internal */
 export const unwrap = (value: unknown, list: Array<Transferable>): unknown => {

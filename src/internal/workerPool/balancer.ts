@@ -13,6 +13,16 @@ const batchSize = 64
 /** The work, in milliseconds, a batch of tiny calls should hold. */
 const batchMillis = 2
 
+/**
+ * The bytes of moved buffers (`Task.transfer`) the workers may hold at once, beyond one call each.
+ * Moving a buffer out takes its bytes off this thread's external memory, and its return (or the
+ * result's) puts them back: V8 counts what came back since the low point after its last full
+ * collection as allocated, and starts another once that nears the old generation's headroom (a
+ * few tens of MiB in a small heap). A batch's worth of 1 MiB buffers in flight did so every few
+ * dozen milliseconds; moving costs nothing per byte, so smaller batches cost little.
+ */
+const movedBytesHeld = 8 << 20
+
 /** @internal */
 export class Balancer {
   /** What a call costs a worker, on average lately; `undefined` until a reply came. */
@@ -39,6 +49,14 @@ export class Balancer {
     if (cost === undefined) return 1
     const byCost = Math.max(1, Math.min(2 * batchSize, Math.floor(batchMillis / cost)))
     return Math.min(byCost, Math.max(1, Math.ceil(unanswered / (2 * maxWorkers))))
+  }
+
+  /**
+   * Whether a call moving `bytes` may go to a worker now, the workers holding `held` bytes of
+   * moved buffers: always when it moves none, or when it would be the worker's only call.
+   */
+  mayMove(bytes: number, held: number, only: boolean): boolean {
+    return bytes === 0 || only || held + bytes <= movedBytesHeld
   }
 
   /**

@@ -24,7 +24,7 @@ import type { Spawn, WorkerHandle } from "../platform.ts"
 import type { Admission } from "../policy/admission.ts"
 import { Attempts } from "../policy/attempt.ts"
 import { type Call, decodeDefect, decodeExit, type FromWorker, messagesApart, unclonable } from "../protocol.ts"
-import { unwrapAll } from "../transfer.ts"
+import { movedBytes, unwrapAll } from "../transfer.ts"
 import { Balancer } from "./balancer.ts"
 import { abandonedWarning, brokenByDeath, type Death, diedRunning, killLater, lostWithWorker } from "./faults.ts"
 import { IdleShrink, live } from "./idle.ts"
@@ -150,6 +150,7 @@ export class WorkerPool extends SendingPool<WorkItem> {
         task: task as AnyTask,
         args,
         chunk,
+        moved: this.config.kind === "InterpreterPool" ? movedBytes(args, chunk !== undefined) : 0,
         worker: undefined,
         submittedAt,
         sentAt: -1,
@@ -224,9 +225,12 @@ export class WorkerPool extends SendingPool<WorkItem> {
       if (room === 0) return
       const batch: Array<WorkItem> = []
       const queued = this.queue.length
+      let moved = this.movedHeld()
       while (batch.length < room) {
-        const item = this.requeued.shift() ?? this.queue.shift()
-        if (item === undefined) break
+        const next = this.requeued.peek() ?? this.queue.peek()
+        if (next === undefined) break
+        if (!this.balancer.mayMove(next.moved, moved, worker.items.size === 0 && batch.length === 0)) break
+        const item = this.requeued.length > 0 ? this.requeued.shift()! : this.queue.shift()!
         // As `_ExecutorManagerThread.add_call_item_to_queue`: a cancelled call is only notified.
         if (item.future.state === "PENDING" || item.future.state === "CANCELLED") {
           if (!core.setRunningOrNotifyCancelUnsafe(item.future)) continue
@@ -236,12 +240,21 @@ export class WorkerPool extends SendingPool<WorkItem> {
           continue
         }
         batch.push(item)
+        moved += item.moved
       }
       if (this.admission !== undefined && queued > this.queue.length) {
         this.admission.freed(queued - this.queue.length)
       }
-      if (batch.length > 0) this.send(worker, batch)
+      if (batch.length === 0) return
+      this.send(worker, batch)
     }
+  }
+
+  /** The bytes of moved buffers the workers hold: sent with calls not yet answered. */
+  private movedHeld(): number {
+    let bytes = 0
+    for (const w of this.workers) bytes += w.items.moved
+    return bytes
   }
 
   private send(worker: PoolWorker, batch: ReadonlyArray<WorkItem>): void {

@@ -29,6 +29,8 @@ export interface WorkItem {
   /** When it was submitted and when last sent to a worker (`performance.now()`; -1: not sent). */
   readonly submittedAt: number
   sentAt: number
+  /** The bytes of the buffers its arguments move to the worker (`Task.transfer`); 0 in a process pool, which copies them. */
+  readonly moved: number
   /** Its share of the time its `Run` message took to post (milliseconds): the weight of its arguments. */
   postMillis: number
   /** Its span's making, when the caller traces. */
