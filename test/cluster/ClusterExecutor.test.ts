@@ -263,8 +263,27 @@ layer(SharedLive, { timeout: 90_000, excludeTestServices: true })("ClusterExecut
       )
       expect(first).toEqual([1, 2, 3, 4, 5])
       expect(input.state.pulled).toBeGreaterThanOrEqual(5)
-      // The window: 4 chunks for each call that may be out (maxInFlight 256), of at most 1024 calls.
-      expect(input.state.pulled).toBeLessThanOrEqual(4 * 256 * 1024 + 1)
+      // The window: 32 chunks on a cluster, of at most 1024 calls.
+      expect(input.state.pulled).toBeLessThanOrEqual(32 * 1024 + 1)
+    })
+  )
+
+  it.effect("map without options grows its chunks to hundreds of tiny calls, as the round trips allow", () =>
+    Effect.gen(function* () {
+      const { filename } = yield* Cluster
+      const n = 20_000
+      const inputs = Array.from({ length: n }, (_, i) => `untuned-map-${i}`)
+      const results = yield* Executor.map(echo, inputs).pipe(Stream.runCollect, (e) =>
+        within(e, "60 seconds", "an untuned map of 20,000 calls")
+      )
+      expect(results).toEqual(inputs)
+      const chunks = runMessagesNaming(filename, "untuned-map-").flatMap(
+        (payload) => (JSON.parse(payload) as { chunks: ReadonlyArray<number> | null }).chunks ?? []
+      )
+      expect(chunks.reduce((sum, size) => sum + size, 0)).toBe(n)
+      // Chunks of one call each would be a round trip per call; they start at one and double.
+      expect(Math.max(...chunks)).toBeGreaterThanOrEqual(64)
+      expect(chunks.length).toBeLessThan(n / 10)
     })
   )
 

@@ -34,7 +34,7 @@ import { BrokenExecutor, SerializationError, UnknownTask } from "../../Errors.ts
 import * as Executor from "../../Executor.ts"
 import { isTask, type Task } from "../../Task.ts"
 import { type NewCall, type Queued, SendingPool } from "../executor/core.ts"
-import { partialChunks } from "../executor/map.ts"
+import { type MapPacing, partialChunks } from "../executor/map.ts"
 import { makeService, type ServedPool } from "../executor/service.ts"
 import * as core from "../future/state.ts"
 import { ExecutorObserver, type PoolGauges, type TaskTrace } from "../observe.ts"
@@ -107,6 +107,8 @@ interface ClusterPoolConfig {
   readonly entities: number
   readonly send: Send
   readonly stopCall: StopCall
+  /** How untuned `map` paces the cluster: chunks that cross the network and a queue of messages. */
+  readonly mapPacing: MapPacing
   /** Calls (or `map` chunks) sent together in one message at most (1: each alone). */
   readonly batchSize: number
   readonly observer: ExecutorObserver
@@ -425,6 +427,14 @@ const batchDivisor = 8
 /** The fewest messages a burst of calls leaves in, where it has that many calls. */
 const spreadOver = 16
 
+/**
+ * Untuned `map` on a cluster: a chunk's round trip is a few milliseconds when idle and tens with
+ * calls in flight, so a chunk may take 100 ms and still grow. A chunk's time counts the chunks
+ * ahead of it, here and on the runners, as its own: so at most 32 chunks are ahead of the consumer
+ * (at most one per call that may be out), and `buffersize` sets more for slow calls on many runners.
+ */
+const clusterPacing: MapPacing = { unitsPerWorker: 1, maxUnits: 32, chunkMillis: 100 }
+
 /** How long `Future.interrupt` of a call sent with others waits for its runner to confirm the stop. */
 const stopCallMillis = 5_000
 
@@ -556,6 +566,7 @@ export const make = (
       send,
       stopCall,
       batchSize: Math.max(1, Math.floor(maxInFlight / batchDivisor)),
+      mapPacing: clusterPacing,
       observer,
       admission: policy.maxQueue === undefined ? undefined : new Admission("Cluster", policy.maxQueue, policy.whenFull),
       context

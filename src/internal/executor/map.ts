@@ -117,31 +117,43 @@ const checkMapOptions = (options: MapOptions): CheckedMapOptions | Cause.Illegal
 }
 
 /**
- * Untuned `map`'s window: units (calls, or chunks on a worker pool) submitted ahead of the
- * consumer, per worker, so every worker has one running and more waiting; and, where each
- * unit is one call, at least `windowCalls` of them, so tiny calls go in runs, not one by one.
+ * How untuned `map` paces a pool. `unitsPerWorker`: units (calls, or chunks where the pool
+ * sends chunks whole) submitted ahead of the consumer per worker, so every worker has one
+ * running and more waiting, and no more than `maxUnits`; where each unit is one call, at least
+ * `windowCalls` of them, so tiny calls go in runs, not one by one. `chunkMillis`: chunks start at one call, so a first result
+ * comes at once and slow calls spread over every worker; a chunk that came back within
+ * `chunkMillis` of its submit lets the next ones hold twice its calls, up to `maxChunkCalls`, and
+ * one that took over four times that halves them. Tiny calls so end up in chunks of hundreds
+ * (one message each way per chunk, not per call), while a chunk never holds much more than
+ * `chunkMillis` of work.
  */
-const windowPerWorker = 4
-const windowCalls = 1024
+/** @internal */
+export interface MapPacing {
+  readonly unitsPerWorker: number
+  readonly maxUnits: number
+  readonly chunkMillis: number
+}
 
-/**
- * Untuned `map`'s chunks on a worker pool start at one call, so a first result comes at once
- * and slow calls spread over every worker; a chunk that came back within `chunkMillis` of its
- * submit lets the next ones hold twice its calls, up to `maxChunkCalls`, and one that took over
- * four times that halves them. Tiny calls so end up in chunks of hundreds (one message each way
- * per chunk, not per call), while a chunk never holds much more than `chunkMillis` of work.
- */
+/** A pool on this machine: a chunk's round trip is well under a millisecond when idle. */
+/** @internal */
+export const localPacing: MapPacing = { unitsPerWorker: 4, maxUnits: Number.POSITIVE_INFINITY, chunkMillis: 5 }
+
+const windowCalls = 1024
 const maxChunkCalls = 1024
-const chunkMillis = 5
 
 class ChunkSizer {
   /** Calls in the next chunk. */
   size = 1
+  private readonly chunkMillis: number
+
+  constructor(chunkMillis: number) {
+    this.chunkMillis = chunkMillis
+  }
 
   /** Learns from a chunk of `calls` calls that ended `millis` after it was submitted. */
   ended(calls: number, millis: number): void {
-    if (millis <= chunkMillis) this.size = Math.min(maxChunkCalls, Math.max(this.size, 2 * calls))
-    else if (millis > 4 * chunkMillis) this.size = Math.max(1, Math.min(this.size, calls >> 1))
+    if (millis <= this.chunkMillis) this.size = Math.min(maxChunkCalls, Math.max(this.size, 2 * calls))
+    else if (millis > 4 * this.chunkMillis) this.size = Math.max(1, Math.min(this.size, calls >> 1))
   }
 }
 
@@ -196,6 +208,8 @@ export interface MapTarget {
     | undefined
   /** The pool's `maxWorkers`: the untuned window keeps every worker busy. */
   readonly maxWorkers: number
+  /** How untuned `map` paces this pool. */
+  readonly pacing: MapPacing
 }
 
 /**
@@ -205,7 +219,7 @@ export interface MapTarget {
  * closing the stream cancels the calls that have not started. With
  * `submitChunk` and a `chunksize` above 1, calls go `chunksize` at a time,
  * as `ProcessPoolExecutor.map` does. With neither option, a window of units
- * is ahead of the consumer (`windowPerWorker`), chunks sized by `ChunkSizer`.
+ * is ahead of the consumer, chunks sized by `ChunkSizer`, both paced by the target's `MapPacing`.
  */
 /** @internal */
 export const mapWith = (target: MapTarget, rest: ReadonlyArray<unknown>): Stream.Stream<unknown, unknown | MapError> =>
@@ -223,7 +237,8 @@ export const mapWith = (target: MapTarget, rest: ReadonlyArray<unknown>): Stream
     }
     const { submit, submitChunk } = target
     const chunksize = options.chunksize
-    const sizer = chunksize === undefined && submitChunk !== undefined ? new ChunkSizer() : undefined
+    const sizer =
+      chunksize === undefined && submitChunk !== undefined ? new ChunkSizer(target.pacing.chunkMillis) : undefined
     const chunked = submitChunk !== undefined && (sizer !== undefined || chunksize! > 1)
     const units: Iterable<unknown> = chunked
       ? batched(zip(iterables), sizer === undefined ? () => chunksize! : () => sizer.size)
@@ -269,7 +284,12 @@ export const mapWith = (target: MapTarget, rest: ReadonlyArray<unknown>): Stream
       })
     const window =
       options.buffersize ??
-      (chunksize === undefined ? Math.max(windowPerWorker * target.maxWorkers, chunked ? 0 : windowCalls) : undefined)
+      (chunksize === undefined
+        ? Math.max(
+            Math.min(target.pacing.unitsPerWorker * target.maxWorkers, target.pacing.maxUnits),
+            chunked ? 0 : windowCalls
+          )
+        : undefined)
     const results =
       window === undefined
         ? eager(units, submitUnit, chunked ? chunkResultOf : resultOf)

@@ -18,7 +18,7 @@ import { settleSubmit } from "../policy/admission.ts"
 import { makeSubmitWith } from "../policy/attempt.ts"
 import type { TaskPolicy } from "../policy/options.ts"
 import { reportUnobserved, type Unobserved } from "../policy/unobserved.ts"
-import { mapWith, type Submitted } from "./map.ts"
+import { localPacing, type MapPacing, mapWith, type Submitted } from "./map.ts"
 
 /** What the service needs of a pool. */
 /** @internal */
@@ -42,8 +42,8 @@ export interface ServedPool {
         first: number
       ) => Submitted)
     | undefined
-  /** `maxWorkers`, which sizes an untuned `map`'s window. */
-  readonly config: { readonly maxWorkers: number }
+  /** `maxWorkers`, which sizes an untuned `map`'s window, and how untuned `map` paces the pool (default `localPacing`). */
+  readonly config: { readonly maxWorkers: number; readonly mapPacing?: MapPacing | undefined }
   shutdown(options: Executor.ShutdownOptions | undefined): Effect.Effect<void>
   close(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void>
   gauges(): PoolGauges
@@ -107,7 +107,8 @@ export const makeService = (options: ServiceOptions): Effect.Effect<Executor.Ser
             pool.callChunk === undefined
               ? undefined
               : (argsList, context, first) => pool.callChunk!(task, argsList, context, first),
-          maxWorkers: pool.config.maxWorkers
+          maxWorkers: pool.config.maxWorkers,
+          pacing: pool.config.mapPacing ?? localPacing
         },
         rest
       )
