@@ -54,14 +54,16 @@ const startRunner = (where: string) =>
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, CLUSTER_STORAGE: where }
       })
-      let stderr = ""
+      // What the runner printed, both streams: its logger writes a failure to stdout.
+      let output = ""
       child.stderr!.on("data", (chunk) => {
-        stderr += String(chunk)
+        output += String(chunk)
       })
       child.stdout!.on("data", (chunk) => {
+        output += String(chunk)
         if (String(chunk).includes("ready")) resume(Effect.succeed(child))
       })
-      child.once("exit", (code) => resume(Effect.fail(new Error(`a runner exited (${code}): ${stderr}`))))
+      child.once("exit", (code) => resume(Effect.fail(new Error(`a runner exited (${code}): ${output}`))))
     }),
     // SIGTERM: the runner finishes what it runs, hands its shards off and exits.
     (child) =>

@@ -37,7 +37,7 @@ layer(Layer.effect(Server, startPostgres), { timeout: 60_000, excludeTestService
   "ClusterExecutor on Postgres",
   (it) => {
     it.effect(
-      "runs calls on both runners, keeps typed failures typed, sends map chunks as one message each, and runs the calls of a runner killed with SIGKILL again on the other",
+      "runs calls on both runners, keeps typed failures typed, keeps each map chunk on one runner, and runs the calls of a runner killed with SIGKILL again on the other",
       () =>
         withCluster(postgres, shardLockExpiration, (env) =>
           Effect.gen(function* () {
